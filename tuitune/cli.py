@@ -1,0 +1,296 @@
+"""The headless command line: ``tuitune run | check | keys | runs | demo``.
+
+Fast by design: ``tuitune --help`` imports neither torch nor the training stack, and each
+command imports what it needs when it runs. Exit codes: 0 ok, 1 the run failed,
+2 bad input (preset, data, run id), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from tuitune import __version__
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+DESCRIPTION = """Fine-tune open LLMs on your own GPU.
+
+Try the CPU demo (SmolLM2-135M learns to talk like a pirate, ~4 minutes on 2 cores):
+  tuitune demo
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tuitune", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"tuitune {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="train from a preset file, following progress")
+    _add_preset_args(run)
+    run.add_argument("--dry-run", action="store_true", help="validate and show what would run, without training")
+    _add_follow_args(run)
+
+    check = sub.add_parser("check", help="validate a preset file")
+    _add_preset_args(check)
+
+    demo = sub.add_parser("demo", help="run the CPU demo preset (presets/demo-cpu.toml)")
+    demo.add_argument("-s", "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _add_follow_args(demo)
+
+    keys = sub.add_parser("keys", help="list every preset key with its help")
+    keys.add_argument("section", nargs="?", help="only this section, e.g. train")
+
+    runs = sub.add_parser("runs", help="list, show, stop and resume runs")
+    runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    ls = runs_sub.add_parser("list", help="all runs, oldest first")
+    ls.add_argument("--json", action="store_true", help="one JSON object per run")
+    show = runs_sub.add_parser("show", help="one run's state and last events")
+    show.add_argument("run_id")
+    show.add_argument("--json", action="store_true")
+    resume = runs_sub.add_parser("resume", help="continue a stopped, failed or crashed run from its last checkpoint")
+    resume.add_argument("run_id")
+    _add_follow_args(resume)
+    stop = runs_sub.add_parser("stop", help="stop a running run after its current step (a checkpoint is saved)")
+    stop.add_argument("run_id")
+    return parser
+
+
+def _add_preset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("preset", help="the preset TOML file")
+    p.add_argument(
+        "-s", "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a preset key, e.g. -s train.max_steps=20 (repeatable)",
+    )
+
+
+def _add_follow_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print events as JSON Lines instead of a progress display")
+    p.add_argument("--detach", action="store_true", help="start the worker and return at once")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from tuitune.errors import user_errors
+
+    try:
+        with user_errors():
+            return _COMMANDS[args.command](args)
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from tuitune.preset import load_preset
+
+    preset = load_preset(args.preset, args.overrides)
+    print(f"{args.preset}: ok ({preset.train.stage}, method {preset.train.method}, model {preset.model.path})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tuitune.preset import load_preset
+
+    preset = load_preset(args.preset, args.overrides)
+    if args.dry_run:
+        return _dry_run(preset)
+    return _launch(preset, args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tuitune.bundled import presets_dir
+    from tuitune.preset import load_preset
+
+    preset = load_preset(presets_dir() / "demo-cpu.toml", args.overrides)
+    return _launch(preset, args)
+
+
+def _dry_run(preset) -> int:
+    import tomli_w
+
+    from tuitune.bundled import resolve_data, resolve_model
+    from tuitune.data.loader import load_conversations, split
+
+    print("# resolved preset")
+    print(tomli_w.dumps(preset.to_toml_dict()))
+    model = resolve_model(preset.model.path) if preset.model.path.startswith("bundled:") else preset.model.path
+    data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
+    train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
+    data_path = resolve_data(preset.data.path) if preset.data.path.startswith("bundled:") else data.path
+    t = preset.train
+    steps = t.max_steps or f"{t.epochs:g} epochs of {len(train)} rows"
+    print("# would run")
+    print(f"model:  {model}")
+    print(f"data:   {data_path} ({data.format}): {len(train)} train / {len(val)} validation rows")
+    print(f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum}, lr {t.learning_rate:g}")
+    return 0
+
+
+def _launch(preset, args: argparse.Namespace) -> int:
+    from tuitune.run_store import create_run
+    from tuitune.runner import start_worker
+
+    run = create_run(preset)
+    process = start_worker(run)
+    _say(args, f"run {run.id}\n  directory: {run.path}")
+    if args.detach:
+        return 0
+    return _follow(run, process, args)
+
+
+def _follow(run, process, args: argparse.Namespace) -> int:
+    from tuitune.display import RunDisplay, print_json_events
+    from tuitune.runner import follow, request_stop
+
+    stopping = False
+    while True:
+        try:
+            if args.json:
+                print_json_events(follow(run, process, from_start=not stopping))
+            else:
+                with RunDisplay() as display:
+                    for event in follow(run, process, from_start=not stopping):
+                        display.handle(event)
+            break
+        except KeyboardInterrupt:
+            if stopping:
+                _say(args, f"detached; the worker goes on. `tuitune runs show {run.id}` shows it.")
+                return EXIT_INTERRUPTED
+            stopping = True
+            _say(args, "stopping after the current step (Ctrl-C again to detach)…")
+            try:
+                request_stop(run)
+            except Exception:  # noqa: BLE001 - already gone: follow() will see it finish
+                pass
+    if process is not None:
+        process.wait()
+    return _report(run, args)
+
+
+def _report(run, args: argparse.Namespace) -> int:
+    state = run.read_state()
+    status = run.status()
+    if status == "done":
+        _say(args, f"done: run {run.id} ({state.step} steps, final loss {state.loss})")
+        return 0
+    if status == "stopped":
+        _say(args, f"stopped at step {state.step}. Continue with: tuitune runs resume {run.id}")
+        return EXIT_INTERRUPTED
+    _say(args, f"run {run.id} {status}: {state.message or 'see ' + str(run.log)}")
+    return EXIT_FAILED
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    # With --json, stdout carries only events; people's messages go to stderr.
+    print(text, file=sys.stderr if getattr(args, "json", False) else sys.stdout, flush=True)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from tuitune.preset import field_help
+
+    for key, type_name, default, text in field_help():
+        if args.section and not key.startswith(args.section + "."):
+            continue
+        print(f"{key}  ({type_name}, default {default})")
+        for line in text.splitlines():
+            print(f"    {line.strip()}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    return _RUNS_COMMANDS[args.runs_command](args)
+
+
+def runs_list(args: argparse.Namespace) -> int:
+    from tuitune.run_store import RunStoreError, list_runs
+
+    rows = []
+    for run in list_runs():
+        try:
+            state, status = run.read_state(), run.status()
+        except RunStoreError as e:
+            rows.append({"id": run.id, "status": "unreadable", "message": str(e)})
+            continue
+        rows.append({"id": run.id, "status": status, "step": state.step, "total_steps": state.total_steps,
+                     "loss": state.loss, "created_at": state.created_at, "path": str(run.path)})
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    if not rows:
+        print("no runs yet; start one with `tuitune run PRESET` or `tuitune demo`")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "status", "step", "loss", "created")
+    for r in rows:
+        step = f"{r.get('step', '')}/{r.get('total_steps') or '?'}"
+        loss = f"{r['loss']:.4f}" if r.get("loss") is not None else ""
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"])) if "created_at" in r else ""
+        table.add_row(r["id"], r["status"], step, loss, created)
+    Console().print(table)
+    return 0
+
+
+def runs_show(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from tuitune.events import read_events
+    from tuitune.run_store import find_run
+    from tuitune.checkpoints import complete_checkpoints
+
+    run = find_run(args.run_id)
+    state = run.read_state()
+    info = {"id": run.id, "path": str(run.path), **asdict(state), "status": run.status(),
+            "checkpoints": [p.name for p in complete_checkpoints(run.checkpoints)]}
+    events = read_events(run.events)
+    if args.json:
+        print(json.dumps({**info, "events": len(events)}))
+        return 0
+    for key, value in info.items():
+        print(f"{key:16} {value}")
+    losses = [e["loss"] for e in events if e["type"] == "step" and "loss" in e]
+    if losses:
+        print(f"{'loss':16} {losses[0]:.4f} → {losses[-1]:.4f} over {len(losses)} logged steps")
+    return 0
+
+
+def runs_resume(args: argparse.Namespace) -> int:
+    from tuitune.run_store import find_run
+    from tuitune.runner import check_resumable, start_worker
+
+    run = find_run(args.run_id)
+    check_resumable(run)
+    process = start_worker(run)
+    _say(args, f"resuming run {run.id}")
+    if args.detach:
+        return 0
+    return _follow(run, process, args)
+
+
+def runs_stop(args: argparse.Namespace) -> int:
+    from tuitune.run_store import find_run
+    from tuitune.runner import request_stop
+
+    run = find_run(args.run_id)
+    pid = request_stop(run)
+    print(f"asked worker {pid} to stop run {run.id} after its current step")
+    return 0
+
+
+_COMMANDS = {"run": cmd_run, "check": cmd_check, "demo": cmd_demo, "keys": cmd_keys, "runs": cmd_runs}
+_RUNS_COMMANDS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

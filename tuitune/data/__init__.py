@@ -1,0 +1,1 @@
+"""Reading, checking and splitting training data (light core: no torch)."""

@@ -1,0 +1,27 @@
+"""User mistakes become one clear message and exit code 2 — never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tuitune.bundled import BundledNotFound
+from tuitune.data.loader import DataError
+from tuitune.preset import PresetError
+from tuitune.run_store import RunStoreError
+
+USER_ERRORS = (PresetError, DataError, RunStoreError, BundledNotFound)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except PresetError as e:
+        for problem in e.problems:
+            print(f"error: {e.source}: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

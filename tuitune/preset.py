@@ -1,0 +1,308 @@
+"""The preset: one TOML file that says what to train, on what, and how.
+
+The schema below is the single source of truth for presets. The docstring under each field is
+its help text everywhere (``tuitune keys``, the TUI's tooltips, comments in written presets).
+Unknown keys, wrong types and impossible values are errors; every problem in a file is reported
+at once, each naming the file, the key and the bad value.
+
+This module is part of the light core: it must not import torch or the training stack.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
+
+
+class ModelSection(_Section):
+    path: str
+    """The base model: a hub id (`Qwen/Qwen2.5-7B-Instruct`), a local Hugging Face folder, a `.gguf`
+    file (loaded dequantized), or `bundled:smollm2-135m-instruct` for the demo model."""
+
+    trust_remote_code: bool = False
+    """Run Python code shipped with the model. Off unless you trust its author."""
+
+
+class DataSection(_Section):
+    path: str
+    """The training data: a JSONL or JSON file of OpenAI-style `messages`, alpaca
+    (`instruction`/`input`/`output`) or `prompt`/`completion` rows; `bundled:pirate` for the demo set."""
+
+    format: Literal["auto", "messages", "alpaca", "prompt_completion"] = "auto"
+    """Row format; `auto` detects it from the keys of the first row."""
+
+    val_fraction: float = Field(0.05, ge=0.0, lt=0.5)
+    """Share of rows held out for validation (0 turns validation off)."""
+
+    system_prompt: str | None = None
+    """A system message put before every conversation that has none."""
+
+
+class TrainSection(_Section):
+    stage: Literal["sft", "dpo"] = "sft"
+    """`sft` trains on example answers; `dpo` on preference pairs."""
+
+    method: Literal["auto", "full", "lora", "qlora"] = "auto"
+    """`full` updates every weight; `lora` trains a small adapter; `qlora` trains an adapter on a
+    4-bit base. `auto` picks LoRA when the 16-bit model fits comfortably, else QLoRA."""
+
+    epochs: float = Field(3.0, gt=0)
+    """Passes over the training data (ignored when `max_steps` is set)."""
+
+    max_steps: int | None = Field(None, gt=0)
+    """Stop after this many optimizer steps; overrides `epochs`."""
+
+    learning_rate: float = Field(2e-4, gt=0, lt=1)
+    """Peak learning rate. Typical: 1e-4 to 5e-4 for LoRA, 1e-5 to 5e-5 for full fine-tuning."""
+
+    batch_size: int = Field(4, ge=1, le=4096)
+    """Examples per forward pass (per device)."""
+
+    grad_accum: int = Field(1, ge=1, le=4096)
+    """Forward passes per optimizer step; effective batch = batch_size x grad_accum."""
+
+    max_seq_len: int = Field(1024, ge=16, le=1_048_576)
+    """Longest sequence in tokens; longer examples are truncated."""
+
+    warmup_ratio: float = Field(0.03, ge=0, lt=1)
+    """Share of the steps spent ramping the learning rate up from zero."""
+
+    lr_scheduler: Literal[
+        "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"
+    ] = "cosine"
+    """How the learning rate falls after warmup."""
+
+    optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit", "adafactor"] = "adamw"
+    """AdamW in fp32; `adamw_8bit` keeps its two states in 8 bits (bitsandbytes), saving 6 bytes
+    per trained parameter; `paged_` variants also spill them to CPU memory under pressure."""
+
+    weight_decay: float = Field(0.0, ge=0, lt=1)
+    """Decoupled weight decay of AdamW."""
+
+    gradient_checkpointing: Literal["auto"] | bool = "auto"
+    """Recompute activations in the backward pass: less memory, ~30% slower. `auto`: on for
+    CUDA, off on the CPU."""
+
+    packing: bool = False
+    """Pack several short examples into one sequence (no attention across examples)."""
+
+    assistant_only_loss: bool = True
+    """Learn only from the assistant's turns, not from the prompts and system messages."""
+
+    seed: int = Field(42, ge=0)
+    """Seed for shuffling, splitting and weight initialization."""
+
+    logging_steps: int = Field(1, ge=1)
+    """Report loss and learning rate every this many steps."""
+
+    save_steps: int = Field(50, ge=1)
+    """Save a resumable checkpoint every this many steps."""
+
+    save_total_limit: int = Field(2, ge=1)
+    """Keep at most this many checkpoints (the oldest are deleted)."""
+
+    eval_steps: int | None = Field(None, ge=1)
+    """Evaluate on the validation split every this many steps (default: `save_steps`)."""
+
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    """Where to train; `auto` uses the GPU when there is one."""
+
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    """Compute precision; `auto`: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU."""
+
+    @field_validator("stage")
+    @classmethod
+    def _stage_available(cls, value: str) -> str:
+        if value == "dpo":
+            raise ValueError("stage 'dpo' is not available in this version of tuitune yet; use 'sft'")
+        return value
+
+
+class LoraSection(_Section):
+    r: int = Field(16, ge=1, le=1024)
+    """Adapter rank: capacity of the adapter. 8-64 is typical."""
+
+    alpha: int = Field(32, ge=1)
+    """Adapter scaling; the update is scaled by alpha / r. Often 2 x r."""
+
+    dropout: float = Field(0.05, ge=0, lt=1)
+    """Dropout on the adapter's input."""
+
+    target_modules: Literal["all-linear"] | list[str] = "all-linear"
+    """Layers that get an adapter: `all-linear`, or a list of module names like ["q_proj", "v_proj"]."""
+
+
+class ExportSection(_Section):
+    gguf: list[GgufType] = Field(default_factory=lambda: ["q4_k_m"])
+    """GGUF files to write after training (empty: none)."""
+
+    ollama: bool = True
+    """Write an Ollama Modelfile next to the GGUF."""
+
+
+class Preset(_Section):
+    name: str | None = None
+    """A short name for runs of this preset (default: the file name)."""
+
+    model: ModelSection
+    """The base model."""
+
+    data: DataSection
+    """The training data."""
+
+    train: TrainSection = Field(default_factory=TrainSection)
+    """How to train."""
+
+    lora: LoraSection = Field(default_factory=LoraSection)
+    """Adapter settings (LoRA and QLoRA)."""
+
+    export: ExportSection = Field(default_factory=ExportSection)
+    """What to write after training."""
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """The preset as a TOML-writable dict (TOML has no null: unset values are left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class PresetError(Exception):
+    """A preset that cannot be used; ``problems`` lists every reason, one line each."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+def load_preset(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Preset:
+    """Read, override and validate a preset file, resolving relative paths against its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise PresetError(str(path), ["file not found; check the path"]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise PresetError(str(path), [f"cannot read the file ({e})"]) from None
+    return parse_preset(text, source=str(path), base_dir=path.resolve().parent, overrides=overrides)
+
+
+def parse_preset(
+    text: str,
+    *,
+    source: str = "<preset>",
+    base_dir: Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> Preset:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise PresetError(source, [f"invalid TOML: {e}"]) from None
+    problems = apply_overrides(raw, overrides)
+    try:
+        preset = Preset.model_validate(raw)
+    except ValidationError as e:
+        problems += [_describe(err) for err in e.errors()]
+        raise PresetError(source, problems) from None
+    if problems:
+        raise PresetError(source, problems)
+    problems += _resolve_paths(preset, base_dir or Path.cwd())
+    if problems:
+        raise PresetError(source, problems)
+    if preset.name is None and source.endswith(".toml"):
+        preset.name = Path(source).stem
+    return preset
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> list[str]:
+    """Apply ``section.key=value`` overrides in place; values are read as TOML, else as strings."""
+    problems = []
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(f"override {item!r}: expected KEY=VALUE, e.g. train.max_steps=20")
+            continue
+        try:
+            parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value.strip()
+        *parents, leaf = key.split(".")
+        node = raw
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                problems.append(f"override {item!r}: {part!r} is not a section")
+                break
+            node = child
+        else:
+            node[leaf] = parsed
+    return problems
+
+
+def _describe(err: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return f"key {key!r}: unknown key (see `tuitune keys` for the valid ones)"
+    if err["type"] == "missing":
+        return f"key {key!r}: required but missing"
+    msg = msg.removeprefix("Value error, ")
+    return f"key {key!r}: {msg} (got {err.get('input')!r})"
+
+
+def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
+    problems = []
+    data_path = preset.data.path
+    if not data_path.startswith("bundled:"):
+        resolved = (base_dir / Path(data_path).expanduser()).resolve()
+        if not resolved.exists():
+            problems.append(f"key 'data.path': file not found: {resolved}")
+        preset.data.path = str(resolved)
+    model_path = preset.model.path
+    if looks_local(model_path, base_dir):
+        resolved = (base_dir / Path(model_path).expanduser()).resolve()
+        if not resolved.exists():
+            problems.append(f"key 'model.path': no such file or folder: {resolved}")
+        preset.model.path = str(resolved)
+    return problems
+
+
+def looks_local(ref: str, base_dir: Path) -> bool:
+    """True when a model reference names a local file or folder rather than a hub id."""
+    if ref.startswith("bundled:"):
+        return False
+    if ref.startswith((".", "/", "~")) or ref.endswith(".gguf") or Path(ref).is_absolute():
+        return True
+    return (base_dir / ref).exists()
+
+
+def field_help() -> list[tuple[str, str, str, str]]:
+    """(key, type, default, help) for every preset key, in schema order."""
+    rows = []
+    for section_name, section_field in Preset.model_fields.items():
+        ann = section_field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            for name, f in ann.model_fields.items():
+                default = "(required)" if f.is_required() else repr(f.get_default(call_default_factory=True))
+                rows.append((f"{section_name}.{name}", _type_name(f.annotation), default, f.description or ""))
+        else:
+            rows.append((section_name, _type_name(ann), repr(section_field.default), section_field.description or ""))
+    return rows
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "")
+    return text.removeprefix("<class '").removesuffix("'>")

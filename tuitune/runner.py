@@ -1,0 +1,83 @@
+"""Start, follow, stop and resume worker processes. Used by both fronts (CLI and TUI).
+
+Light core: the worker is a separate process, so nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tuitune.events import EventReader
+from tuitune.run_store import RunDir, RunStoreError
+
+POLL_SECONDS = 0.25
+
+
+def start_worker(run: RunDir) -> subprocess.Popen:
+    """Spawn ``python -m tuitune.train RUN_DIR`` in its own session (a Ctrl-C in the terminal
+    reaches only the front, which then asks the worker to stop after a checkpoint)."""
+    if run.is_locked():
+        raise RunStoreError(f"run {run.id} is already running; `tuitune runs stop {run.id}` stops it")
+    log = open(run.log, "ab")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # Keep transformers and hub libraries quiet and offline-friendly in the log.
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tuitune.train", str(run.path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+    finally:
+        log.close()
+
+
+def follow(
+    run: RunDir,
+    process: subprocess.Popen | None = None,
+    *,
+    from_start: bool = True,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield the run's events as they arrive, until the worker has finished and all is read."""
+    reader = EventReader(run.events)
+    if not from_start:
+        reader.read_new()
+    while True:
+        events = reader.read_new()
+        yield from events
+        if any(e["type"] == "finished" for e in events):
+            return
+        alive = process.poll() is None if process is not None else run.is_locked()
+        if not alive:
+            yield from reader.read_new()
+            return
+        if should_stop is not None and should_stop():
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def request_stop(run: RunDir) -> int:
+    """Ask the worker of a run to stop after its current step; returns the pid signalled."""
+    state = run.read_state()
+    if not run.is_locked() or not state.pid:
+        raise RunStoreError(f"run {run.id} is not running (status: {run.status()})")
+    os.kill(state.pid, signal.SIGTERM)
+    return state.pid
+
+
+def check_resumable(run: RunDir) -> None:
+    status = run.status()
+    if run.is_locked():
+        raise RunStoreError(f"run {run.id} is already running in another worker (pid {run.read_state().pid}); one worker per run")
+    if status == "done":
+        raise RunStoreError(f"run {run.id} is already done; start a new run to train more")

@@ -1,0 +1,3 @@
+from tuitune.train.worker import main
+
+raise SystemExit(main())

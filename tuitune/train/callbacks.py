@@ -1,0 +1,90 @@
+"""Trainer callbacks: the worker's voice. They turn the trainer's progress into events and
+state, mark finished checkpoints, and stop training cleanly when asked to.
+
+They only read values the trainer already logged (no extra host syncs).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from tuitune.events import EventWriter
+from tuitune.run_store import RunDir
+from tuitune.checkpoints import mark_complete
+
+# Set from the SIGINT/SIGTERM handler; checked at the end of every optimizer step.
+stop_requested = threading.Event()
+
+_STEP_KEYS = {
+    "loss": "loss",
+    "learning_rate": "lr",
+    "grad_norm": "grad_norm",
+    "epoch": "epoch",
+    "mean_token_accuracy": "accuracy",
+}
+
+
+class EventCallback(TrainerCallback):
+    """Writes ``step``, ``eval`` and ``checkpoint`` events and keeps state.json current."""
+
+    def __init__(self, run: RunDir, events: EventWriter):
+        self.run = run
+        self.events = events
+        self._last_time: float | None = None
+        self._last_step = 0
+        self._last_tokens: float | None = None
+        self._step_times: list[float] = []
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._last_time = time.monotonic()
+        self._last_step = state.global_step
+        self.run.update_state(total_steps=state.max_steps, step=state.global_step)
+        self.events.emit("status", status="training", step=state.global_step, total_steps=state.max_steps)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        logs = logs or {}
+        if "eval_loss" in logs:
+            metrics = {k.removeprefix("eval_"): v for k, v in logs.items() if k.startswith("eval_")}
+            self.events.emit("eval", step=state.global_step, **metrics)
+            return
+        if "loss" not in logs:
+            return
+        now = time.monotonic()
+        step = state.global_step
+        fields = {name: logs[key] for key, name in _STEP_KEYS.items() if key in logs}
+        if self._last_time is not None and step > self._last_step:
+            dt = now - self._last_time
+            per_step = dt / (step - self._last_step)
+            self._step_times = (self._step_times + [per_step])[-20:]
+            fields["step_time"] = round(per_step, 4)
+            tokens = logs.get("num_tokens")
+            if tokens is not None and self._last_tokens is not None and tokens > self._last_tokens:
+                fields["tokens_per_s"] = round((tokens - self._last_tokens) / dt, 1)
+            average = sum(self._step_times) / len(self._step_times)
+            fields["eta_s"] = round(max(0, state.max_steps - step) * average, 1)
+        self._last_time, self._last_step = now, step
+        self._last_tokens = logs.get("num_tokens", self._last_tokens)
+        self.events.emit("step", step=step, total_steps=state.max_steps, **fields)
+        self.run.update_state(step=step, loss=logs["loss"])
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if not checkpoint.is_dir():
+            return
+        mark_complete(checkpoint, state.global_step)
+        self.run.update_state(last_checkpoint=checkpoint.name, step=state.global_step)
+        self.events.emit("checkpoint", sync=True, step=state.global_step, path=str(checkpoint))
+
+
+class StopCallback(TrainerCallback):
+    """Ends training after the current step, with a checkpoint, when a stop was requested."""
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if stop_requested.is_set():
+            control.should_save = True
+            control.should_training_stop = True

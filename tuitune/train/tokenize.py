@@ -1,0 +1,59 @@
+"""Turn conversations into token ids and labels, with the loss on the assistant's turns only.
+
+The chat template is rendered as text; each assistant turn's character span is found by
+rendering the conversation up to that turn, and tokens starting inside a span are trained.
+The span runs to the end of the turn, so the end-of-turn token is learned too — a model that
+never learned it never stops. This works with any template that renders a conversation's
+prefix as a prefix of the whole; for one that doesn't, only the last answer is trained.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import PreTrainedTokenizerBase
+
+from tuitune.data.loader import Conversation
+
+
+def encode(tokenizer: PreTrainedTokenizerBase, conversation: Conversation, assistant_only: bool = True) -> dict[str, list[int]]:
+    text = render(tokenizer, conversation)
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    input_ids: list[int] = enc["input_ids"]
+    if not assistant_only:
+        return {"input_ids": input_ids, "labels": list(input_ids)}
+    spans = assistant_spans(tokenizer, conversation, text)
+    labels = [
+        token if any(start <= begin < end for start, end in spans) else -100
+        for token, (begin, _) in zip(input_ids, enc["offset_mapping"])
+    ]
+    return {"input_ids": input_ids, "labels": labels}
+
+
+def render(tokenizer: PreTrainedTokenizerBase, messages: Conversation, generation_prompt: bool = False) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+
+
+def assistant_spans(tokenizer: PreTrainedTokenizerBase, conversation: Conversation, text: str) -> list[tuple[int, int]]:
+    spans = []
+    for i, message in enumerate(conversation):
+        if message["role"] != "assistant":
+            continue
+        before = render(tokenizer, conversation[:i], generation_prompt=True)
+        through = render(tokenizer, conversation[: i + 1])
+        if text.startswith(through) and through.startswith(before):
+            spans.append((len(before), len(through)))
+    if not spans:
+        # Not prefix-stable (e.g. a template that rewrites earlier turns): train the last answer.
+        before = render(tokenizer, conversation[:-1], generation_prompt=True)
+        if text.startswith(before):
+            spans.append((len(before), len(text)))
+    return spans
+
+
+def encode_all(tokenizer: PreTrainedTokenizerBase, conversations: list[Conversation], assistant_only: bool) -> Any:
+    """A ``datasets.Dataset`` of input_ids and labels, ready for TRL's SFTTrainer."""
+    from datasets import Dataset
+
+    rows = [encode(tokenizer, c, assistant_only) for c in conversations]
+    return Dataset.from_list(rows)
