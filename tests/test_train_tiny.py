@@ -12,6 +12,7 @@ import pytest
 from tests.helpers import read_state, run_dir_from, step_losses, tuitune, write_preset
 from tuitune.checkpoints import complete_checkpoints
 from tuitune.events import read_events
+from tuitune.train.model_loading import DEFAULT_CHAT_TEMPLATE
 
 
 def falls(losses, n=3):
@@ -53,10 +54,10 @@ def test_lora_sft_loss_falls_and_adapter_reloads(tmp_path, tiny_model_dir, small
     assert any(p.abs().sum() > 0 for n, p in model.named_parameters() if "lora_B" in n)
 
 
-def test_full_sft_writes_a_model_that_loads(tmp_path, tiny_model_dir, small_data):
+def test_full_sft_writes_a_model_that_loads(tmp_path, tiny_model_no_template, small_data):
     preset = write_preset(
-        tmp_path / "p.toml", tiny_model_dir, small_data,
-        train={"method": "full", "learning_rate": 1e-3, "max_steps": 12},
+        tmp_path / "p.toml", tiny_model_no_template, small_data,
+        train={"method": "full", "learning_rate": 1e-3, "max_steps": 12, "packing": True},
     )
     result = tuitune("run", str(preset))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -67,8 +68,21 @@ def test_full_sft_writes_a_model_that_loads(tmp_path, tiny_model_dir, small_data
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(run / "model")
-    assert len(generate(model, AutoTokenizer.from_pretrained(run / "model"))) > 0
+    tokenizer = AutoTokenizer.from_pretrained(run / "model")
+    # The base had no chat template: tuitune's default one was used and saved with the model.
+    assert tokenizer.chat_template == DEFAULT_CHAT_TEMPLATE
+    assert len(generate(model, tokenizer)) > 0
     assert not (run / "adapter").exists()
+
+
+def test_uncached_hub_model_offline_fails_clearly(tmp_path, small_data):
+    preset = write_preset(tmp_path / "p.toml", "no-such-org/no-such-model", small_data)
+    result = tuitune("run", str(preset))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "no-such-org/no-such-model" in result.stdout and "HF_HUB_OFFLINE=1" in result.stdout
+    run = run_dir_from(result.stdout)
+    assert read_state(run)["status"] == "failed"
 
 
 def test_qlora_sft_on_cpu(tmp_path, tiny_model_dir, small_data):

@@ -148,8 +148,16 @@ def _launch(preset, args: argparse.Namespace) -> int:
 
 
 def _follow(run, process, args: argparse.Namespace) -> int:
+    import signal
+
     from tuitune.display import RunDisplay, print_json_events
-    from tuitune.runner import follow, request_stop
+    from tuitune.runner import follow
+
+    # Ctrl-C and a polite kill both mean "stop the run after this step". Set explicitly: a shell
+    # that starts us in the background leaves SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     stopping = False
     while True:
@@ -167,13 +175,28 @@ def _follow(run, process, args: argparse.Namespace) -> int:
                 return EXIT_INTERRUPTED
             stopping = True
             _say(args, "stopping after the current step (Ctrl-C again to detach)…")
-            try:
-                request_stop(run)
-            except Exception:  # noqa: BLE001 - already gone: follow() will see it finish
-                pass
+            _stop(run, process)
     if process is not None:
         process.wait()
     return _report(run, args)
+
+
+def _stop(run, process) -> None:
+    """Ask the worker to stop: through our own child when we started it (it may not hold the
+    run's lock yet), else through the pid the run records."""
+    import signal
+
+    from tuitune.run_store import RunStoreError
+    from tuitune.runner import request_stop
+
+    if process is not None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        return
+    try:
+        request_stop(run)
+    except RunStoreError:
+        pass  # already finished: follow() reads its last events
 
 
 def _report(run, args: argparse.Namespace) -> int:

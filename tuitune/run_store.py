@@ -59,6 +59,8 @@ class RunState:
     total_steps: int | None = None
     loss: float | None = None
     last_checkpoint: str | None = None
+    method: str | None = None
+    device: str | None = None
     message: str | None = None
     attempts: int = 0
 

@@ -84,7 +84,11 @@ class EventCallback(TrainerCallback):
 class StopCallback(TrainerCallback):
     """Ends training after the current step, with a checkpoint, when a stop was requested."""
 
+    def __init__(self, run: RunDir):
+        self.run = run
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if stop_requested.is_set():
+        if stop_requested.is_set() and not control.should_training_stop:
+            self.run.update_state(status="stopping")
             control.should_save = True
             control.should_training_stop = True

@@ -57,6 +57,7 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
         gradient_checkpointing=hw.gradient_checkpointing,
     )
     model = load_model(source, hw, trust)
+    run.update_state(method=hw.method, device=hw.device)
 
     resume_from = latest_checkpoint(run.checkpoints)
     if resume_from is not None:
@@ -66,7 +67,7 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
     if stop_requested.is_set():
         return "stopped"
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    if stop_requested.is_set():
+    if stop_requested.is_set() and trainer.state.global_step < trainer.state.max_steps:
         return "stopped"
 
     out = run.model if hw.method == "full" else run.adapter
@@ -131,6 +132,6 @@ def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) 
         eval_dataset=val_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[EventCallback(run, events), StopCallback()],
+        callbacks=[EventCallback(run, events), StopCallback(run)],
     )
     return trainer
