@@ -10,7 +10,7 @@ HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "bits
 LIGHT_MODULES = [
     "tuitune", "tuitune.cli", "tuitune.preset", "tuitune.events", "tuitune.run_store",
     "tuitune.runner", "tuitune.display", "tuitune.errors", "tuitune.bundled",
-    "tuitune.checkpoints", "tuitune.data.loader",
+    "tuitune.checkpoints", "tuitune.data.loader", "tuitune.preflight",
 ]
 
 

@@ -117,28 +117,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _dry_run(preset) -> int:
     import tomli_w
 
-    from tuitune.bundled import resolve_data, resolve_model
-    from tuitune.data.loader import load_conversations, split
+    from tuitune.preflight import describe, preflight
 
+    check = preflight(preset)
     print("# resolved preset")
     print(tomli_w.dumps(preset.to_toml_dict()))
-    model = resolve_model(preset.model.path) if preset.model.path.startswith("bundled:") else preset.model.path
-    data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
-    train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
-    data_path = resolve_data(preset.data.path) if preset.data.path.startswith("bundled:") else data.path
-    t = preset.train
-    steps = t.max_steps or f"{t.epochs:g} epochs of {len(train)} rows"
     print("# would run")
-    print(f"model:  {model}")
-    print(f"data:   {data_path} ({data.format}): {len(train)} train / {len(val)} validation rows")
-    print(f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum}, lr {t.learning_rate:g}")
+    print("\n".join(describe(preset, check)))
     return 0
 
 
 def _launch(preset, args: argparse.Namespace) -> int:
+    from tuitune.preflight import preflight
     from tuitune.run_store import create_run
     from tuitune.runner import start_worker
 
+    preflight(preset)  # bad data or a missing bundled model: exit 2 now, not in the worker
     run = create_run(preset)
     process = start_worker(run)
     _say(args, f"run {run.id}\n  directory: {run.path}")

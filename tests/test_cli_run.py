@@ -1,0 +1,31 @@
+"""`tuitune run` refuses bad input before it starts a worker: exit 2, no run directory."""
+
+import hashlib
+
+from tests.helpers import tuitune, write_preset
+
+
+def test_bad_data_fails_before_any_run_is_created(tmp_path, tuitune_home):
+    data = tmp_path / "broken.jsonl"
+    data.write_text('{"prompt": "a", "completion": "b"}\n{"prompt": "c", "completion": \n', encoding="utf-8")
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    preset = write_preset(tmp_path / "p.toml", "some-org/some-model", data)
+    result = tuitune("run", str(preset))
+    assert result.returncode == 2
+    assert f"{data}:2: invalid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tuitune_home / "runs").exists() or not any((tuitune_home / "runs").iterdir())
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == digest
+
+
+def test_runs_commands_on_unknown_ids_are_clear(tuitune_home):
+    for args in (["runs", "show", "nope"], ["runs", "resume", "nope"], ["runs", "stop", "nope"]):
+        result = tuitune(*args)
+        assert result.returncode == 2, args
+        assert "no run 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_runs_list_empty_and_no_args_prints_help(tuitune_home):
+    assert "no runs yet" in tuitune("runs", "list").stdout
+    result = tuitune()
+    assert result.returncode == 0 and "tuitune demo" in result.stdout

@@ -1,0 +1,140 @@
+"""Cleaning steps, each switchable and counted: whitespace, empty turns and rows, exact and near
+duplicates, token-length bounds, degenerate preference pairs, and train/validation leakage.
+
+Every row a step removes becomes a ``Rejected`` with its reason; the report counts them per
+step. Nothing is dropped without a line saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+from tuitune.data.dedup import exact_duplicates, near_duplicates, normalized
+from tuitune.data.schema import Example, Rejected
+
+_TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_INVISIBLE = re.compile("[\ufeff\u200b]")
+
+
+@dataclass
+class CleanSettings:
+    """What cleaning does; every field matches a ``[data]`` preset key of the same name."""
+
+    normalize_whitespace: bool = True
+    drop_empty: bool = True
+    dedup_exact: bool = True
+    dedup_near: bool = True
+    near_threshold: float = 0.9
+    min_tokens: int | None = None
+    max_tokens: int | None = None
+    drop_degenerate_pairs: bool = True
+    fix_leakage: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def tidy(text: str) -> str:
+    """Unix newlines, no trailing spaces, at most one blank line in a row, no outer whitespace."""
+    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _BLANK_RUNS.sub("\n\n", _TRAILING.sub("", text)).strip()
+
+
+def _messages_of(example: Example) -> list[list[dict[str, str]]]:
+    return [example.data[k] for k in ("messages", "prompt", "chosen", "rejected") if k in example.data]
+
+
+def normalize_whitespace(example: Example) -> bool:
+    changed = False
+    if example.kind == "text":
+        new = tidy(example.data["text"])
+        changed, example.data["text"] = new != example.data["text"], new
+        return changed
+    for messages in _messages_of(example):
+        for m in messages:
+            new = tidy(m["content"])
+            changed |= new != m["content"]
+            m["content"] = new
+    return changed
+
+
+def empty_problem(example: Example) -> str | None:
+    """Why a row is empty (nothing to learn), else None. Empty system turns are just removed."""
+    if example.kind == "text":
+        return "the text is empty" if not example.data["text"].strip() else None
+    for key, messages in zip(("messages", "prompt", "chosen", "rejected"), _messages_of(example)):
+        messages[:] = [m for m in messages if m["role"] != "system" or m["content"].strip()]
+        for i, m in enumerate(messages):
+            if not m["content"].strip() and key not in ("chosen", "rejected"):
+                return f"an empty {m['role']} turn ({key}[{i}])"
+    return None
+
+
+def degenerate_problem(example: Example) -> str | None:
+    if example.kind != "preference":
+        return None
+    chosen = [normalized(m["content"]) for m in example.data["chosen"]]
+    rejected = [normalized(m["content"]) for m in example.data["rejected"]]
+    if not any(chosen) or not any(rejected):
+        return "a preference pair with an empty " + ("chosen" if not any(chosen) else "rejected") + " answer"
+    if chosen == rejected:
+        return "a preference pair whose chosen and rejected answers are the same"
+    return None
+
+
+def clean(
+    examples: list[Example],
+    settings: CleanSettings,
+    lengths: list[int] | None = None,
+) -> tuple[list[Example], list[Rejected], dict[str, int]]:
+    """Run the enabled steps in order; ``lengths`` (tokens per example) enables the bounds."""
+    counts: dict[str, int] = {}
+    rejected: list[Rejected] = []
+    keep = list(range(len(examples)))
+
+    def drop(step: str, why: Callable[[int], str | None]) -> None:
+        nonlocal keep
+        kept = []
+        for i in keep:
+            reason = why(i)
+            if reason:
+                rejected.append(Rejected(examples[i].where, reason, step, examples[i].data))
+            else:
+                kept.append(i)
+        counts[step] = len(keep) - len(kept)
+        keep = kept
+
+    if settings.normalize_whitespace:
+        counts["whitespace_normalized"] = sum(normalize_whitespace(examples[i]) for i in keep)
+    if settings.drop_empty:
+        drop("empty", lambda i: empty_problem(examples[i]))
+    if settings.drop_degenerate_pairs:
+        drop("degenerate_pair", lambda i: degenerate_problem(examples[i]))
+    if lengths is not None and (settings.min_tokens or settings.max_tokens):
+        low, high = settings.min_tokens or 0, settings.max_tokens or float("inf")
+        drop("token_bounds", lambda i: None if low <= lengths[i] <= high
+             else f"{lengths[i]} tokens, outside the bounds [{low}, {settings.max_tokens or '∞'}]")
+    if settings.dedup_exact:
+        sub = [examples[i] for i in keep]
+        dupes = {keep[k]: keep[v] for k, v in exact_duplicates(sub).items()}
+        drop("exact_duplicate", lambda i: i in dupes and f"an exact duplicate of {examples[dupes[i]].where}")
+    if settings.dedup_near:
+        sub = [examples[i] for i in keep]
+        near = {keep[k]: (keep[j], s) for k, (j, s) in near_duplicates(sub, settings.near_threshold).items()}
+        drop("near_duplicate", lambda i: i in near
+             and f"a near duplicate (similarity ≈ {near[i][1]:.2f}) of {examples[near[i][0]].where}")
+    return [examples[i] for i in keep], rejected, counts
+
+
+def fix_leakage(train: list[Example], val: list[Example]) -> tuple[list[Example], list[Example], int]:
+    """Validation rows whose prompt also appears in train measure memory, not generalization:
+    they move to train (nothing is lost). Returns the new train, val and how many moved."""
+    seen = {normalized(e.prompt_text()) for e in train}
+    leaked = [e for e in val if normalized(e.prompt_text()) in seen]
+    if not leaked:
+        return train, val, 0
+    ids = {id(e) for e in leaked}
+    return train + leaked, [e for e in val if id(e) not in ids], len(leaked)

@@ -1,0 +1,41 @@
+"""Checks a front makes before it starts a worker, so that bad input fails at once with exit
+code 2 and no run directory, rather than minutes later in a worker. Light core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuitune.bundled import resolve_model
+from tuitune.data.loader import LoadedData, load_conversations, split
+from tuitune.preset import Preset
+
+
+@dataclass
+class Preflight:
+    model: str  # what model.path resolves to
+    data: LoadedData
+    train_rows: int
+    val_rows: int
+
+
+def preflight(preset: Preset) -> Preflight:
+    """Resolve the model reference and read the data; raises the user errors of each."""
+    model = preset.model.path
+    if model.startswith("bundled:"):
+        model = str(resolve_model(model))
+    data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
+    train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
+    return Preflight(model, data, len(train), len(val))
+
+
+def describe(preset: Preset, check: Preflight) -> list[str]:
+    t = preset.train
+    steps = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epochs of {check.train_rows} rows"
+    return [
+        f"model:  {check.model}",
+        f"data:   {Path(check.data.path)} ({check.data.format}): "
+        f"{check.train_rows} train / {check.val_rows} validation rows",
+        f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum}, "
+        f"lr {t.learning_rate:g}, max_seq_len {t.max_seq_len}",
+    ]
