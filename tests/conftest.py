@@ -36,6 +36,9 @@ def tokenizer_dir(tmp_path_factory, smollm2_gguf) -> Path:
     """The SmolLM2 tokenizer (with its ChatML template) saved as a normal HF folder."""
     from transformers import AutoTokenizer
 
+    from tuitune.gguf_compat import enable_transformers_gguf
+
+    enable_transformers_gguf()
     out = tmp_path_factory.mktemp("smollm2-tokenizer")
     tokenizer = AutoTokenizer.from_pretrained(smollm2_gguf.parent, gguf_file=smollm2_gguf.name)
     tokenizer.save_pretrained(out)

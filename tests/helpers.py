@@ -23,6 +23,7 @@ def write_preset(path: Path, model: Path | str, data: Path, **sections: dict) ->
             "lr_scheduler": "constant",
         },
         "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
+        "export": {"gguf": []},
     }
     for section, values in sections.items():
         preset.setdefault(section, {}).update(values)

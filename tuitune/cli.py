@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-s", "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     _add_follow_args(demo)
 
+    export = sub.add_parser("export", help="merge a finished run and write verified GGUF files (+ Ollama Modelfile)")
+    export.add_argument("run_id")
+    export.add_argument("--quant", help="comma-separated types, e.g. q4_k_m,q8_0 (default: the preset's [export] gguf)")
+    export.add_argument("--ollama", action=argparse.BooleanOptionalAction, default=None, help="write a Modelfile")
+    export.add_argument("--json", action="store_true", help="print events as JSON Lines")
+
     keys = sub.add_parser("keys", help="list every preset key with its help")
     keys.add_argument("section", nargs="?", help="only this section, e.g. train")
 
@@ -211,6 +217,51 @@ def _say(args: argparse.Namespace, text: str) -> None:
     print(text, file=sys.stderr if getattr(args, "json", False) else sys.stdout, flush=True)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from tuitune.preset import GGUF_TYPES
+    from tuitune.run_store import RunStoreError, find_run
+    from tuitune.runner import start_worker
+
+    run = find_run(args.run_id)
+    command = [str(run.path)]
+    if args.quant:
+        quants = [q.strip().lower() for q in args.quant.split(",") if q.strip()]
+        unknown = [q for q in quants if q not in GGUF_TYPES]
+        if unknown:
+            raise RunStoreError(f"--quant: unknown type(s) {', '.join(unknown)}; known: {', '.join(GGUF_TYPES)}")
+        command += ["--quant", ",".join(quants)]
+    if args.ollama is False:
+        command.append("--no-ollama")
+    if run.status() not in ("done",):
+        raise RunStoreError(f"run {run.id} is {run.status()}: only finished runs can be exported")
+    process = start_worker(run, module="tuitune.export", args=command[1:])
+    _say(args, f"exporting run {run.id}")
+    return _follow_export(run, process, args)
+
+
+def _follow_export(run, process, args: argparse.Namespace) -> int:
+    from tuitune.display import RunDisplay, print_json_events
+    from tuitune.runner import follow
+
+    if args.json:
+        print_json_events(follow(run, process, from_start=False))
+    else:
+        with RunDisplay() as display:
+            for event in follow(run, process, from_start=False):
+                display.handle(event)
+    code = process.wait()
+    report = run.path / "gguf" / "report.json"
+    if report.exists():
+        data = json.loads(report.read_text())
+        for f in data.get("files", []):
+            _say(args, f"  {f['quant']:8} {f['bytes'] / 2**20:8.1f} MiB  {f['path']}")
+        ppl = data.get("verification", {}).get("perplexity", {})
+        if ppl:
+            _say(args, "  perplexity on validation rows: " + ", ".join(f"{k} {v:.2f}" for k, v in ppl.items()))
+        _say(args, f"export {data.get('status')}: report in {report}")
+    return 0 if code == 0 else EXIT_FAILED
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     from tuitune.preset import field_help
 
@@ -305,7 +356,9 @@ def runs_stop(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"run": cmd_run, "check": cmd_check, "demo": cmd_demo, "keys": cmd_keys, "runs": cmd_runs}
+_COMMANDS = {
+    "run": cmd_run, "check": cmd_check, "demo": cmd_demo, "keys": cmd_keys, "runs": cmd_runs, "export": cmd_export,
+}
 _RUNS_COMMANDS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop}
 
 

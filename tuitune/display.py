@@ -103,6 +103,12 @@ class RunDisplay:
     def _on_saved(self, e: dict[str, Any]) -> None:
         self.note(f"{e['kind']} written to {e['path']}")
 
+    def _on_export(self, e: dict[str, Any]) -> None:
+        if e.get("state") == "started":
+            self.progress.update(self.task, description=f"export: {e['stage']}")
+        else:
+            self.note(f"export: {e['stage']} ({e.get('seconds', 0):.1f} s)")
+
     def _on_warning(self, e: dict[str, Any]) -> None:
         self.note(f"[yellow]warning: {e.get('message')}")
 
@@ -110,6 +116,8 @@ class RunDisplay:
         self.note(f"[red bold]error:[/] {e.get('message')}")
 
     def _on_finished(self, e: dict[str, Any]) -> None:
+        if "export" in e:
+            self.note(f"export {e['export']}")
         self.final_status = e.get("status")
         self.progress.update(self.task, description=str(self.final_status))
 

@@ -19,7 +19,7 @@ from tuitune.run_store import RunDir, RunStoreError
 POLL_SECONDS = 0.25
 
 
-def start_worker(run: RunDir) -> subprocess.Popen:
+def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | None = None) -> subprocess.Popen:
     """Spawn ``python -m tuitune.train RUN_DIR`` in its own session (a Ctrl-C in the terminal
     reaches only the front, which then asks the worker to stop after a checkpoint)."""
     if run.is_locked():
@@ -30,7 +30,7 @@ def start_worker(run: RunDir) -> subprocess.Popen:
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "tuitune.train", str(run.path)],
+            [sys.executable, "-m", module, str(run.path), *(args or [])],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

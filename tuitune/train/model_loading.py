@@ -64,6 +64,9 @@ def model_source(ref: str) -> ModelSource:
     if ref.endswith(".gguf"):
         if not path.is_file():
             raise ModelLoadError(f"model.path: GGUF file not found: {ref}")
+        from tuitune.gguf_compat import enable_transformers_gguf
+
+        enable_transformers_gguf()
         return ModelSource(str(path.parent), path.name)
     if path.is_absolute() and not path.exists():
         raise ModelLoadError(f"model.path: no such folder: {ref}")

@@ -66,7 +66,13 @@ def _run(run: RunDir, events: EventWriter) -> int:
         return 1
     message = None if status == "done" else "stopped on request; `tuitune runs resume` continues it"
     run.update_state(status=status, message=message, finished_at=time.time(), pid=None)
-    events.emit("finished", sync=True, status=status)
+    extra = {}
+    preset = run.preset()
+    if status == "done" and preset.export.gguf:
+        from tuitune.export.__main__ import export_stage
+
+        extra["export"] = export_stage(run, list(preset.export.gguf), preset.export.ollama, events)
+    events.emit("finished", sync=True, status=status, **extra)
     return 0
 
 
@@ -81,10 +87,11 @@ def explain(error: BaseException) -> str:
     """One message a person can act on."""
     from tuitune.bundled import BundledNotFound
     from tuitune.data.loader import DataError
+    from tuitune.export.merge import ExportError
     from tuitune.preset import PresetError
     from tuitune.train.model_loading import ModelLoadError
 
-    if isinstance(error, (DataError, ModelLoadError, BundledNotFound, PresetError, RunStoreError)):
+    if isinstance(error, (DataError, ModelLoadError, BundledNotFound, PresetError, RunStoreError, ExportError)):
         return str(error)
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"

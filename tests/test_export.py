@@ -1,0 +1,75 @@
+"""Export on the tiny model: merge, convert, quantize, load in llama.cpp, verify."""
+
+import json
+
+import pytest
+
+from tests.helpers import read_state, run_dir_from, tuitune, write_preset
+
+
+@pytest.fixture(scope="module")
+def terse_data(tmp_path_factory):
+    """Every answer is "Aye." — enough for the tiny model to learn to stop."""
+    questions = [f"Question number {i}: what do you say?" for i in range(40)]
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "Aye."}]} for q in questions]
+    path = tmp_path_factory.mktemp("terse") / "terse.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_trained_run_exports_verified_gguf(tmp_path, tiny_model_dir, terse_data):
+    preset = write_preset(
+        tmp_path / "p.toml", tiny_model_dir, terse_data,
+        train={"method": "full", "max_steps": 60, "learning_rate": 3e-3, "batch_size": 8},
+        export={"gguf": ["q8_0", "q4_0"], "ollama": True},
+    )
+    result = tuitune("run", str(preset), "--json")
+    assert result.returncode == 0, result.stderr
+    run = run_dir_from(result.stderr)
+    assert read_state(run)["status"] == "done"
+    finished = json.loads(result.stdout.splitlines()[-1])
+    report = json.loads((run / "gguf" / "report.json").read_text())
+    assert finished["export"] == "passed", report["verification"]
+    assert report["merge"]["from"] == "model"
+    assert [f["quant"] for f in report["files"]] == ["q8_0", "q4_0"]
+    assert report["verification"]["template_match"] is True
+    assert report["verification"]["agreement"] >= 0.9
+    assert set(report["verification"]["perplexity"]) == {"f16", "q8_0", "q4_0"}
+    assert not (run / "gguf" / "test-f16.gguf").exists()  # the intermediate is removed
+
+    from llama_cpp import Llama
+
+    llm = Llama(str(run / "gguf" / "test-q8_0.gguf"), n_ctx=256, verbose=False)
+    try:
+        assert "<|im_start|>" in llm.metadata["tokenizer.chat_template"]
+        reply = llm.create_chat_completion([{"role": "user", "content": "Hi there"}], temperature=0, max_tokens=20)
+        assert reply["choices"][0]["finish_reason"] == "stop"
+        assert reply["choices"][0]["message"]["content"].strip() == "Aye."
+    finally:
+        llm.close()
+    modelfile = (run / "gguf" / "Modelfile").read_text()
+    assert modelfile.startswith("FROM ./test-q8_0.gguf")
+    assert 'PARAMETER stop "<|im_end|>"' in modelfile
+    assert "<|im_start|>{{ .Role }}" in modelfile
+
+
+def test_model_that_never_stops_fails_verification(tmp_path, tiny_model_dir, small_data):
+    preset = write_preset(tmp_path / "p.toml", tiny_model_dir, small_data, train={"max_steps": 1})
+    run = run_dir_from(tuitune("run", str(preset)).stdout)
+    result = tuitune("export", run.name, "--quant", "q8_0", "--no-ollama")
+    assert result.returncode == 1
+    assert "export failed" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    report = json.loads((run / "gguf" / "report.json").read_text())
+    assert report["status"] == "failed"
+    assert "q8_0: 3 of 3 greedy answers did not stop within 200 tokens" in report["verification"]["reasons"][0]
+    assert (run / "gguf" / "test-q8_0.gguf").exists()  # kept for inspection
+    assert not (run / "gguf" / "Modelfile").exists()
+
+
+def test_export_refuses_unknown_quant_and_unfinished_runs(tmp_path, tiny_model_dir, small_data):
+    result = tuitune("export", "nope")
+    assert result.returncode == 2 and "no run 'nope'" in result.stderr
+    preset = write_preset(tmp_path / "p.toml", tiny_model_dir, small_data, train={"max_steps": 1})
+    run = run_dir_from(tuitune("run", str(preset)).stdout)
+    result = tuitune("export", run.name, "--quant", "q3_fancy")
+    assert result.returncode == 2 and "unknown type(s) q3_fancy" in result.stderr

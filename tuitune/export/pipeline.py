@@ -1,0 +1,155 @@
+"""The export pipeline: merge → GGUF (16-bit) → quantize → verify → Modelfile → report.
+
+Everything lands in the run directory (``merged/``, ``gguf/``); ``gguf/report.json`` says what
+was written, how long it took, what each file really holds, and whether verification passed.
+A failed verification keeps the files for inspection and says why.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tuitune.data.loader import load_conversations, split
+from tuitune.events import EventWriter
+from tuitune.export import gguf as gguf_files
+from tuitune.export.merge import ExportError, end_token_ids, merge
+from tuitune.export.modelfile import write_modelfile
+from tuitune.export.verify import Verification, check_agreement, check_stops, check_template, open_gguf, perplexity
+from tuitune.run_store import RunDir
+
+VALIDATION_ROWS = 8
+VALIDATION_TOKENS = 256
+
+
+def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter) -> dict[str, Any]:
+    preset = run.preset()
+    name = (preset.name or "model").replace(" ", "-")
+    out = run.path / "gguf"
+    out.mkdir(exist_ok=True)
+    report: dict[str, Any] = {"files": [], "started_at": time.time()}
+
+    step = _Stepper(events, report)
+    with step("merge"):
+        merged = merge(run, run.path / "merged")
+        report["merge"] = {"dtype": merged.dtype, "from": merged.source}
+    _check_disk(run.path, _size(merged.path) * (1 + len(quants)))
+
+    f16 = out / f"{name}-f16.gguf"
+    with step("convert"):
+        gguf_files.convert(merged.path, f16, run.path / "export.log")
+    paths = {}
+    for quant in quants:
+        path = out / f"{name}-{quant}.gguf"
+        with step(f"quantize {quant}"):
+            if quant != "f16":
+                gguf_files.quantize(f16, path, quant)
+            types = gguf_files.tensor_types(path)
+            entry = {"quant": quant, "path": str(path), "bytes": path.stat().st_size, "tensor_types": types}
+            note = gguf_files.describe_types(quant, types)
+            if note:
+                entry["note"] = note
+                events.emit("warning", message=note)
+            report["files"].append(entry)
+            paths[quant] = path
+
+    with step("verify"):
+        verification = _verify(run, preset, merged.path, f16, paths)
+        report["verification"] = asdict(verification)
+
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(merged.path)
+    if ollama and quants:
+        stops = [tokenizer.convert_ids_to_tokens(i) for i in end_token_ids(tokenizer)]
+        note = write_modelfile(
+            out / "Modelfile", paths[quants[0]].name, tokenizer.chat_template or "", tokenizer.eos_token,
+            stops, preset.data.system_prompt,
+        )
+        report["modelfile"] = {"path": str(out / "Modelfile"), "for": quants[0], **({"note": note} if note else {})}
+    if "f16" not in quants:
+        f16.unlink(missing_ok=True)
+
+    report["status"] = "passed" if verification.passed else "failed"
+    report["finished_at"] = time.time()
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    return report
+
+
+def _verify(run: RunDir, preset: Any, merged: Path, f16: Path, paths: dict[str, Path]) -> Verification:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    result = Verification()
+    tokenizer = AutoTokenizer.from_pretrained(merged)
+    data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
+    train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
+    rows = (val or train)[:VALIDATION_ROWS]
+    sequences = [
+        tokenizer(tokenizer.apply_chat_template(c, tokenize=False), add_special_tokens=False)["input_ids"][:VALIDATION_TOKENS]
+        for c in rows
+    ]
+    reference = open_gguf(f16, logits_all=True)
+    try:
+        check_template(result, tokenizer, reference, rows[:3])
+        hf_model = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32).eval()
+        check_agreement(result, hf_model, reference, sequences[:4])
+        del hf_model
+        result.perplexity["f16"] = round(_perplexity(reference, sequences), 4)
+    finally:
+        reference.close()
+    for quant, path in paths.items():
+        llm = open_gguf(path, logits_all=True)
+        try:
+            if quant != "f16":
+                result.perplexity[quant] = round(_perplexity(llm, sequences), 4)
+            check_stops(result, llm, preset.data.system_prompt, quant)
+        finally:
+            llm.close()
+    return result
+
+
+def _perplexity(llm: Any, sequences: list[list[int]]) -> float:
+    return perplexity(llm, [s for s in sequences if len(s) > 1])
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _check_disk(where: Path, needed: int) -> None:
+    free = shutil.disk_usage(where).free
+    if free < needed * 1.1:
+        raise ExportError(
+            f"not enough free disk space in {where}: the export needs about {needed / 2**30:.1f} GiB, "
+            f"{free / 2**30:.1f} GiB are free. Free some space or export fewer quant types."
+        )
+
+
+class _Stepper:
+    """Times each stage, emits it as an event, and records it in the report."""
+
+    def __init__(self, events: EventWriter, report: dict[str, Any]):
+        self.events, self.report = events, report
+        report["timings_s"] = {}
+
+    def __call__(self, stage: str) -> _Stepper:
+        self.stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self.start = time.monotonic()
+        self.events.emit("export", stage=self.stage, state="started")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        elapsed = round(time.monotonic() - self.start, 2)
+        if exc_type is None:
+            self.report["timings_s"][self.stage] = elapsed
+            self.events.emit("export", stage=self.stage, state="done", seconds=elapsed)
+
+
+__all__ = ["export_run", "ExportError"]
