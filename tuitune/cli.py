@@ -1,4 +1,4 @@
-"""The headless command line: ``tuitune run | check | keys | runs | demo``.
+"""The headless command line: ``tuitune run | check | demo | export | data | keys | runs``.
 
 Fast by design: ``tuitune --help`` imports neither torch nor the training stack, and each
 command imports what it needs when it runs. Exit codes: 0 ok, 1 the run failed,
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from tuitune import __version__
+from tuitune import __version__, cli_data
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--quant", help="comma-separated types, e.g. q4_k_m,q8_0 (default: the preset's [export] gguf)")
     export.add_argument("--ollama", action=argparse.BooleanOptionalAction, default=None, help="write a Modelfile")
     export.add_argument("--json", action="store_true", help="print events as JSON Lines")
+
+    cli_data.add_parser(sub)
 
     keys = sub.add_parser("keys", help="list every preset key with its help")
     keys.add_argument("section", nargs="?", help="only this section, e.g. train")
@@ -358,6 +360,7 @@ def runs_stop(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "run": cmd_run, "check": cmd_check, "demo": cmd_demo, "keys": cmd_keys, "runs": cmd_runs, "export": cmd_export,
+    "data": cli_data.run,
 }
 _RUNS_COMMANDS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop}
 

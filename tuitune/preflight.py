@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuitune.bundled import resolve_model
-from tuitune.data.loader import LoadedData, load_conversations, split
+from tuitune.data.loader import Imported, split
+from tuitune.data.pipeline import check
 from tuitune.preset import Preset
 
 
 @dataclass
 class Preflight:
     model: str  # what model.path resolves to
-    data: LoadedData
+    data: Imported
     train_rows: int
     val_rows: int
 
@@ -24,8 +25,9 @@ def preflight(preset: Preset) -> Preflight:
     model = preset.model.path
     if model.startswith("bundled:"):
         model = str(resolve_model(model))
-    data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
-    train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
+    data = check(preset.data, preset.train.stage)
+    # Counts before cleaning; the worker's cleaning report says what it dropped.
+    train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)
     return Preflight(model, data, len(train), len(val))
 
 
@@ -35,7 +37,7 @@ def describe(preset: Preset, check: Preflight) -> list[str]:
     return [
         f"model:  {check.model}",
         f"data:   {Path(check.data.path)} ({check.data.format}): "
-        f"{check.train_rows} train / {check.val_rows} validation rows",
+        f"{check.train_rows} train / {check.val_rows} validation rows before cleaning",
         f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum}, "
         f"lr {t.learning_rate:g}, max_seq_len {t.max_seq_len}",
     ]

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,17 +40,66 @@ class ModelSection(_Section):
 
 class DataSection(_Section):
     path: str
-    """The training data: a JSONL or JSON file of OpenAI-style `messages`, alpaca
-    (`instruction`/`input`/`output`) or `prompt`/`completion` rows; `bundled:pirate` for the demo set."""
+    """The training data: JSON Lines, JSON (an array, or an object holding one), CSV/TSV, Parquet,
+    plain text (one document per line, or blank-line separated), or a folder written by
+    `datasets`' save_to_disk; `bundled:pirate` for the demo set. It is only ever read."""
 
-    format: Literal["auto", "messages", "alpaca", "prompt_completion"] = "auto"
-    """Row format; `auto` detects it from the keys of the first row."""
+    format: Literal[
+        "auto", "alpaca", "sharegpt", "messages", "prompt_completion", "preference", "unpaired_preference", "text"
+    ] = "auto"
+    """Row format; `auto` detects it from the keys of the first rows (`tuitune data inspect FILE`
+    shows the evidence). SFT trains `alpaca`, `sharegpt`, `messages` and `prompt_completion`."""
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Rename your columns to the names a format expects, as ours = "yours", e.g.
+    { prompt = "question", completion = "answer" } or { messages = "dialog" }. Applied before detection."""
+
+    on_error: Literal["fail", "skip"] = "fail"
+    """A row that cannot be used: `fail` stops and lists every bad row; `skip` leaves it out and
+    records it, with the reason, in the run's data/rejected.jsonl."""
 
     val_fraction: float = Field(0.05, ge=0.0, lt=0.5)
     """Share of rows held out for validation (0 turns validation off)."""
 
     system_prompt: str | None = None
     """A system message put before every conversation that has none."""
+
+    normalize_whitespace: bool = True
+    """Tidy every turn: Unix newlines, no trailing spaces, at most one blank line in a row, no
+    leading or trailing whitespace."""
+
+    drop_empty: bool = True
+    """Leave out rows with an empty turn or empty text (empty system messages are just removed)."""
+
+    dedup_exact: bool = True
+    """Leave out rows that repeat an earlier row, ignoring case and spacing."""
+
+    dedup_near: bool = True
+    """Leave out rows nearly identical to an earlier row (MinHash over word 3-grams, confirmed
+    exactly; see `near_threshold`)."""
+
+    near_threshold: float = Field(0.9, gt=0.0, le=1.0)
+    """How alike two rows must be to count as near duplicates: the Jaccard similarity of their
+    word 3-grams (1.0: identical words)."""
+
+    min_tokens: int | None = Field(None, ge=1)
+    """Leave out rows shorter than this many tokens (counted with the model's chat template)."""
+
+    max_tokens: int | None = Field(None, ge=1)
+    """Leave out rows longer than this many tokens, instead of truncating them at `train.max_seq_len`."""
+
+    drop_degenerate_pairs: bool = True
+    """Preference data: leave out pairs whose chosen and rejected answers are equal or empty."""
+
+    fix_leakage: bool = True
+    """Move validation rows whose prompt also appears in training to the training split, so that
+    validation loss measures generalization, not memory."""
+
+    @model_validator(mode="after")
+    def _token_bounds_in_order(self) -> DataSection:
+        if self.min_tokens and self.max_tokens and self.min_tokens > self.max_tokens:
+            raise ValueError(f"data.min_tokens ({self.min_tokens}) is above data.max_tokens ({self.max_tokens})")
+        return self
 
 
 class TrainSection(_Section):

@@ -37,10 +37,27 @@ class CleanSettings:
         return asdict(self)
 
 
+def ref(where: str) -> str:
+    """``file:12`` → ``line 12``; ``file[3]`` → ``row [3]``: the file is already named once."""
+    head, _, tail = where.rpartition(":")
+    if head and tail.isdigit():
+        return f"line {tail}"
+    return "row [" + where.rsplit("[", 1)[1] if where.endswith("]") else where
+
+
 def tidy(text: str) -> str:
     """Unix newlines, no trailing spaces, at most one blank line in a row, no outer whitespace."""
-    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _BLANK_RUNS.sub("\n\n", _TRAILING.sub("", text)).strip()
+    # Each regex runs only when its cheap substring test says it could match: most rows are
+    # clean, and this is the hottest loop of cleaning.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\ufeff" in text or "\u200b" in text:
+        text = _INVISIBLE.sub("", text)
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING.sub("", text)
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
+    return text.strip()
 
 
 def _messages_of(example: Example) -> list[list[dict[str, str]]]:
@@ -61,13 +78,22 @@ def normalize_whitespace(example: Example) -> bool:
     return changed
 
 
+def drop_empty_system_turns(example: Example) -> int:
+    """An empty system message says nothing: remove it (the row stays). Returns how many."""
+    removed = 0
+    for messages in _messages_of(example):
+        kept = [m for m in messages if m["role"] != "system" or m["content"].strip()]
+        removed += len(messages) - len(kept)
+        messages[:] = kept
+    return removed
+
+
 def empty_problem(example: Example) -> str | None:
-    """Why a row is empty (nothing to learn), else None. Empty system turns are just removed."""
+    """Why a row is empty (nothing to learn from), else None."""
     if example.kind == "text":
         return "the text is empty" if not example.data["text"].strip() else None
-    for key, messages in zip(("messages", "prompt", "chosen", "rejected"), _messages_of(example)):
-        messages[:] = [m for m in messages if m["role"] != "system" or m["content"].strip()]
-        for i, m in enumerate(messages):
+    for key in ("messages", "prompt", "chosen", "rejected"):
+        for i, m in enumerate(example.data.get(key, ())):
             if not m["content"].strip() and key not in ("chosen", "rejected"):
                 return f"an empty {m['role']} turn ({key}[{i}])"
     return None
@@ -88,9 +114,14 @@ def degenerate_problem(example: Example) -> str | None:
 def clean(
     examples: list[Example],
     settings: CleanSettings,
-    lengths: list[int] | None = None,
-) -> tuple[list[Example], list[Rejected], dict[str, int]]:
-    """Run the enabled steps in order; ``lengths`` (tokens per example) enables the bounds."""
+    measure: Callable[[list[Example]], list[int]] | None = None,
+) -> tuple[list[Example], list[Rejected], dict[str, int], list[int] | None]:
+    """Run the enabled steps in order; returns (kept, rejected, counts, token lengths of kept).
+
+    ``measure`` (examples → tokens each) enables the token bounds and the token statistics. It
+    runs after the text is tidied and the empty rows are gone, so the lengths are the final ones
+    and nothing is tokenized in vain.
+    """
     counts: dict[str, int] = {}
     rejected: list[Rejected] = []
     keep = list(range(len(examples)))
@@ -110,23 +141,27 @@ def clean(
     if settings.normalize_whitespace:
         counts["whitespace_normalized"] = sum(normalize_whitespace(examples[i]) for i in keep)
     if settings.drop_empty:
+        counts["empty_system_turns_removed"] = sum(drop_empty_system_turns(examples[i]) for i in keep)
         drop("empty", lambda i: empty_problem(examples[i]))
     if settings.drop_degenerate_pairs:
         drop("degenerate_pair", lambda i: degenerate_problem(examples[i]))
-    if lengths is not None and (settings.min_tokens or settings.max_tokens):
-        low, high = settings.min_tokens or 0, settings.max_tokens or float("inf")
-        drop("token_bounds", lambda i: None if low <= lengths[i] <= high
-             else f"{lengths[i]} tokens, outside the bounds [{low}, {settings.max_tokens or '∞'}]")
+    lengths: dict[int, int] | None = None
+    if measure is not None:
+        lengths = dict(zip(keep, measure([examples[i] for i in keep])))
+        if settings.min_tokens or settings.max_tokens:
+            low, high = settings.min_tokens or 0, settings.max_tokens or float("inf")
+            drop("token_bounds", lambda i: None if low <= lengths[i] <= high
+                 else f"{lengths[i]} tokens, outside the bounds [{low}, {settings.max_tokens or '∞'}]")
     if settings.dedup_exact:
         sub = [examples[i] for i in keep]
         dupes = {keep[k]: keep[v] for k, v in exact_duplicates(sub).items()}
-        drop("exact_duplicate", lambda i: i in dupes and f"an exact duplicate of {examples[dupes[i]].where}")
+        drop("exact_duplicate", lambda i: i in dupes and f"an exact duplicate of {ref(examples[dupes[i]].where)}")
     if settings.dedup_near:
         sub = [examples[i] for i in keep]
         near = {keep[k]: (keep[j], s) for k, (j, s) in near_duplicates(sub, settings.near_threshold).items()}
         drop("near_duplicate", lambda i: i in near
-             and f"a near duplicate (similarity ≈ {near[i][1]:.2f}) of {examples[near[i][0]].where}")
-    return [examples[i] for i in keep], rejected, counts
+             and f"a near duplicate (similarity {near[i][1]:.2f}) of {ref(examples[near[i][0]].where)}")
+    return [examples[i] for i in keep], rejected, counts, [lengths[i] for i in keep] if lengths is not None else None
 
 
 def fix_leakage(train: list[Example], val: list[Example]) -> tuple[list[Example], list[Example], int]:

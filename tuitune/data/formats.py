@@ -24,10 +24,16 @@ class Detection:
     evidence: list[str] = field(default_factory=list)
 
 
-def _alpaca(row: dict[str, Any]) -> dict[str, Any]:
+def _alpaca_prompt(row: dict[str, Any]) -> str:
+    """The instruction, then the input (if any) after a blank line, as LLaMA-Factory joins them."""
     prompt = _str(row, "instruction")
     if row.get("input"):
         prompt = f"{prompt}\n\n{_str(row, 'input')}"
+    return prompt
+
+
+def _alpaca(row: dict[str, Any]) -> dict[str, Any]:
+    prompt = _alpaca_prompt(row)
     conv: Conversation = []
     for i, turn in enumerate(row.get("history") or []):
         if not (isinstance(turn, list) and len(turn) == 2 and all(isinstance(t, str) for t in turn)):
@@ -59,7 +65,7 @@ def _preference(row: dict[str, Any]) -> dict[str, Any]:
         return _implicit_prompt(row, "chosen_messages", "rejected_messages")
     prompt_key = next((k for k in ("prompt", "conversations", "messages") if k in row), None)
     if prompt_key is None and "instruction" in row:
-        prompt = [{"role": "user", "content": _alpaca(row | {"output": ""})["messages"][-2]["content"]}]
+        prompt = [{"role": "user", "content": _alpaca_prompt(row)}]
     elif prompt_key is None:  # TRL's implicit prompt: chosen and rejected are whole conversations
         return _implicit_prompt(row, "chosen", "rejected")
     else:
@@ -173,8 +179,12 @@ def detect(rows: list[Any], source: str) -> Detection:
     sample = [r for r in rows[:SAMPLE] if isinstance(r, dict)]
     votes = Counter(guess(r) for r in sample)
     votes.pop(None, None)
+    if not sample:
+        kind = type(rows[0]).__name__ if rows else "no"
+        raise DataError(f"{source}: the rows are {kind} values, not objects with named fields "
+                        "(like {\"messages\": [...]} or {\"text\": \"...\"})")
     if not votes:
-        keys = sorted(sample[0]) if sample else []
+        keys = sorted(sample[0])
         wanted = "; ".join(f"{n}: {d}" for n, (_, _, d) in CONVERTERS.items())
         raise DataError(f"{source}: cannot tell the format from the keys {keys}. Known formats — {wanted}. "
                         "Set data.format (or map columns with data.columns) to say which.")

@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuitune.bundled import resolve_data
-from tuitune.data.formats import CONVERTERS, FORMATS, Detection, detect, rename_columns
+from tuitune.data.formats import CONVERTERS, FORMATS, SAMPLE, Detection, detect, rename_columns
 from tuitune.data.readers import read_rows
 from tuitune.data.schema import Conversation, DataError, Example, Message, Rejected, RowError
 from tuitune.data.split import split
 from tuitune.data.validate import OnError, validate_rows
 
 __all__ = [
-    "Conversation", "DataError", "Imported", "LoadedData", "Message", "import_file", "load_conversations",
-    "resolve_path", "split",
+    "KIND_NAMES", "Conversation", "DataError", "Imported", "LoadedData", "Message", "import_file",
+    "load_conversations", "require_kind", "resolve_path", "split",
 ]
 
 
@@ -67,14 +67,19 @@ def import_file(
     rows, container = read_rows(file)
     if not rows:
         raise DataError(f"{file}: no rows; the file is empty")
+    readable = [r for r in rows[:SAMPLE * 5] if r.problem is None]
+    if not readable:
+        bad = rows[0]
+        raise DataError(f"{file}: none of the first {min(len(rows), SAMPLE * 5)} rows is readable; "
+                        f"first problem: {bad.where}: {bad.problem}")
     if format == "auto":
         renamed = []
-        for r in rows[:200]:
+        for r in readable[:SAMPLE]:
             try:
                 renamed.append(rename_columns(r.data, columns or {}))
             except RowError:
-                pass
-        detection = detect(renamed or [r.data for r in rows[:200]], str(file))
+                pass  # reported per row by validation
+        detection = detect(renamed or [r.data for r in readable[:SAMPLE]], str(file))
     else:
         detection = Detection(format, CONVERTERS[format][0], [f"format {format!r} was given (not detected)"])
     if columns:
@@ -86,14 +91,22 @@ def import_file(
     return Imported(file, container, detection, len(rows), examples, rejected)
 
 
-def load_conversations(path: str, format: str = "auto", system_prompt: str | None = None) -> LoadedData:
-    """Read ``path`` for SFT: every row must be a usable conversation (else a ``DataError``)."""
-    data = import_file(path, format, system_prompt=system_prompt)
+def load_conversations(
+    path: str,
+    format: str = "auto",
+    system_prompt: str | None = None,
+    *,
+    columns: dict[str, str] | None = None,
+    on_error: OnError = "fail",
+) -> LoadedData:
+    """Read ``path`` for SFT: the rows must be conversations (else a ``DataError``); bad rows
+    fail or are skipped by ``on_error``. No cleaning: ``pipeline.prepare`` does that."""
+    data = import_file(path, format, columns=columns, on_error=on_error, system_prompt=system_prompt)
     require_kind(data.path, data.format, data.detection.kind, "sft")
     return LoadedData([e.data["messages"] for e in data.examples], data.format, data.path)
 
 
-_FOR_KIND = {
+KIND_NAMES = {
     "sft": "conversations (SFT)",
     "preference": "preference pairs (prompt / chosen / rejected; trained with DPO)",
     "unpaired": "unpaired preferences (one answer marked good or bad; trained with KTO)",
@@ -105,6 +118,6 @@ def require_kind(path: Path | str, format: str, have: str, want: str) -> None:
     """A clear refusal when the file holds another kind of data than the stage trains on."""
     if have != want:
         raise DataError(
-            f"{path}: holds {_FOR_KIND[have]} in the {format!r} format, but this needs {_FOR_KIND[want]}; "
-            f"{_FOR_KIND[have].split(' (')[0]} cannot be trained with this stage"
+            f"{path}: holds {KIND_NAMES[have]} in the {format!r} format, but this needs {KIND_NAMES[want]}; "
+            f"{KIND_NAMES[have].split(' (')[0]} cannot be trained with this stage"
         )

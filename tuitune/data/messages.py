@@ -50,12 +50,14 @@ def parse_message(m: Any, where: str) -> Message:
         raise RowError(f"{where}: no `role` (OpenAI style) or `from` (ShareGPT style) key; keys are {sorted(m)}")
     if not isinstance(role, str) or role.lower() not in ROLE_NAMES:
         raise RowError(f"{where}: unknown role {role!r} (known: {', '.join(sorted(set(ROLE_NAMES)))})")
-    weight = m.get("loss_weight")
     norm = ROLE_NAMES[role.lower()]
-    if weight is not None and float(weight) != (1.0 if norm == "assistant" else 0.0):
-        # encode() trains every assistant turn and nothing else; other weights would be ignored.
-        raise RowError(f"{where}: loss_weight {weight} on a {role} turn is not supported "
-                       "(tuitune trains on all assistant turns and nothing else)")
+    for key in ("loss_weight", "weight"):  # LLaMA-Factory v1, and OpenAI's fine-tuning format
+        weight = m.get(key)
+        if weight is not None and float(weight) != (1.0 if norm == "assistant" else 0.0):
+            # encode() trains every assistant turn and nothing else; another weight would be
+            # silently ignored, so it is refused instead.
+            raise RowError(f"{where}: {key} {weight} on this {role} turn is not supported "
+                           "(tuitune trains on all assistant turns and nothing else)")
     return {"role": norm, "content": content_text(content, where)}
 
 
@@ -72,7 +74,7 @@ def content_text(content: Any, where: str) -> str:
                 continue
             kind = part.get("type", "text") if isinstance(part, dict) else None
             if kind != "text":
-                raise RowError(f"{where}.content[{j}]: a {kind or type(part).__name__!s} part; "
+                raise RowError(f"{where}.content[{j}]: a part of type {kind or type(part).__name__!r}; "
                                "only text is supported (no images, audio or files)")
             text = part.get("text", part.get("value"))
             if not isinstance(text, str):

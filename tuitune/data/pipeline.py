@@ -13,17 +13,17 @@ and reuses those files when the source file and every setting are unchanged (a r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from tuitune.data.cache import OUTPUTS, cache_key, copy_outputs, load_cached, store
 from tuitune.data.clean import CleanSettings, clean, fix_leakage
-from tuitune.data.loader import import_file, require_kind, resolve_path
-from tuitune.data.schema import Example
+from tuitune.data.loader import Imported, import_file, require_kind, resolve_path
+from tuitune.data.schema import DataError, Example
 from tuitune.data.split import split
-from tuitune.data.stats import char_stats, token_lengths, token_stats
+from tuitune.data.stats import char_stats, prompt_text, token_lengths, token_stats
 from tuitune.data.validate import summarize_rejected
 
 REPORT_VERSION = 1
@@ -36,6 +36,19 @@ def settings_from(section: Any) -> CleanSettings:
     return CleanSettings(**{k: getattr(section, k, v) for k, v in defaults.to_json().items()})
 
 
+def check(section: Any, stage: str | None = "sft") -> Imported:
+    """Read and validate only (no cleaning, no tokenizer): the fast preflight a front runs before
+    it starts a worker. Honours the section's format, columns, on_error and system_prompt, and
+    refuses data of the wrong kind for ``stage``."""
+    data = import_file(
+        section.path, getattr(section, "format", "auto"), columns=getattr(section, "columns", None) or None,
+        on_error=getattr(section, "on_error", "fail"), system_prompt=getattr(section, "system_prompt", None),
+    )
+    if stage is not None:
+        require_kind(data.path, data.format, data.detection.kind, STAGE_KIND[stage])
+    return data
+
+
 def inspect(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq_len: int | None = None,
             on_error: str | None = None) -> tuple[dict[str, Any], list, list[Example], list[Example]]:
     """(report, rejected, train, val) for a data section, writing nothing."""
@@ -45,9 +58,8 @@ def inspect(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq_len:
         on_error=on_error or getattr(section, "on_error", "fail"),
         system_prompt=getattr(section, "system_prompt", None),
     )
-    examples = data.examples
-    lengths = token_lengths(examples, tokenizer) if tokenizer is not None else None
-    kept, dropped, counts = clean(examples, settings, lengths)
+    measure = (lambda examples: token_lengths(examples, tokenizer)) if tokenizer is not None else None
+    kept, dropped, counts, lengths = clean(data.examples, settings, measure)
     val_fraction = getattr(section, "val_fraction", 0.05)
     train, val = split(kept, val_fraction, seed)
     moved = 0
@@ -72,68 +84,52 @@ def inspect(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq_len:
         "stats": char_stats(kept),
     }
     if lengths is not None:
-        index = {id(e): i for i, e in enumerate(examples)}
-        report["stats"]["tokens"] = token_stats([lengths[index[id(e)]] for e in kept], max_seq_len)
+        prompts = token_lengths(kept, tokenizer, prompt_text) if max_seq_len else None
+        report["stats"]["tokens"] = token_stats(lengths, max_seq_len, prompts)
     return report, rejected, train, val
 
 
 def prepare(section: Any, run_data_dir: str | Path, tokenizer: Any = None, *, seed: int = 42,
-            max_seq_len: int | None = None, stage: str = "sft") -> tuple[list[dict], list[dict], dict]:
+            max_seq_len: int | None = None, stage: str | None = "sft",
+            cache_dir: str | Path | None = None) -> tuple[list[dict], list[dict], dict]:
     """Import, clean and split ``section.path`` into ``run_data_dir``; returns (train, val, report).
 
     ``train`` and ``val`` are the normalized rows as written (``{"messages": [...]}`` for SFT).
-    Raises ``DataError`` when the file is unusable or holds the wrong kind of data for ``stage``.
+    Raises ``DataError`` when the file is unusable or holds the wrong kind of data for ``stage``
+    (``stage=None`` takes any kind). With ``cache_dir``, results are shared between runs: a new
+    run of the same file with the same settings copies them instead of cleaning again.
     """
     out = Path(run_data_dir)
-    key = cache_key(section, seed, max_seq_len, stage, tokenizer)
-    cached = _cached(out, key)
+    source = resolve_path(section.path).resolve()
+    for name in OUTPUTS:
+        if (out / name).resolve() == source:
+            raise DataError(f"{source}: the output folder {out} would overwrite the input file; choose another")
+    fields = {k: getattr(section, k, None) for k in ("format", "columns", "on_error", "system_prompt", "val_fraction")}
+    key = cache_key(source, fields, settings_from(section).to_json(), report=REPORT_VERSION, seed=seed,
+                    max_seq_len=max_seq_len, stage=stage, tokenizer=getattr(tokenizer, "name_or_path", None))
+    cached = load_cached(out, key)
+    if cached is None and cache_dir is not None and load_cached(Path(cache_dir) / key, key) is not None:
+        copy_outputs(Path(cache_dir) / key, out)
+        cached = load_cached(out, key)
     if cached is not None:
         return cached
     report, rejected, train, val = inspect(section, tokenizer, seed=seed, max_seq_len=max_seq_len)
-    require_kind(report["source"], report["format"], report["kind"], STAGE_KIND[stage])
-    report["cache_key"] = key
+    if stage is not None:
+        require_kind(report["source"], report["format"], report["kind"], STAGE_KIND[stage])
     out.mkdir(parents=True, exist_ok=True)
+    # The old report goes first: its cache key must never vouch for files half replaced.
+    (out / "report.json").unlink(missing_ok=True)
+    # rejected.jsonl first: when nothing survives cleaning, it is the file that explains why.
+    _write_jsonl(out / "rejected.jsonl", (r.to_json() for r in rejected))
+    if not train:
+        raise DataError(f"{report['source']}: no rows left after cleaning; {out / 'rejected.jsonl'} says why")
+    report["cache_key"] = key
     _write_jsonl(out / "train.jsonl", (e.data for e in train))
     _write_jsonl(out / "val.jsonl", (e.data for e in val))
-    _write_jsonl(out / "rejected.jsonl", (r.to_json() for r in rejected))
     _write_atomic(out / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    if cache_dir is not None:
+        store(out, Path(cache_dir), key)
     return [e.data for e in train], [e.data for e in val], report
-
-
-def source_hash(path: Path) -> str:
-    """A content hash of the file (or every file of a saved dataset folder)."""
-    h = hashlib.blake2b(digest_size=16)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
-        with open(f, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
-
-
-def cache_key(section: Any, seed: int, max_seq_len: int | None, stage: str, tokenizer: Any) -> str:
-    path = resolve_path(section.path)
-    fields = {k: getattr(section, k, None) for k in ("format", "columns", "on_error", "system_prompt", "val_fraction")}
-    settings = {"report": REPORT_VERSION, "source": source_hash(path) if path.exists() else str(path),
-                "fields": fields, "clean": settings_from(section).to_json(), "seed": seed,
-                "max_seq_len": max_seq_len, "stage": stage,
-                "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None}
-    return hashlib.blake2b(json.dumps(settings, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
-
-
-def _cached(out: Path, key: str) -> tuple[list[dict], list[dict], dict] | None:
-    try:
-        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-        if report.get("cache_key") != key:
-            return None
-        return _read_jsonl(out / "train.jsonl"), _read_jsonl(out / "val.jsonl"), report
-    except (OSError, ValueError):
-        return None  # missing or damaged: prepare afresh
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _write_jsonl(path: Path, rows) -> None:

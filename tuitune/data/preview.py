@@ -1,4 +1,5 @@
-"""The loss-mask preview: an example as the model sees it, trained tokens told apart from masked.
+"""The loss-mask preview: an example as the model sees it, trained tokens told apart from masked
+ones, and the tokens ``max_seq_len`` would cut off shown as cut.
 
 It reuses ``encode()`` from the worker's tokenization, so what it shows is what will be trained
 (including the end-of-turn token the model must learn to stop with).
@@ -6,12 +7,27 @@ It reuses ``encode()`` from the worker's tokenization, so what it shows is what 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tuitune.data.schema import Conversation, Example
 
-TRAINED_STYLE = "bold green"
-MASKED_STYLE = "dim"
+STYLES = {"trained": "bold green", "masked": "dim", "cut": "red strike"}
+
+
+@dataclass
+class Mask:
+    """``segments``: (text, state) runs in order, state one of trained / masked / cut."""
+
+    segments: list[tuple[str, str]]
+    trained: int
+    total: int
+    cut: int = 0
+
+    def plain(self) -> str:
+        """Without colour: trained text inside ⟦ ⟧, cut text inside ✂[ ] (for logs and tests)."""
+        marks = {"trained": "⟦{}⟧", "masked": "{}", "cut": "✂[{}]"}
+        return "".join(marks[state].format(text) for text, state in self.segments)
 
 
 def conversation_of(example: Example) -> Conversation | None:
@@ -21,45 +37,43 @@ def conversation_of(example: Example) -> Conversation | None:
     return example.data.get("messages")
 
 
-def mask_segments(tokenizer: Any, example: Example, assistant_only: bool = True) -> list[tuple[str, bool]]:
-    """(text, trained) runs in order; consecutive tokens with the same flag are decoded together."""
+def mask_preview(tokenizer: Any, example: Example, assistant_only: bool = True,
+                 max_seq_len: int | None = None) -> Mask:
     conv = conversation_of(example)
     if conv is None:  # raw text: every token is trained
         ids = tokenizer(example.data["text"], add_special_tokens=False)["input_ids"]
-        return [(tokenizer.decode(ids), True)] if ids else []
-    from tuitune.train.tokenize import encode
+        labels = list(ids)
+    else:
+        from tuitune.train.tokenize import encode
 
-    enc = encode(tokenizer, conv, assistant_only)
-    segments: list[tuple[str, bool]] = []
-    run: list[int] = []
-    flag = None
-    for token, label in zip(enc["input_ids"], enc["labels"]):
-        trained = label != -100
-        if flag is not None and trained != flag:
-            segments.append((tokenizer.decode(run), flag))
-            run = []
-        run.append(token)
-        flag = trained
-    if run:
-        segments.append((tokenizer.decode(run), bool(flag)))
-    return segments
+        enc = encode(tokenizer, conv, assistant_only)
+        ids, labels = enc["input_ids"], enc["labels"]
+    states = ["trained" if label != -100 else "masked" for label in labels]
+    if max_seq_len is not None:
+        states[max_seq_len:] = ["cut"] * len(states[max_seq_len:])
+    segments: list[tuple[str, str]] = []
+    start = 0
+    for i in range(1, len(ids) + 1):
+        # Consecutive tokens in one state are decoded together: per-token decoding would split
+        # multi-byte characters and is slower.
+        if i == len(ids) or states[i] != states[start]:
+            segments.append((tokenizer.decode(ids[start:i]), states[start]))
+            start = i
+    return Mask(segments, trained=states.count("trained"), total=len(ids), cut=states.count("cut"))
 
 
-def render_preview(example: Example, segments: list[tuple[str, bool]], tokenizer: Any) -> Any:
-    """A rich renderable: a header with the counts, then the text coloured by the mask."""
+def render_preview(example: Example, mask: Mask) -> Any:
+    """A rich renderable: a header with the counts and a legend, then the coloured text."""
     from rich.console import Group
     from rich.text import Text
 
-    trained = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t, f in segments if f)
-    total = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t, _ in segments)
-    header = Text.assemble((f"{example.where}", "bold"), f"  ~{trained} of ~{total} tokens trained  ",
-                           ("trained", TRAINED_STYLE), " / ", ("masked", MASKED_STYLE))
+    header = Text.assemble((example.where, "bold"), f"  {mask.trained} of {mask.total} tokens trained")
+    if mask.cut:
+        header.append(f", {mask.cut} cut by max_seq_len", style=STYLES["cut"].split()[0])
+    header.append("   ")
+    for i, state in enumerate(STYLES):
+        header.append(("" if i == 0 else " / ") + state, style=STYLES[state] if i < 2 or mask.cut else "dim")
     body = Text()
-    for text, flag in segments:
-        body.append(text, style=TRAINED_STYLE if flag else MASKED_STYLE)
+    for text, state in mask.segments:
+        body.append(text, style=STYLES[state])
     return Group(header, body, Text(""))
-
-
-def plain_preview(segments: list[tuple[str, bool]]) -> str:
-    """The same without colour: trained text inside ⟦ ⟧ (for logs, tests and --no-color)."""
-    return "".join(f"⟦{t}⟧" if f else t for t, f in segments)

@@ -18,6 +18,12 @@ from tuitune.data.schema import DataError, Row
 
 JSONL = {".jsonl", ".ndjson", ".jsonlines"}
 TEXT = {".txt", ".text", ".md"}
+# Binary files under a text suffix: say what they are instead of "not UTF-8".
+MAGIC = {b"\x1f\x8b": "a gzip-compressed file", b"PK\x03\x04": "a zip archive (or an Excel workbook)",
+         b"PAR1": "a Parquet file"}
+MAGIC_FIX = {"a gzip-compressed file": "decompress it first (gunzip)",
+             "a zip archive (or an Excel workbook)": "extract it, or export the sheet as CSV",
+             "a Parquet file": "rename it to end in .parquet"}
 SUFFIXES = ", ".join(sorted(JSONL | TEXT | {".json", ".csv", ".tsv", ".parquet"}))
 
 
@@ -42,7 +48,7 @@ def read_rows(path: Path) -> tuple[list[Row], str]:
         return _read_jsonl(path, text), "jsonl"
     if suffix in {".csv", ".tsv"}:
         return _read_csv(path, text, "\t" if suffix == ".tsv" else ","), suffix[1:]
-    return _read_text(path, text), "text"
+    return _read_text(path, text)
 
 
 def read_text(path: Path) -> str:
@@ -52,6 +58,9 @@ def read_text(path: Path) -> str:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(f"{path}: the file is UTF-16; save it as UTF-8")
+    for magic, what in MAGIC.items():
+        if raw.startswith(magic):
+            raise DataError(f"{path}: this is {what}, not {path.suffix[1:].upper()} text; {MAGIC_FIX[what]}")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -94,17 +103,15 @@ def _read_json(path: Path, text: str) -> list[Row]:
         except json.JSONDecodeError as e:
             raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
         return _rows_in_object(path, data)
-    rows, pos, line, counted = [], start + 1, 1, 0
+    rows: list[Row] = []
+    pos, line, counted = start + 1, 1, 0
+    ws = " \t\r\n"
     while True:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1  # commas are checked loosely; a missing one still fails in raw_decode below
-        if pos >= len(text):
-            raise DataError(f"{path}: invalid JSON: the array is not closed with ]")
-        if text[pos] == "]":
-            if text[pos + 1 :].strip():
-                line += text.count("\n", counted, pos)
-                raise DataError(f"{path}:{line}: invalid JSON: extra data after the closing ]")
-            return rows
+        while pos < len(text) and text[pos] in ws:
+            pos += 1
+        if pos < len(text) and text[pos] == "]" and not rows:
+            pos += 1
+            break  # an empty array
         line += text.count("\n", counted, pos)
         counted = pos
         try:
@@ -112,6 +119,20 @@ def _read_json(path: Path, text: str) -> list[Row]:
         except json.JSONDecodeError as e:
             raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
         rows.append(Row(f"{path}:{line}", value))
+        while pos < len(text) and text[pos] in ws:
+            pos += 1
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+        elif pos < len(text) and text[pos] == "]":
+            pos += 1
+            break
+        else:
+            where = text.count("\n", 0, pos) + 1
+            found = f"found {text[pos]!r}" if pos < len(text) else "the file ends"
+            raise DataError(f"{path}:{where}: invalid JSON: expected ',' or ']' after an element; {found}")
+    if text[pos:].strip():
+        raise DataError(f"{path}:{text.count(chr(10), 0, pos) + 1}: invalid JSON: extra data after the closing ]")
+    return rows
 
 
 def _rows_in_object(path: Path, data: object) -> list[Row]:
@@ -133,6 +154,7 @@ def _rows_in_object(path: Path, data: object) -> list[Row]:
 
 
 def _read_csv(path: Path, text: str, delimiter: str) -> list[Row]:
+    csv.field_size_limit(2**31 - 1)  # the default (128 KiB a cell) is too small for long answers
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -170,8 +192,8 @@ def _cell(value: str):
     return value
 
 
-def _read_text(path: Path, text: str) -> list[Row]:
-    """Blank-line separated documents when some block spans lines, else one document per line."""
+def _read_text(path: Path, text: str) -> tuple[list[Row], str]:
+    """Blank-line separated documents when most blocks span lines, else one document per line."""
     lines = text.replace("\r\n", "\n").split("\n")
     blocks, start = [], None
     for i, line in enumerate(lines + [""]):
@@ -180,9 +202,11 @@ def _read_text(path: Path, text: str) -> list[Row]:
         elif not line.strip() and start is not None:
             blocks.append((start, i))
             start = None
-    if len(blocks) > 1 and any(end - begin > 1 for begin, end in blocks):
-        return [Row(f"{path}:{b + 1}", {"text": "\n".join(lines[b:e])}) for b, e in blocks]
-    return [Row(f"{path}:{i + 1}", {"text": line}) for i, line in enumerate(lines) if line.strip()]
+    if len(blocks) > 1 and sum(end - begin > 1 for begin, end in blocks) * 2 > len(blocks):
+        rows = [Row(f"{path}:{b + 1}", {"text": "\n".join(lines[b:e])}) for b, e in blocks]
+        return rows, "text, blank-line separated documents"
+    rows = [Row(f"{path}:{i + 1}", {"text": line}) for i, line in enumerate(lines) if line.strip()]
+    return rows, "text, one document per line"
 
 
 def _read_parquet(path: Path) -> list[Row]:

@@ -14,7 +14,7 @@ Light core: pure Python, imported by the fronts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Message = dict[str, str]
@@ -51,7 +51,6 @@ class Example:
     where: str
     kind: str
     data: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
 
     def texts(self) -> list[str]:
         """Every piece of text in the example, in reading order (for hashing and shingling)."""
@@ -61,6 +60,8 @@ class Example:
         for key in ("prompt", "messages", "chosen", "rejected"):
             for m in self.data.get(key, ()):
                 out.append(f"{m['role']}: {m['content']}")
+        if self.kind == "unpaired":  # the same answer marked good and bad is two rows, not one
+            out.append(f"label: {self.data['label']}")
         return out
 
     def prompt_text(self) -> str:
@@ -78,7 +79,11 @@ class Example:
 
 @dataclass(slots=True)
 class Rejected:
-    """A row left out, with the reason; rejected.jsonl holds one of these per line."""
+    """A row left out, with the reason; rejected.jsonl holds one of these per line.
+
+    ``row`` is the raw row for rows that failed validation, and the normalized example for rows
+    a cleaning step removed (that is the form the duplicate or the bound was judged on).
+    """
 
     where: str
     reason: str

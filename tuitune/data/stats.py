@@ -45,11 +45,26 @@ def rendered_texts(example: Example, tokenizer: Any) -> list[str]:
     return [render(tokenizer, d["messages"])]
 
 
-def token_lengths(examples: list[Example], tokenizer: Any) -> list[int]:
-    """Tokens per example (the longer side of a preference pair)."""
+def prompt_text(example: Example, tokenizer: Any) -> list[str]:
+    """What comes before the last answer, up to the assistant's header: if ``max_seq_len`` cuts
+    inside it, that row teaches nothing at all."""
+    from tuitune.train.tokenize import render
+
+    d = example.data
+    if example.kind == "text":
+        return []
+    if example.kind == "preference":
+        return [render(tokenizer, d["prompt"], generation_prompt=True)]
+    last = max(i for i, m in enumerate(d["messages"]) if m["role"] == "assistant")
+    return [render(tokenizer, d["messages"][:last], generation_prompt=True)]
+
+
+def token_lengths(examples: list[Example], tokenizer: Any, texts_of: Any = rendered_texts) -> list[int]:
+    """Tokens per example (the longer side of a preference pair); ``texts_of`` picks what to
+    count (default: the whole rendered example)."""
     texts, owner = [], []
     for i, e in enumerate(examples):
-        for t in rendered_texts(e, tokenizer):
+        for t in texts_of(e, tokenizer):
             texts.append(t)
             owner.append(i)
     lengths = [0] * len(examples)
@@ -60,11 +75,15 @@ def token_lengths(examples: list[Example], tokenizer: Any) -> list[int]:
     return lengths
 
 
-def token_stats(lengths: list[int], max_seq_len: int | None) -> dict[str, Any]:
+def token_stats(lengths: list[int], max_seq_len: int | None, prompt_lengths: list[int] | None = None) -> dict[str, Any]:
+    """Percentiles and total; with ``max_seq_len``, how many rows it truncates, and (given the
+    prompt lengths) how many it cuts before the answer even starts."""
     stats: dict[str, Any] = percentiles(lengths)
     stats["total"] = sum(lengths)
     if max_seq_len:
         over = sum(n > max_seq_len for n in lengths)
         stats |= {"max_seq_len": max_seq_len, "truncated_rows": over,
                   "truncated_fraction": round(over / len(lengths), 4) if lengths else 0.0}
+        if prompt_lengths is not None:
+            stats["answer_cut_rows"] = sum(n >= max_seq_len for n in prompt_lengths)
     return stats

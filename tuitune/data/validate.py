@@ -24,9 +24,10 @@ def validate_rows(
     rejected: list[Rejected] = []
     fmt = detection.format
     for row in rows:
+        if row.problem:  # unreadable (bad JSON, a ragged CSV row): not a matter of format
+            rejected.append(Rejected(row.where, row.problem, "validate", row.data))
+            continue
         try:
-            if row.problem:
-                raise RowError(row.problem)
             data = convert(rename_columns(row.data, columns or {}), fmt)
         except RowError as e:
             rejected.append(Rejected(row.where, f"not a valid {fmt} row: {e}", "validate", row.data))
@@ -50,7 +51,7 @@ def add_system_prompt(example: Example, system_prompt: str) -> None:
 def _fail_message(rejected: list[Rejected], total: int) -> str:
     lines = [f"{r.where}: {r.reason}" for r in rejected[:SHOWN]]
     if len(rejected) == 1:
-        return lines[0]
+        return f"{lines[0]} (fix the row, or set data.on_error = 'skip' to leave bad rows out)"
     more = f"\n  … and {len(rejected) - SHOWN} more" if len(rejected) > SHOWN else ""
     return (
         f"{len(rejected)} of {total} rows are not usable:\n  " + "\n  ".join(lines) + more

@@ -86,9 +86,7 @@ def _verify(run: RunDir, preset: Any, merged: Path, f16: Path, paths: dict[str, 
 
     result = Verification()
     tokenizer = AutoTokenizer.from_pretrained(merged)
-    data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
-    train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
-    rows = (val or train)[:VALIDATION_ROWS]
+    rows = _held_out(run, preset)[:VALIDATION_ROWS]
     sequences = [
         tokenizer(tokenizer.apply_chat_template(c, tokenize=False), add_special_tokens=False)["input_ids"][:VALIDATION_TOKENS]
         for c in rows
@@ -111,6 +109,19 @@ def _verify(run: RunDir, preset: Any, merged: Path, f16: Path, paths: dict[str, 
         finally:
             llm.close()
     return result
+
+
+def _held_out(run: RunDir, preset: Any) -> list[Any]:
+    """The run's validation rows as the worker wrote them (its training rows when it had none)."""
+    for name in ("val.jsonl", "train.jsonl"):
+        path = run.data_dir / name
+        if path.exists():
+            rows = [json.loads(line)["messages"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            if rows:
+                return rows
+    data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
+    train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
+    return val or train
 
 
 def _perplexity(llm: Any, sequences: list[list[int]]) -> float:

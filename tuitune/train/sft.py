@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tuitune.data.loader import load_conversations, split
+from tuitune.data.pipeline import prepare
 from tuitune.events import EventWriter
 from tuitune.preset import Preset
-from tuitune.run_store import RunDir
+from tuitune.run_store import RunDir, tuitune_home
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
 from tuitune.checkpoints import checkpoint_step, latest_checkpoint
 from tuitune.train.model_loading import (
@@ -36,11 +36,17 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
     source = model_source(preset.model.path)
     trust = preset.model.trust_remote_code
 
-    data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
-    train_rows, val_rows = split(data.conversations, preset.data.val_fraction, preset.train.seed)
-    events.emit("data", path=str(data.path), format=data.format, train_rows=len(train_rows), val_rows=len(val_rows))
-
     tokenizer = load_tokenizer(source, trust)
+    train, val, report = prepare(
+        preset.data, run.data_dir, tokenizer, seed=preset.train.seed, max_seq_len=preset.train.max_seq_len,
+        stage=preset.train.stage, cache_dir=tuitune_home() / "cache" / "data",
+    )
+    train_rows, val_rows = [r["messages"] for r in train], [r["messages"] for r in val]
+    events.emit(
+        "data", path=report["source"], format=report["format"], train_rows=len(train_rows),
+        val_rows=len(val_rows), rejected=report["rejected"], steps=report["steps"],
+        tokens=report["stats"].get("tokens"),
+    )
     assistant_only = preset.train.assistant_only_loss
     train_ds = encode_all(tokenizer, train_rows, assistant_only)
     val_ds = encode_all(tokenizer, val_rows, assistant_only) if val_rows else None

@@ -1,0 +1,200 @@
+"""``tuitune data inspect | clean | preview``: look at a data file before training on it.
+
+Wired into tuitune/cli.py with ``add_parser(sub)`` and ``"data": run``; ``main(argv)`` here
+does the same wiring on its own (for tests and ``python -m tuitune.cli_data``). Exit 0 when
+the data is usable, 2 with one message when it is not. Nothing heavy is imported until a
+command needs the tokenizer (``--model``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+from tuitune.data.formats import FORMATS  # light: no heavy import behind it
+from tuitune.data.loader import KIND_NAMES
+
+STAGES = ("sft", "dpo", "kto", "pretrain")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    data = subparsers.add_parser("data", help="inspect, clean and preview a training data file")
+    sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    inspect = sub.add_parser("inspect", help="detect the format, count problems and duplicates, show statistics")
+    _source_args(inspect)
+    inspect.add_argument("--json", action="store_true", help="print the report as JSON")
+    clean = sub.add_parser("clean", help="clean and split into DIR (train/val/rejected .jsonl, report.json)")
+    _source_args(clean)
+    clean.add_argument("--out", required=True, metavar="DIR", help="folder to write (the input is never touched)")
+    clean.add_argument("--json", action="store_true", help="print the report as JSON")
+    clean.add_argument("--stage", choices=STAGES, help="refuse the file unless it suits this training stage")
+    preview = sub.add_parser("preview", help="show examples as the model sees them: trained vs masked tokens")
+    _source_args(preview, model_required=True)
+    preview.add_argument("-n", type=int, default=3, metavar="N", help="how many examples (default 3)")
+    preview.add_argument("--plain", action="store_true", help="no colour: trained text inside ⟦ ⟧, cut text inside ✂[ ]")
+    return data
+
+
+def _source_args(p: argparse.ArgumentParser, model_required: bool = False) -> None:
+    p.add_argument("file", help="JSONL, JSON, CSV/TSV, Parquet, text file, or a saved datasets folder")
+    p.add_argument("--model", required=model_required, metavar="M",
+                   help="tokenizer for token statistics: a model folder, hub id, .gguf or bundled:NAME")
+    p.add_argument("--format", default="auto", choices=FORMATS, help="row format (default: auto, detect it)")
+    p.add_argument("--column", action="append", default=[], metavar="OURS=THEIRS",
+                   help="map a column, e.g. --column messages=dialog (repeatable)")
+    p.add_argument("--on-error", choices=("fail", "skip"), default="skip",
+                   help="a bad row stops everything (fail) or is set aside with its reason (skip, default)")
+    p.add_argument("--system-prompt", help="system message for conversations that have none")
+    p.add_argument("--val-fraction", type=float, default=0.05, help="share held out for validation")
+    p.add_argument("--seed", type=int, default=42, help="seed of the split")
+    p.add_argument("--max-seq-len", type=int, default=1024, help="truncation length for the statistics")
+    p.add_argument("--min-tokens", type=int, help="drop rows shorter than this (needs --model)")
+    p.add_argument("--max-tokens", type=int, help="drop rows longer than this (needs --model)")
+    p.add_argument("--near-threshold", type=float, default=0.9, help="similarity that counts as a near duplicate")
+    for flag, help_text in (("whitespace", "whitespace normalization"), ("empty", "dropping empty rows"),
+                            ("dedup", "exact duplicate removal"), ("near-dedup", "near duplicate removal"),
+                            ("degenerate", "dropping degenerate preference pairs"),
+                            ("leakage", "moving leaked validation rows to train")):
+        p.add_argument(f"--no-{flag}", action="store_true", help=f"turn off {help_text}")
+
+
+def section(args: argparse.Namespace) -> SimpleNamespace:
+    """The arguments as a ``[data]`` preset section (the same names the preset uses)."""
+    from tuitune.data.schema import DataError
+
+    columns = {}
+    for item in args.column:
+        ours, sep, theirs = item.partition("=")
+        if not sep or not ours or not theirs:
+            raise DataError(f"--column {item!r}: expected OURS=THEIRS, e.g. --column messages=dialog")
+        columns[ours.strip()] = theirs.strip()
+    if not 0 < args.near_threshold <= 1:
+        raise DataError(f"--near-threshold {args.near_threshold}: must be above 0 and at most 1")
+    if (args.min_tokens or args.max_tokens) and not args.model:
+        raise DataError("--min-tokens / --max-tokens count tokens, so they need --model")
+    return SimpleNamespace(
+        path=args.file, format=args.format, columns=columns, on_error=args.on_error,
+        system_prompt=args.system_prompt, val_fraction=args.val_fraction,
+        normalize_whitespace=not args.no_whitespace, drop_empty=not args.no_empty,
+        dedup_exact=not args.no_dedup, dedup_near=not args.no_near_dedup, near_threshold=args.near_threshold,
+        min_tokens=args.min_tokens, max_tokens=args.max_tokens,
+        drop_degenerate_pairs=not args.no_degenerate, fix_leakage=not args.no_leakage,
+    )
+
+
+def load_tokenizer(ref: str | None) -> Any:
+    """The model's tokenizer, with model-loading failures turned into a user error."""
+    if not ref:
+        return None
+    from tuitune.data.schema import DataError
+    from tuitune.train.model_loading import ModelLoadError, load_tokenizer, model_source
+
+    try:
+        return load_tokenizer(model_source(ref), trust_remote_code=False)
+    except (ModelLoadError, OSError, ValueError) as e:
+        raise DataError(f"--model {ref}: cannot load its tokenizer ({e})") from None
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from tuitune.data.pipeline import inspect
+
+    report, _, _, _ = inspect(section(args), load_tokenizer(args.model), seed=args.seed,
+                              max_seq_len=args.max_seq_len, on_error=args.on_error)
+    _show(report, args.json)
+    return 0 if report["split"]["train"] else _unusable(report)
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tuitune.data.pipeline import prepare
+
+    _, _, report = prepare(section(args), args.out, load_tokenizer(args.model), seed=args.seed,
+                           max_seq_len=args.max_seq_len, stage=args.stage)
+    _show(report, args.json)
+    if not args.json:
+        print(f"wrote:     {Path(args.out) / 'train.jsonl'}, val.jsonl, rejected.jsonl, report.json")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from tuitune.data.loader import import_file
+    from tuitune.data.preview import mask_preview, render_preview
+
+    s = section(args)
+    tokenizer = load_tokenizer(args.model)
+    data = import_file(s.path, s.format, columns=s.columns or None, on_error=s.on_error, system_prompt=s.system_prompt)
+    masks = [(e, mask_preview(tokenizer, e, max_seq_len=args.max_seq_len)) for e in data.examples[: args.n]]
+    if args.plain:
+        for example, mask in masks:
+            print(f"# {example.where}: {mask.trained} of {mask.total} tokens trained, {mask.cut} cut\n{mask.plain()}\n")
+        return 0
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    for example, mask in masks:
+        console.print(render_preview(example, mask))
+    return 0
+
+
+def _unusable(report: dict[str, Any]) -> int:
+    print(f"error: {report['source']}: no usable rows after cleaning", file=sys.stderr)
+    return 2
+
+
+def _show(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    split, stats = report["split"], report["stats"]
+    print(f"file:      {report['source']} ({report['container']}, {report['rows_read']} rows read)")
+    print(f"format:    {report['format']} — {KIND_NAMES[report['kind']]}")
+    for line in report["evidence"]:
+        print(f"           {line}")
+    print(f"invalid:   {report['invalid']} rows")
+    print("cleaning:  " + (" · ".join(f"{k} {v}" for k, v in report["steps"].items()) or "off"))
+    print(f"split:     {split['train']} train / {split['val']} validation (seed {split['seed']}"
+          + (f", {split['leaked_moved_to_train']} leaked rows moved to train)" if split["leaked_moved_to_train"] else ")"))
+    chars = stats["chars"]
+    if chars.get("count"):
+        print(f"chars:     p50 {chars['p50']} · p90 {chars['p90']} · p99 {chars['p99']} · max {chars['max']}")
+    tokens = stats.get("tokens")
+    if tokens and tokens.get("count"):
+        print(f"tokens:    p50 {tokens['p50']} · p90 {tokens['p90']} · p99 {tokens['p99']} · max {tokens['max']}"
+              f" · {tokens['truncated_fraction']:.1%} of rows over max_seq_len {tokens['max_seq_len']}")
+        if tokens.get("answer_cut_rows"):
+            print(f"warning:   in {tokens['answer_cut_rows']} rows max_seq_len cuts before the answer starts: "
+                  "they teach nothing. Raise max_seq_len or drop them with --max-tokens")
+    if report["rejected"]:
+        print(f"set aside: {report['rejected']} rows " + json.dumps(report["rejected_summary"]["by_step"]))
+        for line in report["rejected_summary"]["examples"]:
+            print(f"           {line}")
+
+
+_HANDLERS = {"inspect": cmd_inspect, "clean": cmd_clean, "preview": cmd_preview}
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``data`` command's handler: dispatch on the action."""
+    return _HANDLERS[args.data_command](args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The same wiring as tuitune/cli.py, for tests: parse, run, user errors become exit 2."""
+    parser = argparse.ArgumentParser(prog="tuitune")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    from tuitune.errors import user_errors
+
+    try:
+        with user_errors():
+            return run(args)
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
