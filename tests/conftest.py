@@ -105,3 +105,25 @@ def tiny_model_no_template(tmp_path_factory, tiny_model_dir) -> Path:
     config.pop("chat_template", None)
     config_file.write_text(json.dumps(config))
     return out
+
+
+@pytest.fixture(scope="session")
+def terse_export(tmp_path_factory, tiny_model_dir):
+    """A tiny full fine-tune that learned to answer "Aye." and stop, exported to verified GGUF
+    (q8_0, q4_0) with a Modelfile. Returns (run directory, the `tuitune run` result)."""
+    import json
+
+    from tests.helpers import run_dir_from, tuitune, write_preset
+
+    folder = tmp_path_factory.mktemp("terse")
+    rows = [{"messages": [{"role": "user", "content": f"Question number {i}: what do you say?"},
+                          {"role": "assistant", "content": "Aye."}]} for i in range(40)]
+    data = folder / "terse.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    preset = write_preset(
+        folder / "p.toml", tiny_model_dir, data,
+        train={"method": "full", "max_steps": 60, "learning_rate": 3e-3, "batch_size": 8},
+        export={"gguf": ["q8_0", "q4_0"], "ollama": True},
+    )
+    result = tuitune("run", str(preset), "--json", env_home=folder / "home")
+    return run_dir_from(result.stderr), result

@@ -31,11 +31,14 @@ def write_preset(path: Path, model: Path | str, data: Path, **sections: dict) ->
     return path
 
 
-def tuitune(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
-    """Run the real `tuitune` command line in a subprocess."""
+def tuitune(*args: str, timeout: float = 600, env_home: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real `tuitune` command line in a subprocess (with its own TUITUNE_HOME if given)."""
+    env = dict(os.environ)
+    if env_home is not None:
+        env["TUITUNE_HOME"] = str(env_home)
     return subprocess.run(
         [sys.executable, "-m", "tuitune", *args],
-        capture_output=True, text=True, timeout=timeout, env=dict(os.environ), **kwargs,
+        capture_output=True, text=True, timeout=timeout, env=env, **kwargs,
     )
 
 

@@ -2,30 +2,12 @@
 
 import json
 
-import pytest
-
 from tests.helpers import read_state, run_dir_from, tuitune, write_preset
 
 
-@pytest.fixture(scope="module")
-def terse_data(tmp_path_factory):
-    """Every answer is "Aye." — enough for the tiny model to learn to stop."""
-    questions = [f"Question number {i}: what do you say?" for i in range(40)]
-    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "Aye."}]} for q in questions]
-    path = tmp_path_factory.mktemp("terse") / "terse.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-def test_trained_run_exports_verified_gguf(tmp_path, tiny_model_dir, terse_data):
-    preset = write_preset(
-        tmp_path / "p.toml", tiny_model_dir, terse_data,
-        train={"method": "full", "max_steps": 60, "learning_rate": 3e-3, "batch_size": 8},
-        export={"gguf": ["q8_0", "q4_0"], "ollama": True},
-    )
-    result = tuitune("run", str(preset), "--json")
+def test_trained_run_exports_verified_gguf(terse_export):
+    run, result = terse_export
     assert result.returncode == 0, result.stderr
-    run = run_dir_from(result.stderr)
     assert read_state(run)["status"] == "done"
     finished = json.loads(result.stdout.splitlines()[-1])
     report = json.loads((run / "gguf" / "report.json").read_text())

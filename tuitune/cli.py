@@ -1,4 +1,4 @@
-"""The headless command line: ``tuitune run | check | demo | export | data | keys | runs``.
+"""The headless command line: ``tuitune run | check | demo | export | chat | data | gpus | plan | keys | runs``.
 
 Fast by design: ``tuitune --help`` imports neither torch nor the training stack, and each
 command imports what it needs when it runs. Exit codes: 0 ok, 1 the run failed,
@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from tuitune import __version__, cli_data
+from tuitune import __version__, cli_chat, cli_data
+from tuitune.cli_hardware import COMMANDS as HARDWARE_COMMANDS
+from tuitune.cli_hardware import add_commands as add_hardware_commands
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train from a preset file, following progress")
     _add_preset_args(run)
     run.add_argument("--dry-run", action="store_true", help="validate and show what would run, without training")
+    run.add_argument("--force", action="store_true", help="start even when the planner says it will not fit the GPU")
     _add_follow_args(run)
 
     check = sub.add_parser("check", help="validate a preset file")
@@ -50,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true", help="print events as JSON Lines")
 
     cli_data.add_parser(sub)
+    cli_chat.add_parser(sub)
+    add_hardware_commands(sub)
 
     keys = sub.add_parser("keys", help="list every preset key with its help")
     keys.add_argument("section", nargs="?", help="only this section, e.g. train")
@@ -135,12 +140,31 @@ def _dry_run(preset) -> int:
     return 0
 
 
+def _check_fits(preset, force: bool) -> None:
+    """On a GPU, refuse a preset the planner says cannot fit (exit 2, with its advice)."""
+    if preset.train.device == "cpu" or preset.train.method == "auto":
+        return  # the worker picks an `auto` method with the same planner
+    from tuitune.hardware.errors import PlannerError
+    from tuitune.hardware.plan import check_preset, detect_gpu
+    from tuitune.hardware.model_ref import load_shape
+
+    gpu_bytes, bf16, _ = detect_gpu()
+    if not gpu_bytes:
+        return
+    try:
+        shape = load_shape(preset.model.path)
+    except PlannerError:
+        return  # shape unknown before download (e.g. a hub id not cached yet): the worker will tell
+    check_preset(preset, gpu_bytes, shape=shape, bf16=bf16, force=force)
+
+
 def _launch(preset, args: argparse.Namespace) -> int:
     from tuitune.preflight import preflight
     from tuitune.run_store import create_run
     from tuitune.runner import start_worker
 
     preflight(preset)  # bad data or a missing bundled model: exit 2 now, not in the worker
+    _check_fits(preset, force=getattr(args, "force", False))
     run = create_run(preset)
     process = start_worker(run)
     _say(args, f"run {run.id}\n  directory: {run.path}")
@@ -360,7 +384,7 @@ def runs_stop(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "run": cmd_run, "check": cmd_check, "demo": cmd_demo, "keys": cmd_keys, "runs": cmd_runs, "export": cmd_export,
-    "data": cli_data.run,
+    "data": cli_data.run, "chat": cli_chat.run, **HARDWARE_COMMANDS,
 }
 _RUNS_COMMANDS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop}
 

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tuitune.bundled import BundledNotFound
+from tuitune.chat.backend import ChatError
 from tuitune.data.loader import DataError
+from tuitune.hardware.errors import PlannerError
 from tuitune.preset import PresetError
 from tuitune.run_store import RunStoreError
 
-USER_ERRORS = (PresetError, DataError, RunStoreError, BundledNotFound)
+USER_ERRORS = (PresetError, DataError, RunStoreError, BundledNotFound, ChatError, PlannerError)
 
 
 @contextmanager

@@ -136,7 +136,7 @@ class TrainSection(_Section):
     ] = "cosine"
     """How the learning rate falls after warmup."""
 
-    optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit", "adafactor"] = "adamw"
+    optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor"] = "adamw"
     """AdamW in fp32; `adamw_8bit` keeps its two states in 8 bits (bitsandbytes), saving 6 bytes
     per trained parameter; `paged_` variants also spill them to CPU memory under pressure."""
 

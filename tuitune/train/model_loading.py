@@ -102,22 +102,27 @@ def choose_hardware(preset: Preset, source: ModelSource) -> Hardware:
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     method, reason = train.method, "set in the preset"
     if method == "auto":
-        method, reason = _auto_method(device, source, preset.model.trust_remote_code)
+        method, reason = _auto_method(device, preset)
     checkpointing = train.gradient_checkpointing
     if checkpointing == "auto":
         checkpointing = device == "cuda"
     return Hardware(device, precision, method, bool(checkpointing), reason)
 
 
-def _auto_method(device: str, source: ModelSource, trust_remote_code: bool) -> tuple[str, str]:
+def _auto_method(device: str, preset: Preset) -> tuple[str, str]:
     if device == "cpu":
         return "lora", "on the CPU LoRA is the practical choice"
-    params = count_parameters(source, trust_remote_code)
+    from tuitune.hardware.errors import PlannerError
+    from tuitune.hardware.plan import recommend_for
+
     free, _total = torch.cuda.mem_get_info()
-    weights = params * 2  # 16-bit
-    if weights < 0.6 * free:
-        return "lora", f"{params / 1e9:.1f}B parameters in 16-bit take {weights / 2**30:.1f} GiB of {free / 2**30:.1f} GiB free"
-    return "qlora", f"{params / 1e9:.1f}B parameters in 16-bit ({weights / 2**30:.1f} GiB) crowd {free / 2**30:.1f} GiB free; 4-bit base"
+    try:
+        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size)
+    except PlannerError as e:
+        return "qlora", f"the planner could not read the model's shape ({e}); QLoRA is the safest choice"
+    if rec.method is None:
+        return "qlora", "nothing fits comfortably: " + "; ".join(rec.advice)
+    return rec.method, rec.explanation
 
 
 def count_parameters(source: ModelSource, trust_remote_code: bool) -> int:

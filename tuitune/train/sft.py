@@ -27,6 +27,7 @@ OPTIMIZERS = {
     "adamw": "adamw_torch",
     "adamw_8bit": "adamw_bnb_8bit",
     "paged_adamw_8bit": "paged_adamw_8bit",
+    "paged_adamw_32bit": "paged_adamw_32bit",
     "adafactor": "adafactor",
 }
 

@@ -1,0 +1,80 @@
+"""What ``tuitune chat TARGET`` opens: a .gguf file, a run (id or folder), or a model folder.
+
+A run opens its verified GGUF when it has one (fast, in-process), else its adapter or model
+through a worker process. Its base, for comparing, is the base GGUF when the run started from
+one, else the base model in a worker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuitune.chat.backend import Backend, ChatError
+from tuitune.run_store import RunDir, RunStoreError, find_run
+
+
+@dataclass
+class Target:
+    label: str
+    gguf: Path | None = None
+    worker: Path | None = None  # a run dir or a model folder for tuitune.chat.serve
+    base: bool = False
+    run: RunDir | None = None
+
+    def open(self) -> Backend:
+        if self.gguf is not None:
+            from tuitune.chat.llama_backend import LlamaCppBackend
+
+            return LlamaCppBackend(self.gguf)
+        from tuitune.chat.remote import WorkerBackend
+
+        return WorkerBackend(self.worker, base=self.base)
+
+
+def resolve(ref: str) -> Target:
+    path = Path(ref).expanduser()
+    if ref.endswith(".gguf"):
+        if not path.is_file():
+            raise ChatError(f"{ref}: no such GGUF file")
+        return Target(path.name, gguf=path)
+    if path.is_dir() and not (path / "state.json").exists():
+        if not (path / "config.json").exists():
+            raise ChatError(f"{ref}: not a run, a .gguf file, or a model folder with a config.json")
+        return Target(path.name, worker=path)
+    try:
+        run = find_run(ref)
+    except RunStoreError as e:
+        raise ChatError(f"{e}; TARGET may also be a .gguf file or a model folder") from None
+    gguf = exported_gguf(run)
+    if gguf is not None:
+        return Target(f"{run.id} ({gguf.name})", gguf=gguf, run=run)
+    if not (run.adapter.exists() or run.model.exists()):
+        raise ChatError(f"run {run.id} has no trained result yet (status {run.status()})")
+    return Target(f"{run.id}", worker=run.path, run=run)
+
+
+def base_of(target: Target) -> Target:
+    if target.run is None:
+        raise ChatError("--compare needs a run as TARGET (its base model is the other side)")
+    model = target.run.preset().model.path
+    if model.startswith("bundled:"):
+        from tuitune.bundled import resolve_model
+
+        model = str(resolve_model(model))
+    if model.endswith(".gguf"):
+        return Target(f"base ({Path(model).name})", gguf=Path(model), run=target.run)
+    return Target(f"base ({model})", worker=target.run.path, base=True, run=target.run)
+
+
+def exported_gguf(run: RunDir) -> Path | None:
+    """The run's first GGUF that passed verification, if any."""
+    report = run.path / "gguf" / "report.json"
+    if not report.exists():
+        return None
+    data = json.loads(report.read_text(encoding="utf-8"))
+    if data.get("status") != "passed" or not data.get("files"):
+        return None
+    path = Path(data["files"][0]["path"])
+    return path if path.exists() else None

@@ -1,0 +1,226 @@
+"""`tuitune gpus` and `tuitune plan`: what GPU is here, and what training fits on it.
+
+Wired into tuitune/cli.py through :func:`add_commands` and :data:`COMMANDS`; :func:`main` runs
+the two commands on their own the same way (tests use it). Light: no torch on these paths.
+Output contract for scripts: `--json` prints one JSON object (docs/planner.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tuitune.hardware.errors import PlannerError
+from tuitune.hardware.setup import METHODS, OPTIMIZERS
+
+GiB = 2**30
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    gpus = sub.add_parser("gpus", help="list NVIDIA GPUs through NVML (memory, driver, bf16, processes)")
+    gpus.add_argument("--json", action="store_true", help="print one JSON object")
+    gpus.add_argument("--record", metavar="FILE", help="save NVML's raw answers to FILE (for bug reports)")
+
+    plan = sub.add_parser("plan", help="estimate GPU memory and recommend full, LoRA or QLoRA")
+    plan.add_argument("--model", required=True, metavar="M",
+                      help="a model folder (a config.json is enough), a .gguf file, a hub id in the local cache")
+    plan.add_argument("--method", choices=METHODS, help="estimate this method only (default: recommend one)")
+    plan.add_argument("--seq-len", type=int, metavar="N", help="tokens per sequence (default 1024)")
+    plan.add_argument("--batch", type=int, metavar="N", help="micro-batch (default: 4 with --method, else searched)")
+    plan.add_argument("--target-batch", type=int, default=16, metavar="N",
+                      help="effective batch the recommendation reaches with accumulation (default 16)")
+    plan.add_argument("--lora-r", type=int, default=16, metavar="N", help="adapter rank (default 16)")
+    plan.add_argument("--lora-targets", default="all-linear", metavar="all-linear|q,v|...",
+                      help="modules that get an adapter (default all-linear)")
+    plan.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None,
+                      help="recompute activations in the backward pass (default: on with --method, else chosen)")
+    plan.add_argument("--optimizer", choices=OPTIMIZERS, help="default adamw (the recommendation may pick 8-bit)")
+    plan.add_argument("--gpu-gb", type=float, metavar="G", help="plan for a GPU with G GiB instead of the detected one")
+    plan.add_argument("--json", action="store_true", help="print one JSON object")
+    plan.add_argument("--probe", action="store_true", help="then measure: a few real steps on the GPU")
+
+
+def cmd_gpus(args: argparse.Namespace) -> int:
+    from tuitune.hardware.nvml import read_gpus
+
+    if args.record:
+        from tuitune.hardware.nvml_replay import record
+
+        with open(args.record, "w", encoding="utf-8") as f:
+            json.dump(record(_nvml_source()), f, indent=2)
+    report = read_gpus(_nvml_source())
+    if args.json:
+        print(json.dumps(report.to_dict()))
+        return 0
+    if report.cpu_only:
+        print(f"No GPU: {report.cpu_only_reason}.")
+        print("tuitune will train on the CPU: fine for the demo and tiny models, slow for anything else.")
+        return 0
+    for gpu in report.gpus:
+        cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else "?"
+        print(f"GPU {gpu.index}  {gpu.name}  (compute {cc}, bf16 {'yes' if gpu.bf16 else 'no'})")
+        print(f"  memory       {_gib(gpu.memory_free)} free of {_gib(gpu.memory_total)} ({_gib(gpu.memory_used)} used)")
+        power = f"{gpu.power_draw_w:.0f} W of {gpu.power_limit_w:.0f} W" if gpu.power_draw_w is not None else "n/a"
+        temp = f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else "n/a"
+        print(f"  power        {power}, temperature {temp}, throttle: {', '.join(gpu.throttle_reasons) or 'none'}")
+        for p in gpu.processes:
+            used = _gib(p.used_bytes) if p.used_bytes is not None else "? GiB"
+            print(f"  process      {p.pid} {p.name or '?'} holds {used}")
+    print(f"driver {report.driver_version or '?'}, CUDA driver {report.cuda_driver_version or '?'}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from tuitune.hardware.estimate import estimate
+    from tuitune.hardware.model_ref import load_shape
+    from tuitune.hardware.plan import detect_gpu, parse_targets
+    from tuitune.hardware.recommend import recommend
+    from tuitune.hardware.setup import Setup
+
+    if args.probe:  # say it before any work: the probe cannot run without a GPU
+        from tuitune.hardware.probe import require_gpu
+
+        require_gpu(_gpu_report())
+    shape = load_shape(args.model)
+    targets = parse_targets(args.lora_targets)
+    if args.gpu_gb is not None:
+        if args.gpu_gb <= 0:
+            raise PlannerError(f"--gpu-gb must be positive (got {args.gpu_gb:g})")
+        gpu_bytes, bf16, gpu_text = int(args.gpu_gb * GiB), True, f"given: {args.gpu_gb:g} GiB"
+    else:
+        gpu_bytes, bf16, gpu_text = detect_gpu(_gpu_report())
+    compute = "bf16" if bf16 else "fp16"
+    seq_len = args.seq_len if args.seq_len is not None else 1024
+    if args.method:
+        setup = Setup(args.method, seq_len=seq_len, batch=4 if args.batch is None else args.batch,
+                      lora_r=args.lora_r, lora_targets=targets, compute=compute,
+                      grad_checkpointing=True if args.grad_checkpointing is None else args.grad_checkpointing,
+                      optimizer=args.optimizer or "adamw")
+        result = estimate(shape, setup, gpu_bytes)
+        chosen, data, show = result, result.to_dict(), _print_estimate
+    else:
+        result = recommend(shape, gpu_bytes, seq_len=seq_len, target_batch=args.target_batch, batch=args.batch,
+                           lora_r=args.lora_r, lora_targets=targets, optimizer=args.optimizer,
+                           grad_checkpointing=args.grad_checkpointing, compute=compute)
+        chosen, data, show = result.chosen, result.to_dict(), _print_recommendation
+    if not args.json:
+        show(args.model, shape, gpu_text, result)
+    if args.probe:
+        if chosen is None:
+            raise PlannerError("nothing fits this GPU, so there is no setup to probe")
+        from tuitune.hardware.probe import run_probe
+
+        if not args.json:
+            print("\nprobing: a few real training steps in a throwaway worker…", flush=True)
+        probe = run_probe(args.model, chosen)
+        data["probe"] = probe.to_dict()
+        if not args.json:
+            _print_probe(probe)
+    if args.json:
+        print(json.dumps(data))
+    return 0
+
+
+def _print_probe(probe) -> None:
+    m = probe.measured
+    if m.get("fits") is None:
+        print(f"the probe failed: {m.get('error', 'unknown error')}")
+        return
+    if not m.get("fits"):
+        print(f"measured: it does NOT fit ({m.get('error', 'unknown error')}); "
+              f"the estimate was {_gib(probe.estimate.torch_reserved_bytes)}")
+        return
+    est = probe.estimate.torch_reserved_bytes
+    got = m.get("torch_max_reserved") or m.get("max_rss") or 0
+    print(f"measured peak  {_gib(got)} reserved by torch (estimate {_gib(est)}, {got / est - 1:+.0%})")
+    if probe.nvml_used is not None:
+        print(f"NVML used      {_gib(probe.nvml_used)} on the device after the probe")
+    print(f"largest micro-batch that fits: {probe.largest_batch} (of the sizes tried: "
+          f"{', '.join(str(t['batch']) for t in probe.tries)})")
+    tps = m.get("tokens_per_second")
+    if tps:
+        s = probe.estimate.setup
+        per_step = s.batch * s.seq_len * s.grad_accum / tps
+        print(f"throughput     {tps:,.0f} tokens/s on the longest batch; ~{per_step:.1f} s per optimizer step, "
+              f"ETA ~{per_step * 1000 / 3600:.1f} h per 1,000 steps")
+    print("stored in the calibration log ($TUITUNE_HOME/calibration/probes.jsonl)")
+
+
+def _print_header(ref: str, shape, gpu_text: str) -> None:
+    print(f"model   {ref}: {shape.family}, {shape.total_params / 1e9:.2f}B parameters, {shape.num_layers} layers, "
+          f"hidden {shape.hidden_size}, {shape.num_heads}/{shape.num_kv_heads} heads, vocab {shape.vocab_size}"
+          f"{', tied embeddings' if shape.tie_word_embeddings else ''}")
+    print(f"gpu     {gpu_text}")
+
+
+def _print_estimate(ref: str, shape, gpu_text: str, est) -> None:
+    _print_header(ref, shape, gpu_text)
+    fits = {True: "fits", False: "does NOT fit", None: "no GPU size to compare with (--gpu-gb)"}[est.fits]
+    print(f"\n{est.setup.method}: peak {_gib(est.peak_bytes)} during the {est.phase.replace('_', ' ')} — {fits}")
+    for term, value in est.breakdown.items():
+        print(f"  {term.replace('_', ' '):18} {_gib(value):>10}")
+    print(f"  settings: {_settings(est.setup.settings())}")
+    for note in est.notes:
+        print(f"  note: {note}")
+
+
+def _print_recommendation(ref: str, shape, gpu_text: str, rec) -> None:
+    _print_header(ref, shape, gpu_text)
+    print()
+    if rec.chosen is not None:
+        print(f"recommended: {_settings(rec.settings())}")
+    print(rec.explanation)
+    for line in rec.advice:
+        print(f"  try {line}")
+    print()
+    for est in rec.options:
+        fits = {True: "fits", False: "too big", None: "?"}[est.fits]
+        print(f"  {est.setup.method:6} {_gib(est.peak_bytes):>10}  {fits:8} {_settings(est.setup.settings())}")
+
+
+def _settings(settings: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in settings.items())
+
+
+def _gib(b: float) -> str:
+    return f"{b / GiB:.1f} GiB"
+
+
+def _nvml_source():
+    """A recorded NVML (TUITUNE_NVML_REPLAY=file.json) for demos and tests, else the real one."""
+    replay = os.environ.get("TUITUNE_NVML_REPLAY")
+    if not replay:
+        return None
+    from tuitune.hardware.nvml_replay import RecordedNvml
+
+    with open(replay, encoding="utf-8") as f:
+        return RecordedNvml(json.load(f))
+
+
+def _gpu_report():
+    from tuitune.hardware.nvml import read_gpus
+
+    return read_gpus(_nvml_source())
+
+
+COMMANDS = {"gpus": cmd_gpus, "plan": cmd_plan}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The two commands alone, wired as tuitune/cli.py wires them (exit 2 on a PlannerError)."""
+    parser = argparse.ArgumentParser(prog="tuitune")
+    add_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    try:
+        args = parser.parse_args(argv)
+        return COMMANDS[args.command](args)
+    except PlannerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Peak GPU memory of one training setup, as a breakdown.
+
+The step is split into phases: end of forward, loss backward, layer backward and optimizer
+step. Each phase sums what is alive at that moment; the peak is the largest, and its terms are
+the breakdown (they add up to the peak). Formulas and sources: docs/planner.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from tuitune.hardware.activations import activation_bytes, lora_modules, loss_bytes
+from tuitune.hardware.setup import Setup
+from tuitune.hardware.shapes import ModelShape
+
+GiB = 2**30
+# CUDA context + cuBLAS/cuDNN workspaces: outside torch's allocator, inside NVML's "used".
+CUDA_CONTEXT_BYTES = int(0.5 * GiB)
+# Caching-allocator slack: reserved exceeds the allocated peak by block rounding and fragmentation.
+ALLOCATOR_SLACK = 0.05
+# NF4 with double quantization: 4-bit codes, an 8-bit absmax per 64 weights, an fp32 absmax per
+# 256 of those blocks (QLoRA paper, section 3; bitsandbytes blocksize 64).
+NF4_BYTES_DOUBLE = 0.5 + 1 / 64 + 4 / (64 * 256)
+NF4_BYTES_SINGLE = 0.5 + 4 / 64
+# bitsandbytes 8-bit optimizers: two uint8 states, an fp32 absmax per 256-value block each.
+ADAM8_BYTES = 2 + 2 * 4 / 256
+
+
+@dataclass
+class Estimate:
+    setup: Setup
+    total_params: int
+    trainable_params: int
+    phase: str
+    breakdown: dict[str, int]
+    """Bytes per term at the peak phase; sums to ``peak_bytes``."""
+    phases: dict[str, int]
+    gpu_bytes: int | None = None
+    margin: float = 0.9
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def peak_bytes(self) -> int:
+        return sum(self.breakdown.values())
+
+    @property
+    def fits(self) -> bool | None:
+        if self.gpu_bytes is None:
+            return None
+        return self.peak_bytes <= self.margin * self.gpu_bytes
+
+    @property
+    def torch_reserved_bytes(self) -> int:
+        """What ``torch.cuda.max_memory_reserved`` should read: the peak without the CUDA context."""
+        return self.peak_bytes - self.breakdown.get("cuda_context", 0)
+
+    def to_dict(self) -> dict:
+        """The JSON contract of `tuitune plan --method M --json` (sizes in GiB, as nvidia-smi's MiB)."""
+        return {
+            "method": self.setup.method,
+            "peak_gb": gb(self.peak_bytes),
+            "fits": self.fits,
+            "gpu_gb": None if self.gpu_bytes is None else gb(self.gpu_bytes),
+            "breakdown": {k: gb(v) for k, v in self.breakdown.items()},
+            "peak_phase": self.phase,
+            "settings": self.setup.settings(),
+            "parameters": self.total_params,
+            "trainable_parameters": self.trainable_params,
+            "notes": self.notes,
+        }
+
+
+def gb(n: float) -> float:
+    return round(n / GiB, 2)
+
+
+def trainable_params(shape: ModelShape, setup: Setup) -> int:
+    if setup.method == "full":
+        return shape.total_params
+    r = setup.lora_r
+    return shape.num_layers * sum(r * (lin.d_in + lin.d_out) for lin in lora_modules(shape, setup))
+
+
+def weight_bytes(shape: ModelShape, setup: Setup) -> float:
+    """Base weights: everything in one dtype, or NF4 projections plus 16-bit embeddings, norms, head."""
+    total = shape.total_params
+    if setup.method != "qlora":
+        return total * setup.weight_bytes
+    nf4 = NF4_BYTES_DOUBLE if setup.double_quant else NF4_BYTES_SINGLE
+    linear = shape.linear_params
+    return linear * nf4 + (total - linear) * setup.c
+
+
+def optimizer_bytes(shape: ModelShape, setup: Setup, trainable: int) -> tuple[float, float]:
+    """(state, step temporaries). torch's AdamW keeps two states in the parameter dtype and, in its
+    default foreach path, one more parameter-sized temporary during the step."""
+    p = setup.trainable_bytes
+    opt = setup.optimizer
+    if opt == "adamw":
+        return 2 * p * trainable, p * trainable
+    if opt in ("adamw_8bit", "paged_adamw_8bit"):
+        return ADAM8_BYTES * trainable, 0.0
+    if opt == "paged_adamw_32bit":
+        return 8 * trainable, 0.0
+    # Adafactor (HF, beta1=None): a factored second moment, rows + columns per matrix.
+    matrices = _matrices(shape, setup)
+    state = 4 * sum(a + b for a, b in matrices)
+    largest = max(a * b for a, b in matrices)
+    return state, 3 * 4 * largest
+
+
+def _matrices(shape: ModelShape, setup: Setup) -> list[tuple[int, int]]:
+    if setup.method == "full":
+        mats = [(lin.d_in, lin.d_out) for lin in shape.linears()] * shape.num_layers
+        mats.append((shape.vocab_size, shape.hidden_size))
+        return mats
+    r = setup.lora_r
+    mods = lora_modules(shape, setup) * shape.num_layers
+    return [(r, lin.d_in) for lin in mods] + [(lin.d_out, r) for lin in mods]
+
+
+def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, margin: float = 0.9) -> Estimate:
+    """Peak memory of ``setup`` on ``shape``, phase by phase; see the module docstring."""
+    full = setup.method == "full"
+    trainable = trainable_params(shape, setup)
+    weights = weight_bytes(shape, setup)
+    adapter = 0 if full else trainable * setup.adapter_bytes
+    grads = trainable * setup.trainable_bytes
+    state, step_temp = optimizer_bytes(shape, setup, trainable)
+    act = activation_bytes(shape, setup)
+    loss = loss_bytes(shape, setup, lm_head_trains=full)
+    grads_between = grads if setup.grad_accum > 1 else 0  # Trainer zeroes with set_to_none
+    # Autocast caches a compute-dtype copy of each fp32 weight it casts, until the forward ends.
+    autocast_copies = 0.0
+    if setup.uses_autocast and setup.trainable_bytes != setup.c:
+        autocast_copies = setup.c * (shape.linear_params if full else trainable)
+    dequant = 0.0
+    if setup.method == "qlora":  # bitsandbytes dequantizes one projection at a time
+        dequant = setup.c * max(lin.d_in * lin.d_out for lin in shape.linears())
+
+    base = {"weights": weights, "adapter": adapter, "optimizer_state": state}
+    phases = {
+        "forward": {**base, "gradients": grads_between, "autocast_copies": autocast_copies,
+                    "activations": act["saved"], "loss_buffers": loss["forward"], "dequant_buffers": dequant},
+        "loss_backward": {**base, "gradients": grads_between, "activations": act["saved"],
+                          "loss_buffers": loss["backward"], "dequant_buffers": dequant},
+        "layer_backward": {**base, "gradients": grads, "activations": act["backward_work"],
+                           "dequant_buffers": dequant},
+        "optimizer_step": {**base, "gradients": grads, "optimizer_temp": step_temp},
+    }
+    totals = {name: sum(terms.values()) for name, terms in phases.items()}
+    phase = max(totals, key=totals.get)
+    breakdown = {k: int(math.ceil(v)) for k, v in phases[phase].items() if v}
+    if setup.device == "cuda":
+        breakdown["allocator_slack"] = int(ALLOCATOR_SLACK * totals[phase])
+        breakdown["cuda_context"] = CUDA_CONTEXT_BYTES
+    result = Estimate(setup, shape.total_params, trainable, phase, breakdown,
+                      {k: int(v) for k, v in totals.items()}, gpu_bytes, margin)
+    result.notes = _notes(setup, state)
+    return result
+
+
+def _notes(setup: Setup, state: float) -> list[str]:
+    notes = []
+    if setup.optimizer.startswith("paged_"):
+        notes.append(
+            f"paged optimizer: its {state / GiB:.2f} GiB of state lives in CUDA unified memory and can spill "
+            "to CPU RAM when the GPU runs short (slower, but no out-of-memory); counted on the GPU here"
+        )
+    if setup.method == "qlora":
+        notes.append("QLoRA: projections in NF4 (double quant), embeddings, norms and lm_head stay 16-bit; "
+                     "adapters in bf16 as TRL casts them")
+    if setup.method == "lora" and setup.adapter_bytes == 4:
+        notes.append("LoRA: adapters in fp32 (PEFT upcasts them), base weights 16-bit and frozen")
+    if setup.method == "full" and setup.weight_bytes == 4:
+        notes.append("full: fp32 master weights, gradients and AdamW states with bf16 autocast, as tuitune loads them")
+    return notes

@@ -1,0 +1,86 @@
+"""Entry points for the fronts and the worker: plan from a model reference, detect the usable GPU
+memory, and check a preset before a run starts. Light: no torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuitune.hardware.errors import PlannerError
+from tuitune.hardware.estimate import Estimate, GiB, estimate
+from tuitune.hardware.model_ref import load_shape
+from tuitune.hardware.nvml import GpuReport, read_gpus
+from tuitune.hardware.recommend import Recommendation, recommend
+from tuitune.hardware.setup import Setup
+from tuitune.hardware.shapes import ModelShape
+
+SHORT_TARGETS = {"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj", "gate": "gate_proj",
+                 "up": "up_proj", "down": "down_proj", "qkv": "qkv_proj", "gate_up": "gate_up_proj"}
+
+
+def parse_targets(text: str | list[str]) -> str | tuple[str, ...]:
+    """`all-linear`, or module names; `q,v` is short for `q_proj,v_proj`."""
+    if text == "all-linear":
+        return "all-linear"
+    items = text if isinstance(text, list) else [t.strip() for t in text.split(",") if t.strip()]
+    names = tuple(SHORT_TARGETS.get(t, t) for t in items)
+    unknown = [n for n in names if n not in SHORT_TARGETS.values()]
+    if not names or unknown:
+        raise PlannerError(f"lora targets {text!r}: unknown module {', '.join(unknown) or '(none given)'}; "
+                           f"use all-linear or names from {', '.join(SHORT_TARGETS)}")
+    return names
+
+
+def detect_gpu(report: GpuReport | None = None) -> tuple[int | None, bool, str]:
+    """(usable bytes, bf16 support, how it was found) for the first GPU; usable = NVML free memory,
+    which already leaves out what other programs hold."""
+    report = report or read_gpus()
+    if report.cpu_only:
+        return None, False, f"no GPU: {report.cpu_only_reason}"
+    gpu = report.gpus[0]
+    others = f", {_gib(gpu.memory_used)} used by others" if gpu.memory_used > 0.02 * gpu.memory_total else ""
+    return gpu.memory_free, gpu.bf16, f"{gpu.name}: {_gib(gpu.memory_free)} free of {_gib(gpu.memory_total)}{others}"
+
+
+def recommend_for(model: str | ModelShape, gpu_bytes: int | None = None, *, max_seq_len: int = 1024,
+                  batch: int | None = None, **options: Any) -> Recommendation:
+    """The worker's `method = "auto"`: the recommendation for a model reference on this GPU
+    (detected through NVML when ``gpu_bytes`` is None)."""
+    shape = load_shape(model) if isinstance(model, str) else model
+    bf16 = True
+    if gpu_bytes is None:
+        gpu_bytes, bf16, _ = detect_gpu()
+    return recommend(shape, gpu_bytes, seq_len=max_seq_len, batch=batch,
+                     compute=options.pop("compute", "bf16" if bf16 else "fp16"), **options)
+
+
+def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
+    """The :class:`Setup` a preset runs with on a CUDA GPU (its `auto`s resolved as the worker does)."""
+    t, lora = preset.train, preset.lora
+    precision = t.precision if t.precision != "auto" else ("bf16" if bf16 else "fp16")
+    return Setup(
+        method=t.method if t.method != "auto" else "lora",
+        seq_len=t.max_seq_len, batch=t.batch_size, grad_accum=t.grad_accum,
+        lora_r=lora.r, lora_targets=parse_targets(lora.target_modules), lora_dropout=lora.dropout,
+        grad_checkpointing=True if t.gradient_checkpointing == "auto" else bool(t.gradient_checkpointing),
+        optimizer=t.optimizer, compute=precision,
+    )
+
+
+def check_preset(preset: Any, gpu_bytes: int, *, shape: ModelShape | None = None, bf16: bool = True,
+                 force: bool = False) -> Estimate:
+    """The preset's estimate; a :class:`PlannerError` with the planner's advice when it cannot fit,
+    unless ``force``."""
+    shape = shape or load_shape(preset.model.path)
+    est = estimate(shape, setup_from_preset(preset, bf16), gpu_bytes)
+    if est.fits or force:
+        return est
+    rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16")
+    hint = (f"the planner suggests: {rec.settings()}" if rec.chosen else "; ".join(rec.advice))
+    raise PlannerError(
+        f"this preset needs about {_gib(est.peak_bytes)} at its peak ({est.phase}) but the GPU has "
+        f"{_gib(gpu_bytes)} usable (90% planned); {hint}. Run anyway with --force."
+    )
+
+
+def _gib(b: float) -> str:
+    return f"{b / GiB:.1f} GiB"

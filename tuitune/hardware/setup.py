@@ -1,0 +1,116 @@
+"""One training setup to estimate: method, batch, sequence length, adapter, optimizer, and the
+stack's behaviour the memory depends on. Defaults are what tuitune's worker really does
+(tuitune/train/model_loading.py and sft.py over TRL 1.16 / PEFT 0.21); validation against
+published runs overrides the stack fields to match those runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Literal
+
+from tuitune.hardware.errors import PlannerError
+
+Method = Literal["full", "lora", "qlora"]
+METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
+OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor")
+DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
+
+
+@dataclass(frozen=True)
+class Setup:
+    method: Method
+    seq_len: int = 1024
+    """Tokens per sequence (the longest batch is padded to it)."""
+    batch: int = 1
+    """Sequences per forward pass (micro-batch)."""
+    grad_accum: int = 1
+    """Micro-batches per optimizer step; above 1 the gradients stay allocated during forwards."""
+    lora_r: int = 16
+    lora_targets: str | tuple[str, ...] = "all-linear"
+    lora_dropout: float = 0.05
+    grad_checkpointing: bool = True
+    optimizer: str = "adamw"
+    compute: str = "bf16"
+    """Compute precision (autocast dtype, or the weights' dtype without autocast)."""
+    attention: str = "auto"
+    """transformers' attention implementation: sdpa, eager or flash_attention_2; auto: what
+    transformers 5 picks by default (sdpa; eager for Gemma 2, which has no sdpa path)."""
+    loss: str = "fused"
+    """fused: TRL 1.16 SFTTrainer's chunked LM head (no full logits); full_logits: the model's own loss."""
+    weights: str | None = None
+    """dtype of trainable full-fine-tune weights; None: fp32 master weights, as tuitune loads them."""
+    adapter: str | None = None
+    """LoRA weight dtype; None: fp32 for LoRA (PEFT autocast_adapter_dtype), the compute dtype for
+    QLoRA (TRL 1.16 casts a quantized model's adapters to bf16)."""
+    autocast: bool | None = None
+    """Mixed precision autocast; None: on whenever weights and compute dtype differ (bf16=True)."""
+    double_quant: bool = True
+    device: str = "cuda"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.method not in METHODS:
+            problems.append(f"method {self.method!r}: use one of {', '.join(METHODS)}")
+        for name in ("seq_len", "batch", "grad_accum", "lora_r"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name.replace('_', '-')} must be a positive integer (got {getattr(self, name)})")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer {self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+        if self.compute not in DTYPE_BYTES:
+            problems.append(f"compute dtype {self.compute!r}: use fp32, bf16 or fp16")
+        if self.attention not in ("auto", "sdpa", "eager", "flash_attention_2"):
+            problems.append(f"attention {self.attention!r}: use auto, sdpa, eager or flash_attention_2")
+        if problems:
+            raise PlannerError("; ".join(problems))
+
+    @property
+    def c(self) -> int:
+        """Bytes per element of compute-dtype activations."""
+        return DTYPE_BYTES[self.compute]
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes per element of the (unquantized) base weights."""
+        if self.method == "full":
+            return DTYPE_BYTES[self.weights or "fp32"]
+        return self.c
+
+    @property
+    def adapter_bytes(self) -> int:
+        if self.adapter:
+            return DTYPE_BYTES[self.adapter]
+        return 4 if self.method == "lora" else self.c
+
+    @property
+    def trainable_bytes(self) -> int:
+        """Bytes per trainable parameter (their gradients have the same dtype)."""
+        return self.weight_bytes if self.method == "full" else self.adapter_bytes
+
+    @property
+    def uses_autocast(self) -> bool:
+        if self.autocast is not None:
+            return self.autocast
+        return self.trainable_bytes != self.c
+
+    @property
+    def residual_bytes(self) -> int:
+        """The residual stream's dtype follows the embedding weights (fp32 master weights stay fp32)."""
+        return self.weight_bytes
+
+    @property
+    def tokens(self) -> int:
+        return self.batch * self.seq_len
+
+    def with_(self, **changes) -> "Setup":
+        return replace(self, **changes)
+
+    def settings(self) -> dict:
+        """The user-facing knobs, for reports and JSON."""
+        data = asdict(self)
+        keep = ("method", "seq_len", "batch", "grad_accum", "grad_checkpointing", "optimizer")
+        out = {k: data[k] for k in keep}
+        if self.method != "full":
+            targets = self.lora_targets
+            out["lora_r"] = self.lora_r
+            out["lora_targets"] = targets if isinstance(targets, str) else list(targets)
+        return out
