@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tuitune {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    sub.add_parser("tui", help="the terminal app (also: tuitune with no arguments, in a terminal)")
+
     run = sub.add_parser("run", help="train from a preset file, following progress")
     _add_preset_args(run)
     run.add_argument("--dry-run", action="store_true", help="validate and show what would run, without training")
@@ -90,7 +92,12 @@ def _add_follow_args(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    if args.command is None or args.command == "tui":
+        if args.command == "tui" or (sys.stdin.isatty() and sys.stdout.isatty()):
+            from tuitune.tui.app import main as tui_main
+
+            tui_main()
+            return 0
         parser.print_help()
         return 0
     from tuitune.errors import user_errors

@@ -1,0 +1,115 @@
+"""The app shell: modes on keys, the help screen, the theme toggle, the command palette, and
+the layering rule (the TUI process never imports the training stack)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.test_tui_support import canned_run, pilot_test, wait_for
+from tuitune.tui.app import TuituneApp
+from tuitune.tui.screens.help import HelpScreen
+from tuitune.tui.screens.home import HomeScreen
+
+HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "bitsandbytes")
+
+
+@pilot_test
+async def test_keys_switch_screens_and_back():
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="runs screen")
+        await pilot.press("3")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "NewRunScreen", what="new run screen")
+        app.screen.set_focus(None)  # the form's inputs take digits; the app keys work elsewhere
+        await pilot.press("1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), what="home")
+        assert app.current_mode == "home"
+
+
+@pilot_test
+async def test_help_lists_the_screens_and_the_apps_keys_with_ids():
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen")
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        table = app.screen.query_one("#help-keys")
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        ids = [r[2] for r in rows]
+        for binding_id in ("runs.open", "runs.stop", "runs.resume", "runs.export", "runs.delete", "runs.filter",
+                           "app.home", "app.runs", "app.new", "app.help", "app.theme", "app.quit"):
+            assert binding_id in ids
+        assert all(r[3] for r in rows), "every key has a tooltip"
+        assert ["/", "Filter"] == rows[ids.index("runs.filter")][:2]
+        assert "[export] gguf" in rows[ids.index("runs.export")][3]  # shown as written, not as markup
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="help closed")
+
+
+@pilot_test
+async def test_theme_toggles_light_and_dark():
+    app = TuituneApp()
+    async with app.run_test() as pilot:
+        dark = app.current_theme.dark
+        await pilot.press("ctrl+t")
+        assert app.current_theme.dark is not dark
+        await pilot.press("ctrl+t")
+        assert app.current_theme.dark is dark
+
+
+@pilot_test
+async def test_command_palette_offers_the_actions_and_the_runs():
+    run = canned_run()
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Home", "Runs", "New run", "Start the CPU demo", "Toggle light/dark", "Keys"):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="palette")
+        await pilot.press(*"open run")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run opened from the palette")
+        assert app.screen.run.id == run.id
+
+
+def test_the_tui_process_never_imports_the_training_stack(tuitune_home):
+    """Mount the app headless, visit every screen and watch a (canned) run, then look."""
+    canned_run()
+    code = f"""
+import asyncio, sys
+from tuitune.tui.app import TuituneApp
+
+async def main():
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key in ("2", "3", "1"):
+            app.screen.set_focus(None)
+            await pilot.press(key)
+            await pilot.pause(0.3)
+        app.open_run(app.screen.query_one("#recent").rows_shown[0].id if app.screen.query_one("#recent").rows_shown else "x")
+        await pilot.pause(0.6)
+        assert type(app.screen).__name__ == "RunScreen", app.screen
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+asyncio.run(main())
+print("HEAVY", sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("HEAVY []"), out.stdout
+
+
+def test_first_frame_is_fast(tuitune_home):
+    """Loose guard (the benchmark measures precisely): process start to first frame."""
+    result = subprocess.run([sys.executable, "benchmarks/tui_startup.py", "--runs", "3", "--check", "1.5"],
+                            capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert result.returncode == 0, result.stdout + result.stderr

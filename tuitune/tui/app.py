@@ -1,0 +1,120 @@
+"""The Textual app: modes (home, runs, new run), global keys, the command palette, and the
+worker processes it started. Screens hold the UI; the work is done by the core and by workers.
+
+Run it with ``python -m tuitune.tui`` (or ``tuitune`` with no arguments, once wired).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tuitune.tui.launch import WorkerProcesses
+from tuitune.tui.messages import ActionFailed, RunLaunched
+from tuitune.tui.screens.home import HomeScreen
+
+
+def _runs_screen() -> Screen:
+    from tuitune.tui.screens.runs import RunsScreen
+
+    return RunsScreen()
+
+
+def _new_run_screen() -> Screen:
+    from tuitune.tui.screens.new_run import NewRunScreen
+
+    return NewRunScreen()
+
+
+class TuituneApp(App):
+    """tuitune in the terminal."""
+
+    TITLE = "tuitune"
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    MODES = {"home": HomeScreen, "runs": _runs_screen, "new": _new_run_screen}
+    DEFAULT_MODE = "home"
+    BINDINGS = [
+        Binding("1", "switch_mode('home')", "Home", id="app.home", tooltip="Hardware, recent runs, the demo"),
+        Binding("2", "switch_mode('runs')", "Runs", id="app.runs", tooltip="Every run, with stop/resume/export/delete"),
+        Binding("3", "switch_mode('new')", "New run", id="app.new", tooltip="Set up a run from a preset"),
+        Binding("question_mark", "help", "Keys", id="app.help", tooltip="Every key on this screen"),
+        Binding("ctrl+t", "toggle_dark", "Light/dark", id="app.theme", tooltip="Switch the light and dark theme"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave; running workers go on, reopen to re-attach"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        from tuitune.tui.commands import RunCommands
+
+        self.COMMANDS = self.COMMANDS | {RunCommands}
+        self.processes = WorkerProcesses()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.processes.reap)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from tuitune.tui.commands import app_commands
+
+        yield from app_commands(self)
+        yield from super().get_system_commands(screen)
+
+    def open_run(self, run_id: str) -> None:
+        """Push the run view of ``run_id`` on the current mode."""
+        from tuitune.run_store import RunStoreError, find_run
+        from tuitune.tui.screens.run import RunScreen
+
+        try:
+            run = find_run(run_id)
+        except RunStoreError as e:
+            self.notify(str(e), markup=False, severity="error")
+            return
+        self.push_screen(RunScreen(run))
+
+    def action_help(self) -> None:
+        from tuitune.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def action_start_demo(self) -> None:
+        """``tuitune demo``: the CPU demo preset, watched in its run view."""
+        from tuitune.tui.launch import demo_preset_path
+
+        self.notify("starting the CPU demo…", timeout=3)
+        self.launch_preset(demo_preset_path())
+
+    @work(thread=True, exit_on_error=False, group="launch")
+    def launch_preset(self, path: str | Path, overrides: list[str] | None = None) -> None:
+        """``tuitune run PRESET`` in a thread (preflight reads the data); opens the run view."""
+        from tuitune.tui.launch import launch, user_errors
+
+        try:
+            run = launch(path, self.processes, overrides)
+        except user_errors() as e:
+            self.post_message(ActionFailed(f"cannot start {Path(path).name}: {e}"))
+            return
+        self.post_message(RunLaunched(run.id))
+
+    @on(RunLaunched)
+    def _launched(self, message: RunLaunched) -> None:
+        self.open_run(message.run_id)
+
+    @on(ActionFailed)
+    def _failed(self, message: ActionFailed) -> None:
+        self.notify(message.text, markup=False, severity="error", timeout=15)
+
+
+def main() -> None:
+    TuituneApp().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""What the TUI does to runs, through the same core functions as the CLI: launch a preset
+(preflight, create_run, start_worker), resume, stop, export, delete. UI-free; screens call
+these and show :func:`user_errors` as notifications.
+
+The app keeps the worker processes it started in :class:`WorkerProcesses`, so that it can reap
+them and stop a run whose worker has not taken the run's lock yet. Workers run in their own
+session: quitting the TUI leaves them running, and reopening it re-attaches from the files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # run_store imports pydantic (0.1 s): not before the first frame
+    from tuitune.run_store import RunDir
+
+
+class ActionRefused(Exception):
+    """An action that makes no sense for this run now; the message says why and what to do."""
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that are the user's to fix: shown as a message, never a traceback."""
+    from tuitune.bundled import BundledNotFound
+    from tuitune.data.loader import DataError
+    from tuitune.preset import PresetError
+    from tuitune.run_store import RunStoreError
+
+    return (ActionRefused, RunStoreError, PresetError, BundledNotFound, DataError, OSError)
+
+
+class WorkerProcesses:
+    """The worker processes this app started, by run id."""
+
+    def __init__(self) -> None:
+        self._procs: dict[str, subprocess.Popen] = {}
+
+    def track(self, run: RunDir, process: subprocess.Popen) -> None:
+        self._procs[run.id] = process
+
+    def alive(self, run_id: str) -> subprocess.Popen | None:
+        process = self._procs.get(run_id)
+        return process if process is not None and process.poll() is None else None
+
+    def reap(self) -> None:
+        """Collect exited workers (no zombies while the app runs)."""
+        for run_id, process in list(self._procs.items()):
+            if process.poll() is not None:
+                del self._procs[run_id]
+
+
+def demo_preset_path() -> Path:
+    from tuitune.bundled import presets_dir
+
+    return presets_dir() / "demo-cpu.toml"
+
+
+def launch(preset_path: str | Path, processes: WorkerProcesses, overrides: list[str] | None = None) -> RunDir:
+    """``tuitune run PRESET``: validate, preflight (bad data fails now, with no run created),
+    create the run and start its worker. Slow on big data: call it from a thread."""
+    from tuitune.preflight import preflight
+    from tuitune.preset import load_preset
+    from tuitune.run_store import create_run
+    from tuitune.runner import start_worker
+
+    preset = load_preset(preset_path, overrides or [])
+    preflight(preset)
+    run = create_run(preset)
+    processes.track(run, start_worker(run))
+    return run
+
+
+def resume(run: RunDir, processes: WorkerProcesses) -> None:
+    """``tuitune runs resume``: continue from the last complete checkpoint."""
+    from tuitune.runner import check_resumable, start_worker
+
+    if processes.alive(run.id):
+        raise ActionRefused(f"run {run.id} is already starting or running")
+    check_resumable(run)
+    processes.track(run, start_worker(run))
+
+
+def stop(run: RunDir, processes: WorkerProcesses) -> None:
+    """``tuitune runs stop``: the worker stops after its current step, with a checkpoint.
+    A worker this app just started may not hold the run yet: signal it directly then."""
+    from tuitune.runner import request_stop
+
+    process = processes.alive(run.id)
+    if process is not None and not run.is_locked():
+        process.send_signal(signal.SIGTERM)
+        return
+    request_stop(run)
+
+
+def export(run: RunDir, processes: WorkerProcesses) -> list[str]:
+    """``tuitune export RUN``: GGUF files of the preset's ``export.gguf`` types; returns them."""
+    from tuitune.runner import start_worker
+
+    status = run.status()
+    if status != "done":
+        raise ActionRefused(f"run {run.id} is {status}: only finished (done) runs can be exported")
+    quants = list(run.preset().export.gguf)
+    if not quants:
+        raise ActionRefused(
+            f"run {run.id}: its preset lists no GGUF types in [export] gguf; "
+            f"use `tuitune export {run.id} --quant q8_0`"
+        )
+    processes.track(run, start_worker(run, module="tuitune.export", args=["--quant", ",".join(quants)]))
+    return quants
+
+
+def delete(run: RunDir, processes: WorkerProcesses) -> None:
+    """Remove a run's folder, refusing while a worker holds it."""
+    if processes.alive(run.id) or run.is_locked():
+        raise ActionRefused(f"run {run.id} is running; stop it (s) before deleting it")
+    shutil.rmtree(run.path)

@@ -1,0 +1,103 @@
+"""Messages that thread workers post to screens (workers never touch widgets).
+
+High-frequency ones override ``can_replace`` so that a fast producer cannot flood the queue:
+a newer :class:`StepLogged` supersedes an older one still waiting (the chart gets every point
+through :class:`LossPointsRead`, which carries a whole batch and is posted once per poll).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from tuitune.run_store import RunState
+    from tuitune.tui.event_text import Point
+    from tuitune.tui.run_rows import RunRow
+
+
+class StepLogged(Message):
+    """The latest training step of the run being watched."""
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StepLogged)
+
+
+class LossPointsRead(Message):
+    """New (step, loss) points: training steps and evaluations, read in one poll."""
+
+    def __init__(self, train: list[Point], eval: list[Point]) -> None:
+        super().__init__()
+        self.train = train
+        self.eval = eval
+
+
+class RunEventsRead(Message):
+    """New events other than steps, in order."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.events = events
+
+
+class RunStateRead(Message):
+    """The run's state.json changed; ``status`` is ``RunDir.status()`` (it knows ``crashed``)."""
+
+    def __init__(self, state: RunState, status: str) -> None:
+        super().__init__()
+        self.state = state
+        self.status = status
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunStateRead)
+
+
+class WorkerLogRead(Message):
+    """The last lines of worker.log (it grew)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, WorkerLogRead)
+
+
+class RunsListed(Message):
+    """Fresh rows for a runs table, newest first."""
+
+    def __init__(self, rows: list[RunRow]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunsListed)
+
+
+class HardwareRead(Message):
+    """The hardware summary, one line per item."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
+class RunLaunched(Message):
+    """A worker was started for a new run."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+
+class ActionFailed(Message):
+    """A user error from a thread worker, to show as a notification."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

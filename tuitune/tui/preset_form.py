@@ -1,0 +1,90 @@
+"""The new-run form's logic, UI-free: which presets there are, the few keys the form edits,
+and the edited preset validated, rendered and saved in the format ``tuitune run`` reads."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import tomli_w
+
+from tuitune.preset import Preset, PresetError, apply_overrides, field_help, parse_preset
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+EDITABLE = ("train.method", "train.max_steps", "train.learning_rate", "train.batch_size")
+METHODS = ("auto", "full", "lora", "qlora")
+
+
+def saved_dir() -> Path:
+    from tuitune.run_store import tuitune_home
+
+    return tuitune_home() / "presets"
+
+
+def preset_files() -> list[Path]:
+    """The shipped presets (demo first), then the ones saved from this form."""
+    from tuitune.bundled import BundledNotFound, presets_dir
+
+    try:
+        shipped = sorted(presets_dir().glob("*.toml"), key=lambda p: (p.stem != "demo-cpu", p.name))
+    except BundledNotFound:
+        shipped = []
+    saved = sorted(saved_dir().glob("*.toml")) if saved_dir().is_dir() else []
+    return shipped + saved
+
+
+def key_help() -> dict[str, tuple[str, str, str]]:
+    """key -> (type, default, help), from the preset schema's docstrings."""
+    return {key: (type_name, default, " ".join(text.split())) for key, type_name, default, text in field_help()}
+
+
+def values_of(preset: Preset) -> dict[str, str]:
+    """The form's fields as text (an unset value is empty)."""
+    out = {}
+    for key in EDITABLE:
+        section, name = key.split(".")
+        value = getattr(getattr(preset, section), name)
+        out[key] = "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+    return out
+
+
+def build(path: Path, edits: dict[str, str]) -> Preset:
+    """The preset file with the form's values applied and validated; raises PresetError
+    listing every problem (the source named is the file, the keys are the preset's)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise PresetError(str(path), [f"cannot read the preset ({e})"]) from None
+    overrides = []
+    for key, text in edits.items():
+        section, name = key.split(".")
+        if text.strip():
+            overrides.append(f"{key}={text.strip()}")
+        else:
+            raw.get(section, {}).pop(name, None)  # empty field: the schema's default
+    problems = apply_overrides(raw, overrides)
+    if problems:
+        raise PresetError(str(path), problems)
+    return parse_preset(tomli_w.dumps(raw), source=str(path), base_dir=path.resolve().parent)
+
+
+def render(preset: Preset) -> str:
+    return tomli_w.dumps(preset.to_toml_dict())
+
+
+def save(preset: Preset, name: str, origin: Path) -> Path:
+    """Write the resolved preset to the saved-presets folder as ``<name>.toml``."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.strip()).strip("-.") or "preset"
+    folder = saved_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{stem}.toml"
+    preset = preset.model_copy(deep=True)
+    preset.name = stem
+    header = (f"# Written by tuitune from {origin}.\n"
+              f"# Run it: tuitune run {out}      (`tuitune keys` explains every key)\n")
+    out.write_text(header + render(preset), encoding="utf-8")
+    return out

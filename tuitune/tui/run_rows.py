@@ -1,0 +1,111 @@
+"""The rows of the runs tables (home's recent runs and the runs screen), read from run
+directories. UI-free: a row is plain strings, so a table only has to show it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # run_store imports pydantic (0.1 s): read in a thread, after the first frame
+    from tuitune.run_store import RunDir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+COLUMNS = ("id", "status", "method", "step", "loss", "started", "duration")
+
+# config.toml never changes after a run is created: read each run's method once.
+_methods: dict[Path, str] = {}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    status: str
+    method: str
+    step: str
+    loss: str
+    started: str
+    duration: str
+    created: float = 0.0
+    """When the run was created (sort key; not shown)."""
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return tuple(getattr(self, c) for c in COLUMNS)
+
+    def matches(self, text: str) -> bool:
+        """True when ``text`` (case-insensitive) occurs in any cell; empty text matches all."""
+        text = text.strip().lower()
+        return not text or any(text in cell.lower() for cell in self.cells)
+
+
+def run_row(run: RunDir, now: float | None = None) -> RunRow:
+    from tuitune.run_store import RunStoreError
+
+    now = time.time() if now is None else now
+    try:
+        state, status = run.read_state(), run.status()
+    except RunStoreError:
+        return RunRow(run.id, "unreadable", "", "", "", "", "", _mtime(run))
+    total = state.total_steps
+    step = f"{state.step}/{total}" if total else (str(state.step) if state.step else "")
+    loss = f"{state.loss:.4f}" if state.loss is not None else ""
+    started = state.started_at
+    end = state.finished_at or (now if status in ("running", "stopping") else state.updated_at)
+    duration = format_duration(end - started) if started and end and end >= started else ""
+    return RunRow(
+        run.id, status, state.method or config_method(run), step, loss,
+        format_time(started or state.created_at, now), duration, state.created_at,
+    )
+
+
+def list_rows(root: Path | None = None, limit: int | None = None) -> list[RunRow]:
+    """Rows for every run, newest first (at most ``limit``)."""
+    from tuitune.run_store import list_runs
+
+    now = time.time()
+    rows = sorted((run_row(r, now) for r in list_runs(root)), key=lambda r: (r.created, r.id), reverse=True)
+    return rows if limit is None else rows[:limit]
+
+
+def config_method(run: RunDir) -> str:
+    """``train.method`` from the run's config.toml, without validating the whole preset."""
+    if run.path not in _methods:
+        try:
+            data = tomllib.loads(run.config.read_text(encoding="utf-8"))
+            _methods[run.path] = str(data.get("train", {}).get("method", "auto"))
+        except (OSError, ValueError):
+            return ""
+    return _methods[run.path]
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def format_time(ts: float | None, now: float) -> str:
+    """Clock time for today, the date for older runs."""
+    if not ts:
+        return ""
+    local = time.localtime(ts)
+    if time.strftime("%Y-%m-%d", local) == time.strftime("%Y-%m-%d", time.localtime(now)):
+        return time.strftime("%H:%M:%S", local)
+    return time.strftime("%Y-%m-%d %H:%M", local)
+
+
+def _mtime(run: RunDir) -> float:
+    try:
+        return run.path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,73 @@
+"""The first screen: what this machine has, the latest runs, and one key to try the CPU demo."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tuitune.tui.messages import HardwareRead, RunsListed
+from tuitune.tui.widgets.runs_table import RunsTable
+
+INTRO = (
+    "[b]tuitune[/b] fine-tunes open LLMs on one GPU (or the CPU), from a preset file to a GGUF.\n"
+    "[b]d[/b] starts the CPU demo (SmolLM2-135M learns to talk like a pirate, a few minutes on 2 cores); "
+    "[b]2[/b] lists all runs, [b]3[/b] sets up a new one, [b]?[/b] shows every key."
+)
+
+
+class HomeScreen(Screen):
+    """Hardware summary, recent runs, and the demo key."""
+
+    BINDINGS = [
+        Binding("d", "start_demo", "Start CPU demo", id="home.demo",
+                tooltip="Create a run from presets/demo-cpu.toml, start its worker and watch it"),
+        Binding("enter", "open_run", "Open run", id="home.open", show=False,
+                tooltip="Open the run under the cursor"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="home"):
+            yield Static(INTRO, id="intro")
+            yield Static("Hardware", classes="section-title")
+            yield Static("reading hardware…", id="hardware")
+            yield Static("Recent runs", classes="section-title")
+            yield RunsTable(limit=8, interval=2.0, id="recent")
+            yield Static("", id="no-runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "home"
+        self.call_after_refresh(self.read_hardware)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hardware")
+    def read_hardware(self) -> None:
+        from tuitune.tui.hardware_info import summary
+
+        self.post_message(HardwareRead(summary()))
+
+    @on(HardwareRead)
+    def _hardware_read(self, message: HardwareRead) -> None:
+        self.query_one("#hardware", Static).update(Text("\n".join(message.lines)))
+
+    @on(RunsListed)
+    def _runs_listed(self, message: RunsListed) -> None:
+        hint = "" if message.rows else "No runs yet. Press d to start the CPU demo."
+        self.query_one("#no-runs", Static).update(hint)
+
+    @on(DataTable.RowSelected, "#recent")
+    def _row_selected(self, message: DataTable.RowSelected) -> None:
+        self.app.open_run(str(message.row_key.value))
+
+    def action_open_run(self) -> None:
+        run_id = self.query_one(RunsTable).selected_run_id
+        if run_id:
+            self.app.open_run(run_id)
+
+    def action_start_demo(self) -> None:
+        self.app.action_start_demo()

@@ -1,0 +1,185 @@
+"""Watch one run: its numbers, the loss chart, the last events and the end of worker.log.
+
+A thread worker tails the run's files (:class:`tuitune.tui.tail.RunTail`) and posts messages;
+the handlers here own the widgets. The same view serves a run in progress, a run started
+headless earlier, a finished run (replayed from its events) and a failed or crashed one (its
+error is shown, and ``r`` resumes it).
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Log, Static
+from textual.worker import get_current_worker
+
+from tuitune.run_store import RunDir
+from tuitune.tui.event_text import describe
+from tuitune.tui.messages import ActionFailed, LossPointsRead, RunEventsRead, RunStateRead, StepLogged, WorkerLogRead
+from tuitune.tui.tail import RunTail
+from tuitune.tui.widgets.loss_chart import LossChart
+from tuitune.tui.widgets.run_stats import RunStats
+
+CRASHED = ("the worker ended without finishing (killed, or out of memory?); worker.log may say why. "
+           "r resumes from the last checkpoint.")
+PHASES = {"loading_model": "loading model", "training": "training", "resuming": "resuming",
+          "exporting": "exporting", "stopping": "stopping"}
+
+
+class RunScreen(Screen):
+    """One run, followed live from its directory."""
+
+    POLL_SECONDS = 0.25
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="run.back", tooltip="Back to the previous screen"),
+        Binding("s", "stop_run", "Stop", id="run.stop",
+                tooltip="Ask the worker to stop after its current step (a checkpoint is saved)"),
+        Binding("r", "resume_run", "Resume", id="run.resume",
+                tooltip="Continue a stopped, failed or crashed run from its last checkpoint"),
+        Binding("e", "export_run", "Export", id="run.export",
+                tooltip="Write the GGUF types of the run's [export] gguf (finished runs only)"),
+    ]
+
+    def __init__(self, run: RunDir) -> None:
+        super().__init__()
+        self.run = run
+        self.status = ""
+        self.phase = ""
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="run-view"):
+            yield Static(Text.assemble((self.run.id, "bold"), "   ", (str(self.run.path), "dim")), id="run-title")
+            yield RunStats(id="stats")
+            yield Static("", id="error")
+            yield LossChart(id="chart")
+            with Horizontal(id="run-logs"):
+                yield Log(id="events", max_lines=500, highlight=False)
+                yield Log(id="worker-log", max_lines=300, highlight=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"run {self.run.id}"
+        self.query_one("#events", Log).border_title = "events"
+        self.query_one("#worker-log", Log).border_title = "worker.log"
+        self.query_one("#error", Static).display = False
+        self.follow()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="tail")
+    def follow(self) -> None:
+        """Poll the run's files until the screen goes away; post what changed."""
+        worker = get_current_worker()
+        tail = RunTail(self.run)
+        failing = False
+        while not worker.is_cancelled:
+            try:
+                batch = tail.poll()
+            except OSError as e:  # e.g. the run's folder was deleted or is unreadable: say so once
+                if not failing:
+                    self.post_message(ActionFailed(f"cannot read run {self.run.id}: {e}"))
+                failing = True
+                time.sleep(1.0)
+                continue
+            failing = False
+            if batch.events:
+                self.post_message(RunEventsRead(batch.events))
+            if batch.steps or batch.evals:
+                train = [(e["step"], e["loss"]) for e in batch.steps if e.get("loss") is not None]
+                evals = [(e["step"], e["loss"]) for e in batch.evals if e.get("loss") is not None]
+                self.post_message(LossPointsRead(train, evals))
+            if batch.steps:
+                self.post_message(StepLogged(batch.steps[-1]))
+            if batch.state is not None and batch.status is not None:
+                self.post_message(RunStateRead(batch.state, batch.status))
+            if batch.log_lines is not None:
+                self.post_message(WorkerLogRead(batch.log_lines))
+            time.sleep(self.POLL_SECONDS)
+
+    @on(StepLogged)
+    def _step(self, message: StepLogged) -> None:
+        self.query_one(RunStats).show_step(message.event)
+        self.query_one(LossChart).set_total_steps(message.event.get("total_steps"))
+
+    @on(LossPointsRead)
+    def _points(self, message: LossPointsRead) -> None:
+        self.query_one(LossChart).add_points(message.train, message.eval)
+        if message.eval:
+            self.query_one(RunStats).show_eval(message.eval[-1][1])
+
+    @on(RunEventsRead)
+    def _events(self, message: RunEventsRead) -> None:
+        lines = []
+        for event in message.events:
+            kind = event.get("type")
+            if kind == "started":
+                self.error = None
+            elif kind == "status":
+                self.phase = PHASES.get(event.get("status", ""), str(event.get("status")))
+                if event.get("status") == "training" and event.get("total_steps"):
+                    self.query_one(RunStats).show_progress(event.get("step", 0), event["total_steps"])
+            elif kind == "error":
+                self.error = str(event.get("message"))
+            elif kind == "finished":
+                self.phase = ""
+            line = describe(event)
+            if line is not None:
+                lines.append(line)
+        self.query_one("#events", Log).write_lines(lines)
+        self._show_status()
+
+    @on(RunStateRead)
+    def _state(self, message: RunStateRead) -> None:
+        self.status = message.status
+        if message.status == "crashed":
+            self.phase = ""
+        if message.status in ("failed", "unreadable") and message.state.message and not self.error:
+            self.error = message.state.message
+        self._show_status()
+
+    @on(WorkerLogRead)
+    def _log(self, message: WorkerLogRead) -> None:
+        log = self.query_one("#worker-log", Log)
+        follow = log.is_vertical_scroll_end  # keep following the end unless the user scrolled up
+        log.clear()
+        log.write_lines(message.lines, scroll_end=False)
+        if follow:
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def _show_status(self) -> None:
+        self.query_one(RunStats).show_status(self.status or "…", self.phase)
+        error = self.error
+        if self.status == "crashed":
+            error = f"{error}\n{CRASHED}" if error else CRASHED
+        box = self.query_one("#error", Static)
+        box.display = bool(error)
+        box.update(Text.assemble(("error: ", "bold"), error) if error else "")
+
+    def _act(self, verb_name: str, done: str) -> None:
+        from tuitune.tui import launch
+
+        try:
+            getattr(launch, verb_name)(self.run, self.app.processes)
+        except launch.user_errors() as e:
+            self.notify(str(e), markup=False, severity="error", timeout=8)
+            return
+        self.notify(done)
+
+    def action_stop_run(self) -> None:
+        self._act("stop", "asked the worker to stop after its current step")
+
+    def action_resume_run(self) -> None:
+        self._act("resume", "resuming from the last checkpoint")
+
+    def action_export_run(self) -> None:
+        self._act("export", "export started")
+
+    def action_close(self) -> None:
+        self.dismiss()

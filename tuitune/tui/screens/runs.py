@@ -1,0 +1,136 @@
+"""Every run in a table that refreshes itself, with the CLI's run commands on keys:
+open, stop, resume, delete (after a confirmation), export, and a filter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from tuitune.tui.messages import RunsListed
+from tuitune.tui.widgets.runs_table import RunsTable
+
+
+class RunsScreen(Screen):
+    """All runs under $TUITUNE_HOME/runs, newest first."""
+
+    BINDINGS = [
+        Binding("enter", "open_run", "Open", id="runs.open", tooltip="Watch the run under the cursor"),
+        Binding("s", "stop_run", "Stop", id="runs.stop",
+                tooltip="Ask the worker to stop after its current step (a checkpoint is saved)"),
+        Binding("r", "resume_run", "Resume", id="runs.resume",
+                tooltip="Continue a stopped, failed or crashed run from its last checkpoint"),
+        Binding("e", "export_run", "Export", id="runs.export",
+                tooltip="Write the GGUF types of the run's [export] gguf (finished runs only)"),
+        Binding("d", "delete_run", "Delete", id="runs.delete",
+                tooltip="Delete the run's folder, after asking (not while it runs)"),
+        Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Show only rows containing some text"),
+        Binding("escape", "clear_filter", "Clear filter", id="runs.clear_filter", show=False,
+                tooltip="Show every run again"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="filter: part of an id, a status or a method (enter: done, escape: clear)",
+                    id="filter")
+        yield RunsTable(id="runs")
+        yield Static("", id="no-runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "runs"
+        self.query_one("#filter", Input).display = False
+        self.query_one(RunsTable).focus()
+
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
+    @on(RunsListed)
+    def _runs_listed(self, message: RunsListed) -> None:
+        hint = "" if message.rows else "No runs yet: 1 goes home, where d starts the CPU demo; 3 sets up a run."
+        self.query_one("#no-runs", Static).update(hint)
+
+    @on(DataTable.RowSelected, "#runs")
+    def _row_selected(self, message: DataTable.RowSelected) -> None:
+        self.app.open_run(str(message.row_key.value))
+
+    def _with_run(self, verb: Callable, done: str, open_after: bool = False) -> None:
+        """Apply a :mod:`tuitune.tui.launch` function to the selected run; user errors become
+        notifications, never tracebacks."""
+        from tuitune.run_store import find_run
+        from tuitune.tui.launch import user_errors
+
+        run_id = self.table.selected_run_id
+        if run_id is None:
+            self.notify("no run selected", severity="warning")
+            return
+        try:
+            verb(find_run(run_id), self.app.processes)
+        except user_errors() as e:
+            self.notify(str(e), markup=False, severity="error", timeout=8)
+            return
+        self.notify(done.format(run_id=run_id))
+        self.table.reload()
+        if open_after:
+            self.app.open_run(run_id)
+
+    def action_open_run(self) -> None:
+        if self.table.selected_run_id:
+            self.app.open_run(self.table.selected_run_id)
+
+    def action_stop_run(self) -> None:
+        from tuitune.tui.launch import stop
+
+        self._with_run(stop, "asked run {run_id} to stop after its current step")
+
+    def action_resume_run(self) -> None:
+        from tuitune.tui.launch import resume
+
+        self._with_run(resume, "resuming run {run_id}", open_after=True)
+
+    def action_export_run(self) -> None:
+        from tuitune.tui.launch import export
+
+        self._with_run(export, "exporting run {run_id}", open_after=True)
+
+    def action_delete_run(self) -> None:
+        from tuitune.tui.launch import delete
+        from tuitune.tui.screens.confirm import ConfirmDialog
+
+        run_id = self.table.selected_run_id
+        if run_id is None:
+            self.notify("no run selected", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._with_run(delete, "deleted run {run_id}")
+
+        self.app.push_screen(ConfirmDialog(f"Delete run {run_id} and all its files?"), answered)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.table.set_filter("")
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, message: Input.Changed) -> None:
+        self.table.set_filter(message.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = bool(box.value)
+        self.table.focus()

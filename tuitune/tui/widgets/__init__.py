@@ -1,0 +1,1 @@
+"""Reusable widgets: the runs table, the run's numbers, the loss chart."""

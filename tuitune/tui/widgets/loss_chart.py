@@ -1,0 +1,51 @@
+"""The loss curve: training loss per logged step and validation loss per evaluation.
+
+Points arrive in batches; a resumed run repeats steps after its checkpoint, and the repeated
+stretch replaces what was drawn. Long runs are averaged down to about two points per column.
+"""
+
+from __future__ import annotations
+
+from textual_plotext import PlotextPlot
+
+from tuitune.tui.event_text import Point, downsample
+
+
+class LossChart(PlotextPlot):
+    """``train`` and ``eval`` hold every point received (the drawing is thinned, not these)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.train: list[Point] = []
+        self.eval: list[Point] = []
+        self.total_steps: int | None = None
+        """The x axis spans the whole run when known, so the curve also shows progress."""
+
+    def set_total_steps(self, total: int | None) -> None:
+        if total != self.total_steps:
+            self.total_steps = total
+            self.refresh()
+
+    def add_points(self, train: list[Point], eval: list[Point]) -> None:
+        for series, new in ((self.train, train), (self.eval, eval)):
+            for point in new:
+                while series and series[-1][0] >= point[0]:
+                    series.pop()  # a resume went back to a checkpoint
+                series.append(point)
+        self.refresh()
+
+    def render(self):  # type: ignore[override]
+        plt = self.plt
+        plt.clear_data()
+        plt.title("loss" if self.train or self.eval else "loss (waiting for the first logged step)")
+        plt.xlabel("step")
+        limit = max(10, self.size.width * 2)
+        if self.train:
+            xs, ys = zip(*downsample(self.train, limit))
+            plt.plot(xs, ys, label="train", marker="braille")
+        if self.eval:
+            xs, ys = zip(*downsample(self.eval, limit))
+            plt.scatter(xs, ys, label="validation", marker="o")
+        if self.total_steps and (self.train or self.eval):
+            plt.xlim(0, self.total_steps)
+        return super().render()

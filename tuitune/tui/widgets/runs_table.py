@@ -1,0 +1,71 @@
+"""A table of runs, one row per run, keyed by run id. It refreshes itself from the run store in
+a thread worker on a timer, applies its filter, and keeps the cursor on the same run."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.widgets import DataTable
+
+from tuitune.tui.messages import RunsListed
+from tuitune.tui.run_rows import COLUMNS, RunRow, list_rows
+
+STATUS_STYLE = {
+    "running": "bold green", "stopping": "yellow", "done": "cyan", "stopped": "yellow",
+    "failed": "bold red", "crashed": "bold red", "queued": "dim", "unreadable": "red",
+}
+
+
+class RunsTable(DataTable):
+    """Runs as rows; ``selected_run_id`` is the run under the cursor (None when empty)."""
+
+    def __init__(self, *, limit: int | None = None, interval: float = 1.0, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.limit = limit
+        self.interval = interval
+        self.filter_text = ""
+        self.all_rows: list[RunRow] | None = None
+        """Every row last read (None before the first read)."""
+        self.rows_shown: list[RunRow] = []
+
+    def on_mount(self) -> None:
+        self.add_columns(*COLUMNS)
+        self.set_interval(self.interval, self.reload)
+        self.reload()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs-table")
+    def reload(self) -> None:
+        """Read the runs again (in a thread: many runs mean many small files)."""
+        self.post_message(RunsListed(list_rows(limit=self.limit)))
+
+    @on(RunsListed)
+    def _rows_read(self, message: RunsListed) -> None:
+        # Not stopped: the screen also hears it (to say "no runs yet").
+        self.all_rows = message.rows
+        self._show()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._show()
+
+    @property
+    def selected_run_id(self) -> str | None:
+        if not self.rows_shown or not self.is_valid_row_index(self.cursor_row):
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def _show(self) -> None:
+        rows = [r for r in self.all_rows or [] if r.matches(self.filter_text)]
+        if rows == self.rows_shown:
+            return
+        keep = self.selected_run_id
+        self.clear()
+        for row in rows:
+            cells = list(row.cells)
+            style = STATUS_STYLE.get(row.status)
+            if style:
+                cells[1] = f"[{style}]{row.status}[/]"
+            self.add_row(*cells, key=row.id)
+        self.rows_shown = rows
+        ids = [r.id for r in rows]
+        if keep in ids:
+            self.move_cursor(row=ids.index(keep), animate=False)
