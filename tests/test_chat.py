@@ -72,11 +72,15 @@ def test_compare_and_preference_capture(lora_run):
     assert "[A]" in result.stdout and "[B]" in result.stdout
     path = lora_run / "preferences.jsonl"
     row = json.loads(path.read_text().splitlines()[0])
+    edited = tuitune("chat", str(lora_run), "--compare", "--max-tokens", "6", "--temperature", "0",
+                     input="Hello\n/prefer A Ahoy, matey!\n/quit\n")
+    assert edited.returncode == 0, edited.stderr
+    assert json.loads(path.read_text().splitlines()[1])["chosen"][0]["content"] == "Ahoy, matey!"
     assert row["prompt"] == [{"role": "user", "content": "Hello"}]
     assert row["chosen"][0]["role"] == row["rejected"][0]["role"] == "assistant"
     # The importer reads it as preference pairs, ready for DPO.
     imported = check(type("Data", (), {"path": str(path), "format": "auto"})(), stage="dpo")
-    assert imported.format == "preference" and len(imported.examples) == 1
+    assert imported.format == "preference" and len(imported.examples) == 2
 
 
 def test_template_escaping_the_sandbox_is_refused(smollm2_gguf):

@@ -29,3 +29,17 @@ def test_runs_list_empty_and_no_args_prints_help(tuitune_home):
     assert "no runs yet" in tuitune("runs", "list").stdout
     result = tuitune()
     assert result.returncode == 0 and "tuitune demo" in result.stdout
+
+
+def test_run_refuses_a_preset_that_cannot_fit_the_gpu(tmp_path, tuitune_home, small_data, monkeypatch):
+    """On a (recorded) RTX 4090, full fine-tuning of an 8B model is refused with the planner's advice."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent
+    monkeypatch.setenv("TUITUNE_NVML_REPLAY", str(repo / "data" / "nvml" / "rtx4090.json"))
+    preset = write_preset(tmp_path / "p.toml", repo / "data" / "configs" / "Llama-3.1-8B", small_data,
+                          train={"method": "full", "device": "auto", "max_seq_len": 2048})
+    result = tuitune("run", str(preset))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "GiB" in result.stderr and "--force" in result.stderr and "Traceback" not in result.stderr
+    assert not (tuitune_home / "runs").exists() or not any((tuitune_home / "runs").iterdir())

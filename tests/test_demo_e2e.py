@@ -26,3 +26,7 @@ def test_demo_preset_trains_the_real_model(smollm2_gguf):
     adapter = run / "adapter"
     assert (adapter / "adapter_model.safetensors").exists()
     assert "<|im_start|>" in (adapter / "chat_template.jinja").read_text()
+    # The preset's [export] ran after training: a verified q8_0 GGUF of the real model.
+    assert events[-1]["type"] == "finished" and events[-1]["export"] == "passed", (run / "gguf" / "report.json").read_text()
+    report = json.loads((run / "gguf" / "report.json").read_text())
+    assert report["files"][0]["quant"] == "q8_0" and report["verification"]["agreement"] >= 0.9

@@ -55,3 +55,22 @@ def test_export_refuses_unknown_quant_and_unfinished_runs(tmp_path, tiny_model_d
     run = run_dir_from(tuitune("run", str(preset)).stdout)
     result = tuitune("export", run.name, "--quant", "q3_fancy")
     assert result.returncode == 2 and "unknown type(s) q3_fancy" in result.stderr
+
+
+def test_template_mismatch_is_caught(terse_export):
+    """A tokenizer whose template differs from the one in the GGUF fails verification, saying where."""
+    from transformers import AutoTokenizer
+
+    from tuitune.export.verify import Verification, check_template, open_gguf
+
+    run, _ = terse_export
+    tokenizer = AutoTokenizer.from_pretrained(run / "merged")
+    tokenizer.chat_template = tokenizer.chat_template.replace("<|im_end|>", "")  # forgets the end token
+    llm = open_gguf(run / "gguf" / "test-q8_0.gguf")
+    try:
+        result = Verification()
+        check_template(result, tokenizer, llm, [[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Aye."}]])
+    finally:
+        llm.close()
+    assert result.passed is False and result.template_match is False
+    assert "chat template mismatch" in result.reasons[0] and "position" in result.reasons[0]

@@ -151,11 +151,12 @@ def _check_fits(preset, force: bool) -> None:
     """On a GPU, refuse a preset the planner says cannot fit (exit 2, with its advice)."""
     if preset.train.device == "cpu" or preset.train.method == "auto":
         return  # the worker picks an `auto` method with the same planner
+    from tuitune.cli_hardware import gpu_report
     from tuitune.hardware.errors import PlannerError
-    from tuitune.hardware.plan import check_preset, detect_gpu
     from tuitune.hardware.model_ref import load_shape
+    from tuitune.hardware.plan import check_preset, detect_gpu
 
-    gpu_bytes, bf16, _ = detect_gpu()
+    gpu_bytes, bf16, _ = detect_gpu(gpu_report())
     if not gpu_bytes:
         return
     try:

@@ -2,7 +2,7 @@
 
 One-shot (``--prompt``) prints only the reply on stdout — scripts depend on that; everything
 else goes to stderr. Interactive mode reads lines from stdin: /reset, /system TEXT,
-/save [NAME], /retry, /prefer A|B, /quit. ``--compare`` answers with the run's base model (A)
+/save [NAME], /retry, /prefer A|B [EDITED ANSWER], /quit. ``--compare`` answers with the run's base model (A)
 and the tuned one (B) side by side, and /prefer stores the pair for DPO.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tuitune.chat.backend import ChatError, GenerationParams
 
-HELP = "/reset  /system TEXT  /save [NAME]  /retry  /prefer A|B  /quit"
+HELP = "/reset  /system TEXT  /save [NAME]  /retry  /prefer A|B [EDITED ANSWER]  /quit"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -123,11 +123,13 @@ def _interactive(sessions, target, folder: Path) -> int:
             _err("/prefer A keeps the earlier answer, /prefer B the new one")
         elif command == "/prefer":
             pair = _pair(sessions, previous)
-            if pair is None or rest.upper() not in ("A", "B"):
+            side, _, edited = rest.strip().partition(" ")
+            if pair is None or side.upper() not in ("A", "B"):
                 _err("nothing to compare yet: use --compare, or /retry an answer first; then /prefer A or /prefer B")
                 continue
             prompt, a, b = pair
-            chosen, rejected = (a, b) if rest.upper() == "A" else (b, a)
+            chosen, rejected = (a, b) if side.upper() == "A" else (b, a)
+            chosen = edited.strip() or chosen  # "/prefer A better text": keep A's place, with the user's edit
             path = (target.run.path if target.run else folder) / "preferences.jsonl"
             append_preference(path, prompt, chosen, rejected)
             _err(f"preference saved to {path}")

@@ -82,7 +82,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.probe:  # say it before any work: the probe cannot run without a GPU
         from tuitune.hardware.probe import require_gpu
 
-        require_gpu(_gpu_report())
+        require_gpu(gpu_report())
     shape = load_shape(args.model)
     targets = parse_targets(args.lora_targets)
     if args.gpu_gb is not None:
@@ -90,7 +90,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise PlannerError(f"--gpu-gb must be positive (got {args.gpu_gb:g})")
         gpu_bytes, bf16, gpu_text = int(args.gpu_gb * GiB), True, f"given: {args.gpu_gb:g} GiB"
     else:
-        gpu_bytes, bf16, gpu_text = detect_gpu(_gpu_report())
+        gpu_bytes, bf16, gpu_text = detect_gpu(gpu_report())
     compute = "bf16" if bf16 else "fp16"
     seq_len = args.seq_len if args.seq_len is not None else 1024
     if args.method:
@@ -199,7 +199,7 @@ def _nvml_source():
         return RecordedNvml(json.load(f))
 
 
-def _gpu_report():
+def gpu_report():
     from tuitune.hardware.nvml import read_gpus
 
     return read_gpus(_nvml_source())
