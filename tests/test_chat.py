@@ -109,3 +109,11 @@ def test_bad_targets_are_clear(tmp_path):
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     result = tuitune("chat", str(broken), "--prompt", "hi")
     assert result.returncode == 2 and "cannot load" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_interactive_on_the_real_smollm2_gguf(smollm2_gguf):
+    script = "/system You answer in one short sentence.\nWhat is the sea?\n/retry\n/prefer B\n/quit\n"
+    result = tuitune("chat", str(smollm2_gguf), "--max-tokens", "16", "--temperature", "0.7", "--seed", "3", input=script)
+    assert result.returncode == 0, result.stderr
+    assert "[B (new)]" in result.stdout
+    assert "system prompt set" in result.stderr and "preference saved" in result.stderr

@@ -21,7 +21,7 @@ EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 DESCRIPTION = """Fine-tune open LLMs on your own GPU.
 
-Try the CPU demo (SmolLM2-135M learns to talk like a pirate, ~4 minutes on 2 cores):
+Try the CPU demo (SmolLM2-135M learns to talk like a pirate, ~5 minutes on 2 cores):
   tuitune demo
 """
 
