@@ -11,7 +11,7 @@ LIGHT_MODULES = [
     "tuitune", "tuitune.cli", "tuitune.preset", "tuitune.events", "tuitune.run_store",
     "tuitune.runner", "tuitune.display", "tuitune.errors", "tuitune.bundled",
     "tuitune.checkpoints", "tuitune.data.loader", "tuitune.preflight", "tuitune.tui.app", "tuitune.chat.session", "tuitune.chat.targets",
-    "tuitune.cli_chat", "tuitune.cli_hardware", "tuitune.cli_data",
+    "tuitune.cli_chat", "tuitune.cli_follow", "tuitune.__main__", "tuitune.cli_hardware", "tuitune.cli_data",
 ]
 
 

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 from tuitune import __version__, cli_chat, cli_data
+from tuitune.cli_follow import follow_export, follow_run, say
 from tuitune.cli_hardware import COMMANDS as HARDWARE_COMMANDS
 from tuitune.cli_hardware import add_commands as add_hardware_commands
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 DESCRIPTION = """Fine-tune open LLMs on your own GPU.
 
@@ -175,80 +175,10 @@ def _launch(preset, args: argparse.Namespace) -> int:
     _check_fits(preset, force=getattr(args, "force", False))
     run = create_run(preset)
     process = start_worker(run)
-    _say(args, f"run {run.id}\n  directory: {run.path}")
+    say(args, f"run {run.id}\n  directory: {run.path}")
     if args.detach:
         return 0
-    return _follow(run, process, args)
-
-
-def _follow(run, process, args: argparse.Namespace) -> int:
-    import signal
-
-    from tuitune.display import RunDisplay, print_json_events
-    from tuitune.runner import follow
-
-    # Ctrl-C and a polite kill both mean "stop the run after this step". Set explicitly: a shell
-    # that starts us in the background leaves SIGINT ignored, and Python then never raises
-    # KeyboardInterrupt.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-
-    stopping = False
-    while True:
-        try:
-            if args.json:
-                print_json_events(follow(run, process, from_start=not stopping))
-            else:
-                with RunDisplay() as display:
-                    for event in follow(run, process, from_start=not stopping):
-                        display.handle(event)
-            break
-        except KeyboardInterrupt:
-            if stopping:
-                _say(args, f"detached; the worker goes on. `tuitune runs show {run.id}` shows it.")
-                return EXIT_INTERRUPTED
-            stopping = True
-            _say(args, "stopping after the current step (Ctrl-C again to detach)…")
-            _stop(run, process)
-    if process is not None:
-        process.wait()
-    return _report(run, args)
-
-
-def _stop(run, process) -> None:
-    """Ask the worker to stop: through our own child when we started it (it may not hold the
-    run's lock yet), else through the pid the run records."""
-    import signal
-
-    from tuitune.run_store import RunStoreError
-    from tuitune.runner import request_stop
-
-    if process is not None:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        return
-    try:
-        request_stop(run)
-    except RunStoreError:
-        pass  # already finished: follow() reads its last events
-
-
-def _report(run, args: argparse.Namespace) -> int:
-    state = run.read_state()
-    status = run.status()
-    if status == "done":
-        _say(args, f"done: run {run.id} ({state.step} steps, final loss {state.loss})")
-        return 0
-    if status == "stopped":
-        _say(args, f"stopped at step {state.step}. Continue with: tuitune runs resume {run.id}")
-        return EXIT_INTERRUPTED
-    _say(args, f"run {run.id} {status}: {state.message or 'see ' + str(run.log)}")
-    return EXIT_FAILED
-
-
-def _say(args: argparse.Namespace, text: str) -> None:
-    # With --json, stdout carries only events; people's messages go to stderr.
-    print(text, file=sys.stderr if getattr(args, "json", False) else sys.stdout, flush=True)
+    return follow_run(run, process, args)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -269,31 +199,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if run.status() not in ("done",):
         raise RunStoreError(f"run {run.id} is {run.status()}: only finished runs can be exported")
     process = start_worker(run, module="tuitune.export", args=command[1:])
-    _say(args, f"exporting run {run.id}")
-    return _follow_export(run, process, args)
-
-
-def _follow_export(run, process, args: argparse.Namespace) -> int:
-    from tuitune.display import RunDisplay, print_json_events
-    from tuitune.runner import follow
-
-    if args.json:
-        print_json_events(follow(run, process, from_start=False))
-    else:
-        with RunDisplay() as display:
-            for event in follow(run, process, from_start=False):
-                display.handle(event)
-    code = process.wait()
-    report = run.path / "gguf" / "report.json"
-    if report.exists():
-        data = json.loads(report.read_text())
-        for f in data.get("files", []):
-            _say(args, f"  {f['quant']:8} {f['bytes'] / 2**20:8.1f} MiB  {f['path']}")
-        ppl = data.get("verification", {}).get("perplexity", {})
-        if ppl:
-            _say(args, "  perplexity on validation rows: " + ", ".join(f"{k} {v:.2f}" for k, v in ppl.items()))
-        _say(args, f"export {data.get('status')}: report in {report}")
-    return 0 if code == 0 else EXIT_FAILED
+    say(args, f"exporting run {run.id}")
+    return follow_export(run, process, args)
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -374,10 +281,10 @@ def runs_resume(args: argparse.Namespace) -> int:
     run = find_run(args.run_id)
     check_resumable(run)
     process = start_worker(run)
-    _say(args, f"resuming run {run.id}")
+    say(args, f"resuming run {run.id}")
     if args.detach:
         return 0
-    return _follow(run, process, args)
+    return follow_run(run, process, args)
 
 
 def runs_stop(args: argparse.Namespace) -> int:

@@ -1,0 +1,104 @@
+"""Following a worker from the command line: the live display (or JSON events), Ctrl-C as
+"stop after this step", and the closing report with its exit code. Used by run, demo,
+runs resume and export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
+
+
+def follow_run(run, process, args: argparse.Namespace) -> int:
+    import signal
+
+    from tuitune.display import RunDisplay, print_json_events
+    from tuitune.runner import follow
+
+    # Ctrl-C and a polite kill both mean "stop the run after this step". Set explicitly: a shell
+    # that starts us in the background leaves SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    stopping = False
+    while True:
+        try:
+            if args.json:
+                print_json_events(follow(run, process, from_start=not stopping))
+            else:
+                with RunDisplay() as display:
+                    for event in follow(run, process, from_start=not stopping):
+                        display.handle(event)
+            break
+        except KeyboardInterrupt:
+            if stopping:
+                say(args, f"detached; the worker goes on. `tuitune runs show {run.id}` shows it.")
+                return EXIT_INTERRUPTED
+            stopping = True
+            say(args, "stopping after the current step (Ctrl-C again to detach)…")
+            stop(run, process)
+    if process is not None:
+        process.wait()
+    return report(run, args)
+
+
+def stop(run, process) -> None:
+    """Ask the worker to stop: through our own child when we started it (it may not hold the
+    run's lock yet), else through the pid the run records."""
+    import signal
+
+    from tuitune.run_store import RunStoreError
+    from tuitune.runner import request_stop
+
+    if process is not None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        return
+    try:
+        request_stop(run)
+    except RunStoreError:
+        pass  # already finished: follow() reads its last events
+
+
+def report(run, args: argparse.Namespace) -> int:
+    state = run.read_state()
+    status = run.status()
+    if status == "done":
+        say(args, f"done: run {run.id} ({state.step} steps, final loss {state.loss})")
+        return 0
+    if status == "stopped":
+        say(args, f"stopped at step {state.step}. Continue with: tuitune runs resume {run.id}")
+        return EXIT_INTERRUPTED
+    say(args, f"run {run.id} {status}: {state.message or 'see ' + str(run.log)}")
+    return EXIT_FAILED
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    # With --json, stdout carries only events; people's messages go to stderr.
+    print(text, file=sys.stderr if getattr(args, "json", False) else sys.stdout, flush=True)
+
+
+def follow_export(run, process, args: argparse.Namespace) -> int:
+    from tuitune.display import RunDisplay, print_json_events
+    from tuitune.runner import follow
+
+    if args.json:
+        print_json_events(follow(run, process, from_start=False))
+    else:
+        with RunDisplay() as display:
+            for event in follow(run, process, from_start=False):
+                display.handle(event)
+    code = process.wait()
+    report_file = run.path / "gguf" / "report.json"
+    if report_file.exists():
+        data = json.loads(report_file.read_text())
+        for f in data.get("files", []):
+            say(args, f"  {f['quant']:8} {f['bytes'] / 2**20:8.1f} MiB  {f['path']}")
+        ppl = data.get("verification", {}).get("perplexity", {})
+        if ppl:
+            say(args, "  perplexity on validation rows: " + ", ".join(f"{k} {v:.2f}" for k, v in ppl.items()))
+        say(args, f"export {data.get('status')}: report in {report_file}")
+    return 0 if code == 0 else EXIT_FAILED
