@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, Select
 
 from tests.test_tui_support import pilot_test, record_start_worker, wait_for
+from tuitune.bundled import presets_dir
 from tuitune.preset import load_preset
 from tuitune.tui.app import TuituneApp
 
@@ -30,7 +31,8 @@ async def test_the_demo_preset_is_shown_resolved_with_every_keys_help():
         screen = await open_form(app, pilot)
         assert screen.query_one("#preset", Select).value.endswith("demo-cpu.toml")
         assert 'path = "bundled:smollm2-135m-instruct"' in toml_shown(screen) and "[train]" in toml_shown(screen)
-        assert screen.query_one("#f-train-max_steps", Input).value == "80"
+        demo = load_preset(presets_dir() / "demo-cpu.toml")
+        assert screen.query_one("#f-train-max_steps", Input).value == str(demo.train.max_steps)
         assert screen.query_one("#f-train-method", Select).value == "lora"
         help_table = screen.query_one("#key-help", DataTable)
         keys = [help_table.get_row_at(i)[0] for i in range(help_table.row_count)]
