@@ -42,7 +42,8 @@ class DataSection(_Section):
     path: str
     """The training data: JSON Lines, JSON (an array, or an object holding one), CSV/TSV, Parquet,
     plain text (one document per line, or blank-line separated), or a folder written by
-    `datasets`' save_to_disk; `bundled:pirate` for the demo set. It is only ever read."""
+    `datasets`' save_to_disk; a hub dataset as `hf:ORG/NAME` (or `hf:ORG/NAME:SPLIT`), fetched
+    into the Hugging Face cache; `bundled:pirate` for the demo set. It is only ever read."""
 
     format: Literal[
         "auto", "alpaca", "sharegpt", "messages", "prompt_completion", "preference", "unpaired_preference", "text"
@@ -316,7 +317,7 @@ def _describe(err: dict[str, Any]) -> str:
 def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
     problems = []
     data_path = preset.data.path
-    if not data_path.startswith("bundled:"):
+    if not data_path.startswith(("bundled:", "hf:")):  # a hub id is fetched when the data is read
         resolved = (base_dir / Path(data_path).expanduser()).resolve()
         if not resolved.exists():
             problems.append(f"key 'data.path': file not found: {resolved}")
