@@ -34,6 +34,9 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
     report: dict[str, Any] = {"files": [], "started_at": time.time()}
 
     step = _Stepper(events, report)
+    estimate = _estimated_bytes(run, preset.model.path)
+    if estimate:  # before merging, which alone writes the whole model once
+        _check_disk(run.path, estimate * (2 + len(quants)))
     with step("merge"):
         merged = merge(run, run.path / "merged")
         report["merge"] = {"dtype": merged.dtype, "from": merged.source}
@@ -132,13 +135,28 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def _estimated_bytes(run: RunDir, base: str) -> int | None:
+    """16-bit size of the merged model from its shape, or None when the shape is unknown."""
+    from tuitune.hardware.errors import PlannerError
+    from tuitune.hardware.model_ref import load_shape
+
+    try:
+        return 2 * load_shape(str(run.model) if (run.model / "config.json").exists() else base).total_params
+    except (PlannerError, OSError, ValueError):
+        return None
+
+
 def _check_disk(where: Path, needed: int) -> None:
     free = shutil.disk_usage(where).free
     if free < needed * 1.1:
         raise ExportError(
-            f"not enough free disk space in {where}: the export needs about {needed / 2**30:.1f} GiB, "
-            f"{free / 2**30:.1f} GiB are free. Free some space or export fewer quant types."
+            f"not enough free disk space in {where}: the export needs about {_mib(needed)}, "
+            f"{_mib(free)} are free. Free some space or export fewer quant types."
         )
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 class _Stepper:
