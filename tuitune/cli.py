@@ -172,6 +172,10 @@ def _launch(preset, args: argparse.Namespace) -> int:
     from tuitune.runner import start_worker
 
     preflight(preset)  # bad data or a missing bundled model: exit 2 now, not in the worker
+    from tuitune.model_files import safety_warnings
+
+    for warning in safety_warnings(preset):
+        print(f"warning: {warning}", file=sys.stderr)
     _check_fits(preset, force=getattr(args, "force", False))
     run = create_run(preset)
     process = start_worker(run)

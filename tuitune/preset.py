@@ -37,6 +37,10 @@ class ModelSection(_Section):
     trust_remote_code: bool = False
     """Run Python code shipped with the model. Off unless you trust its author."""
 
+    allow_pickle: bool = False
+    """Load weights from pickled `.bin` files when a local model folder has no `.safetensors`.
+    Unpickling can run arbitrary code: leave it off unless you trust where the files came from."""
+
 
 class DataSection(_Section):
     path: str
@@ -173,6 +177,18 @@ class TrainSection(_Section):
 
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     """Compute precision; `auto`: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU."""
+
+    on_oom: Literal["fail", "retry"] = "fail"
+    """Out of memory: `fail` stops the run with the planner's advice; `retry` resumes from the last
+    checkpoint (or starts over when there is none) with batch_size halved and grad_accum doubled,
+    so the effective batch stays the same. Each change is recorded in the run."""
+
+    oom_retries: int = Field(3, ge=0, le=10)
+    """With on_oom = "retry": give up after this many halvings."""
+
+    longest_first: bool = False
+    """Start each epoch with the longest examples (batches grouped by length), so that a batch
+    that does not fit fails in the first minute, not hours in."""
 
     @field_validator("stage")
     @classmethod

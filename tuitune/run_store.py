@@ -63,6 +63,11 @@ class RunState:
     device: str | None = None
     message: str | None = None
     attempts: int = 0
+    batch_size: int | None = None
+    """The micro-batch in use when it differs from the preset's (an out-of-memory retry halved it)."""
+    grad_accum: int | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    """Settings the worker changed during the run, and why (e.g. after running out of memory)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
@@ -132,12 +137,30 @@ class RunDir:
         self.write_state(state)
         return state
 
+    launch_file = property(lambda self: self.path / "worker.pid")
+
     def status(self) -> str:
-        """The state's status, or ``crashed`` when it claims to run but no worker holds the run."""
+        """The state's status, or ``crashed`` when it claims to run but no worker holds the run,
+        or when it is still ``queued`` but the worker started for it is gone (killed before it
+        could take the run)."""
         state = self.read_state()
         if state.status in ACTIVE and not self.is_locked():
             return "crashed"
+        if state.status == "queued" and not self.is_locked() and self._launched_worker_gone():
+            return "crashed"
         return state.status
+
+    def record_launch(self, pid: int) -> None:
+        """Written by whoever starts a worker, in its own file so it never races the worker's
+        writes to state.json."""
+        atomic_write_text(self.launch_file, f"{pid}\n")
+
+    def _launched_worker_gone(self) -> bool:
+        try:
+            pid = int(self.launch_file.read_text().strip())
+        except (OSError, ValueError):
+            return False  # never launched: genuinely queued
+        return not pid_alive(pid)
 
     def is_locked(self) -> bool:
         """True while a worker process holds this run."""
@@ -161,6 +184,21 @@ class RunDir:
             f.close()
             raise RunStoreError(f"run {self.id} is already running in another worker process") from None
         return f
+
+
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): trust kill()
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def create_run(preset: Preset, root: Path | None = None) -> RunDir:

@@ -29,7 +29,7 @@ def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | N
     # Keep transformers and hub libraries quiet and offline-friendly in the log.
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", module, str(run.path), *(args or [])],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -39,6 +39,8 @@ def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | N
         )
     finally:
         log.close()
+    run.record_launch(process.pid)
+    return process
 
 
 def follow(
