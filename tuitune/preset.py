@@ -260,8 +260,13 @@ def load_preset(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise PresetError(str(path), ["file not found; check the path"]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PresetError(str(path), [f"cannot read the file ({e})"]) from None
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise PresetError(str(path), [f"line {line}: not UTF-8 text (byte 0x{e.object[e.start]:02x}); save the file as UTF-8"]) from None
+    except IsADirectoryError:
+        raise PresetError(str(path), ["is a folder, not a preset file"]) from None
+    except OSError as e:
+        raise PresetError(str(path), [f"cannot read the file ({e.strerror or e})"]) from None
     return parse_preset(text, source=str(path), base_dir=path.resolve().parent, overrides=overrides)
 
 
@@ -322,11 +327,27 @@ def _describe(err: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        return f"key {key!r}: unknown key (see `tuitune keys` for the valid ones)"
+        guess = _closest_key(err["loc"])
+        hint = f"did you mean {guess!r}? " if guess else ""
+        return f"key {key!r}: unknown key ({hint}`tuitune keys` lists the valid ones)"
     if err["type"] == "missing":
         return f"key {key!r}: required but missing"
     msg = msg.removeprefix("Value error, ")
     return f"key {key!r}: {msg} (got {err.get('input')!r})"
+
+
+def _closest_key(loc: tuple[Any, ...]) -> str | None:
+    """The valid key nearest to a misspelt one, e.g. train.epoch → train.epochs."""
+    import difflib
+
+    model: Any = Preset
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return None
+        model = field.annotation
+    match = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return ".".join([*map(str, loc[:-1]), match[0]]) if match else None
 
 
 def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
