@@ -167,6 +167,9 @@ def explain(error: BaseException) -> str:
         return str(error)
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"
+    if type(error).__name__ == "SecurityError":  # jinja2's sandbox refused a chat template
+        return (f"refused: the model's chat template tries to reach outside its sandbox ({error}). "
+                "Templates render in a sandboxed Jinja environment; use a model whose template is plain Jinja.")
     if isinstance(error, oom.OutOfMemory):
         return str(error)
     if oom.is_oom(error):
