@@ -83,11 +83,10 @@ def _run(run: RunDir, events: EventWriter) -> int:
 
 
 def _train(run: RunDir, events: EventWriter) -> str:
-    from tuitune.train.sft import train_sft
-
-    preset = run.preset()
     from tuitune.model_files import safety_warnings
 
+    preset = run.preset()
+    train = _stage(preset)
     for warning in safety_warnings(preset):
         events.emit("warning", message=warning)
     while True:
@@ -96,20 +95,25 @@ def _train(run: RunDir, events: EventWriter) -> str:
         if state.batch_size:
             preset.train.batch_size, preset.train.grad_accum = state.batch_size, state.grad_accum
         try:
-            return train_sft(run, preset, events)
+            return train(run, preset, events)
         except BaseException as e:  # noqa: BLE001 - only out-of-memory is handled here
             if not oom.is_oom(e):
                 raise
-            if _after_oom(run, preset, events, e) is None:
-                state = run.read_state()
-                note = oom.planner_note(preset) if state.device == "cuda" else None
-                raise oom.OutOfMemory(oom.message(e, preset.train, state.device or "cpu", note)) from e
+            _after_oom(run, preset, events, e)  # raises oom.OutOfMemory unless it retries
         # Out of the except block: the traceback's frames (and the model they hold) are gone.
         _free_memory()
 
 
-def _after_oom(run: RunDir, preset, events: EventWriter, error: BaseException) -> oom.Batching | None:
-    """Report the OOM with advice; with on_oom = "retry", record and return the smaller batching."""
+def _stage(preset):
+    """The training function of the preset's stage: (run, preset, events) -> final status."""
+    from tuitune.train.sft import train_sft
+
+    return train_sft
+
+
+def _after_oom(run: RunDir, preset, events: EventWriter, error: BaseException) -> oom.Batching:
+    """Report the OOM with advice; with on_oom = "retry", record and return the smaller batching,
+    else raise :class:`oom.OutOfMemory` whose message is the advice."""
     state = run.read_state()
     device = state.device or "cpu"
     note = oom.planner_note(preset) if device == "cuda" else None
@@ -122,7 +126,7 @@ def _after_oom(run: RunDir, preset, events: EventWriter, error: BaseException) -
         advice=oom.advice(preset.train, device, note), action="retry" if smaller else "fail",
     )
     if smaller is None:
-        return None
+        raise oom.OutOfMemory(oom.message(error, preset.train, device, note)) from error
     from tuitune.checkpoints import latest_checkpoint
 
     checkpoint = latest_checkpoint(run.checkpoints)
