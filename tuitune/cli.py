@@ -279,15 +279,13 @@ def runs_show(args: argparse.Namespace) -> int:
 
 
 def runs_resume(args: argparse.Namespace) -> int:
-    from tuitune.run_store import RunStoreError, find_run
-    from tuitune.runner import check_resumable, start_worker
+    from tuitune.run_store import find_run
+    from tuitune.runner import check_resumable, rebuild_if_unreadable, start_worker
 
     run = find_run(args.run_id)
-    try:
-        run.read_state()
-    except RunStoreError as e:
-        kept = run.rebuild_state()
-        say(args, f"{e.args[0].split(';')[0]}: rebuilt it from events.jsonl (the unreadable file is kept as {kept.name})")
+    note = rebuild_if_unreadable(run)
+    if note:
+        say(args, note)
     check_resumable(run)
     process = start_worker(run)
     say(args, f"resuming run {run.id}")
