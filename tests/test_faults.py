@@ -8,6 +8,7 @@ Faults are injected with TUITUNE_FAULT (tuitune/train/faults.py), read only by t
 import hashlib
 import json
 import os
+import shutil
 
 import pytest
 
@@ -46,8 +47,8 @@ def digest(folder):
     return h.hexdigest()
 
 
-def test_one_run_through_five_faults(tmp_path, tiny_model_dir, small_data, fault):
-    """One run through five faults, each in a fresh worker process:
+def test_one_run_through_four_faults(tmp_path, tiny_model_dir, small_data, fault):
+    """One run through four faults, each in a fresh worker process:
 
     0. The worker is killed before it takes the run (and before its signal handlers): the run
        still says `queued`, yet shows as `crashed` and resumes.
@@ -56,7 +57,6 @@ def test_one_run_through_five_faults(tmp_path, tiny_model_dir, small_data, fault
        checkpoint-4 intact and nothing half-written left.
     3. Resume; out of memory at step 7 with batch 4 → halved to 2 x grad_accum 2, resumed from
        the last checkpoint (checkpoint-6) in the same worker, and finished; the change is in state.json and the events.
-    4. The export worker is killed as conversion starts → the run stays `done`; exporting again works.
     """
     preset = write_preset(
         tmp_path / "p.toml", tiny_model_dir, small_data,
@@ -116,18 +116,26 @@ def test_one_run_through_five_faults(tmp_path, tiny_model_dir, small_data, fault
     assert (run / "adapter" / "adapter_model.safetensors").exists()
     assert len(step_losses(run)) >= 8
 
-    # 4. The export is killed as the GGUF conversion starts (the merged model is written): the run
-    #    stays `done`, no report vouches for half-made files, and the next export completes.
+
+def test_export_killed_midway_leaves_the_run_done_and_exports_again(terse_export, tmp_path, monkeypatch, fault):
+    """The export worker is killed as the GGUF conversion starts (the merged model is written):
+    the run stays `done`, no report vouches for half-made files, and the next export completes."""
+    trained, _ = terse_export
+    home = tmp_path / "home"
+    run = home / "runs" / trained.name
+    shutil.copytree(trained, run, ignore=shutil.ignore_patterns("gguf", "merged", "worker.lock"))
+    monkeypatch.setenv("TUITUNE_HOME", str(home))
+
     fault("kill_in_export:stage=convert")
     result = tuitune("export", run.name, "--quant", "q8_0", "--json")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "the export worker died (killed by SIGKILL)" in result.stderr
     assert json.loads(tuitune("runs", "show", run.name, "--json").stdout)["status"] == "done"
     assert (run / "merged").is_dir() and not (run / "gguf" / "report.json").exists()
+
     fault(None)
     result = tuitune("export", run.name, "--quant", "q8_0", "--json")
+    assert result.returncode == 0, result.stderr
     report = json.loads((run / "gguf" / "report.json").read_text())
-    # Verification judges the model (8 steps of a random one may not learn to stop); the export itself is whole.
-    assert result.returncode == (0 if report["status"] == "passed" else 1), result.stderr
-    assert [f["quant"] for f in report["files"]] == ["q8_0"] and os.path.getsize(report["files"][0]["path"]) > 0
-    assert set(report["timings_s"]) >= {"merge", "convert", "quantize q8_0", "verify"}
+    assert report["status"] == "passed" and [f["quant"] for f in report["files"]] == ["q8_0"]
+    assert os.path.getsize(report["files"][0]["path"]) > 0
