@@ -172,6 +172,10 @@ def _launch(preset, args: argparse.Namespace) -> int:
     from tuitune.runner import start_worker
 
     preflight(preset)  # bad data or a missing bundled model: exit 2 now, not in the worker
+    from tuitune.model_files import safety_warnings
+
+    for warning in safety_warnings(preset):
+        print(f"warning: {warning}", file=sys.stderr)
     _check_fits(preset, force=getattr(args, "force", False))
     run = create_run(preset)
     process = start_worker(run)
@@ -276,9 +280,12 @@ def runs_show(args: argparse.Namespace) -> int:
 
 def runs_resume(args: argparse.Namespace) -> int:
     from tuitune.run_store import find_run
-    from tuitune.runner import check_resumable, start_worker
+    from tuitune.runner import check_resumable, rebuild_if_unreadable, start_worker
 
     run = find_run(args.run_id)
+    note = rebuild_if_unreadable(run)
+    if note:
+        say(args, note)
     check_resumable(run)
     process = start_worker(run)
     say(args, f"resuming run {run.id}")

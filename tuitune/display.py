@@ -115,6 +115,15 @@ class RunDisplay:
     def _on_error(self, e: dict[str, Any]) -> None:
         self.note(f"[red bold]error:[/] {e.get('message')}")
 
+    def _on_oom(self, e: dict[str, Any]) -> None:
+        self.note(f"[red bold]out of memory[/] at step {e.get('step')} (batch {e.get('batch_size')} x "
+                  f"{e.get('grad_accum')}). Lower: " + "; ".join(e.get("advice", [])))
+
+    def _on_retry(self, e: dict[str, Any]) -> None:
+        start = f"from {e['resume_from']}" if e.get("resume_from") else "from the start (no checkpoint yet)"
+        self.note(f"[yellow]retry {e.get('attempt')}/{e.get('of')}: batch {e.get('batch_size')} x grad_accum "
+                  f"{e.get('grad_accum')} (effective {e.get('effective_batch')}), {start}")
+
     def _on_finished(self, e: dict[str, Any]) -> None:
         if "export" in e:
             self.note(f"export {e['export']}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from tuitune.bundled import resolve_model
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
+from tuitune.model_files import check_model_files, safety_warnings
 from tuitune.preset import Preset
 
 
@@ -25,6 +26,7 @@ def preflight(preset: Preset) -> Preflight:
     model = preset.model.path
     if model.startswith("bundled:"):
         model = str(resolve_model(model))
+    check_model_files(model, preset.model.allow_pickle)
     data = check(preset.data, preset.train.stage)
     # Counts before cleaning; the worker's cleaning report says what it dropped.
     train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)
@@ -40,4 +42,5 @@ def describe(preset: Preset, check: Preflight) -> list[str]:
         f"{check.train_rows} train / {check.val_rows} validation rows before cleaning",
         f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum}, "
         f"lr {t.learning_rate:g}, max_seq_len {t.max_seq_len}",
+        *(f"warning: {w}" for w in safety_warnings(preset)),
     ]

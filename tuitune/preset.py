@@ -37,6 +37,10 @@ class ModelSection(_Section):
     trust_remote_code: bool = False
     """Run Python code shipped with the model. Off unless you trust its author."""
 
+    allow_pickle: bool = False
+    """Load weights from pickled `.bin` files when a local model folder has no `.safetensors`.
+    Unpickling can run arbitrary code: leave it off unless you trust where the files came from."""
+
 
 class DataSection(_Section):
     path: str
@@ -175,6 +179,18 @@ class TrainSection(_Section):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     """Compute precision; `auto`: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU."""
 
+    on_oom: Literal["fail", "retry"] = "fail"
+    """Out of memory: `fail` stops the run with the planner's advice; `retry` resumes from the last
+    checkpoint (or starts over when there is none) with batch_size halved and grad_accum doubled,
+    so the effective batch stays the same. Each change is recorded in the run."""
+
+    oom_retries: int = Field(3, ge=0, le=10)
+    """With on_oom = "retry": give up after this many halvings."""
+
+    longest_first: bool = False
+    """Start each epoch with the longest examples (batches grouped by length), so that a batch
+    that does not fit fails in the first minute, not hours in."""
+
     @field_validator("stage")
     @classmethod
     def _stage_available(cls, value: str) -> str:
@@ -245,8 +261,13 @@ def load_preset(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise PresetError(str(path), ["file not found; check the path"]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PresetError(str(path), [f"cannot read the file ({e})"]) from None
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise PresetError(str(path), [f"line {line}: not UTF-8 text (byte 0x{e.object[e.start]:02x}); save the file as UTF-8"]) from None
+    except IsADirectoryError:
+        raise PresetError(str(path), ["is a folder, not a preset file"]) from None
+    except OSError as e:
+        raise PresetError(str(path), [f"cannot read the file ({e.strerror or e})"]) from None
     return parse_preset(text, source=str(path), base_dir=path.resolve().parent, overrides=overrides)
 
 
@@ -307,11 +328,27 @@ def _describe(err: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        return f"key {key!r}: unknown key (see `tuitune keys` for the valid ones)"
+        guess = _closest_key(err["loc"])
+        hint = f"did you mean {guess!r}? " if guess else ""
+        return f"key {key!r}: unknown key ({hint}`tuitune keys` lists the valid ones)"
     if err["type"] == "missing":
         return f"key {key!r}: required but missing"
     msg = msg.removeprefix("Value error, ")
     return f"key {key!r}: {msg} (got {err.get('input')!r})"
+
+
+def _closest_key(loc: tuple[Any, ...]) -> str | None:
+    """The valid key nearest to a misspelt one, e.g. train.epoch → train.epochs."""
+    import difflib
+
+    model: Any = Preset
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return None
+        model = field.annotation
+    match = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return ".".join([*map(str, loc[:-1]), match[0]]) if match else None
 
 
 def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:

@@ -20,7 +20,8 @@ from tuitune.export import gguf as gguf_files
 from tuitune.export.merge import ExportError, end_token_ids, merge
 from tuitune.export.modelfile import write_modelfile
 from tuitune.export.verify import Verification, check_agreement, check_stops, check_template, open_gguf, perplexity
-from tuitune.run_store import RunDir
+from tuitune.run_store import RunDir, atomic_write_text
+from tuitune.train import faults
 
 VALIDATION_ROWS = 8
 VALIDATION_TOKENS = 256
@@ -31,6 +32,8 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
     name = (preset.name or "model").replace(" ", "-")
     out = run.path / "gguf"
     out.mkdir(exist_ok=True)
+    # An export killed halfway must not leave an earlier report vouching for half-written files.
+    (out / "report.json").unlink(missing_ok=True)
     report: dict[str, Any] = {"files": [], "started_at": time.time()}
 
     step = _Stepper(events, report)
@@ -79,7 +82,7 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
 
     report["status"] = "passed" if verification.passed else "failed"
     report["finished_at"] = time.time()
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2, default=str) + "\n")
     return report
 
 
@@ -171,6 +174,7 @@ class _Stepper:
         return self
 
     def __enter__(self) -> None:
+        faults.export_stage(self.stage)
         self.start = time.monotonic()
         self.events.emit("export", stage=self.stage, state="started")
 

@@ -6,7 +6,6 @@ They only read values the trainer already logged (no extra host syncs).
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ from transformers import TrainerCallback
 from tuitune.events import EventWriter
 from tuitune.run_store import RunDir
 from tuitune.checkpoints import mark_complete
+from tuitune.train.stop import stop_requested  # noqa: F401 - re-exported for the trainers
 
-# Set from the SIGINT/SIGTERM handler; checked at the end of every optimizer step.
-stop_requested = threading.Event()
 
 _STEP_KEYS = {
     "loss": "loss",

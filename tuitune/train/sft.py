@@ -21,6 +21,7 @@ from tuitune.train.model_loading import (
     model_source,
 )
 from tuitune.train.tokenize import encode_all
+from tuitune.train.trainer_base import shared_args, trainer_class
 
 
 OPTIMIZERS = {
@@ -63,7 +64,7 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
         method_reason=hw.reason,
         gradient_checkpointing=hw.gradient_checkpointing,
     )
-    model = load_model(source, hw, trust)
+    model = load_model(source, hw, trust, allow_pickle=preset.model.allow_pickle)
     run.update_state(method=hw.method, device=hw.device)
 
     resume_from = latest_checkpoint(run.checkpoints)
@@ -119,6 +120,7 @@ def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) 
         disable_tqdm=True,
         dataloader_num_workers=0,
         completion_only_loss=False,
+        **shared_args(t),
     )
     peft_config = None
     if hw.method in ("lora", "qlora"):
@@ -132,7 +134,7 @@ def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) 
             target_modules=lora.target_modules,
             task_type="CAUSAL_LM",
         )
-    trainer = SFTTrainer(
+    trainer = trainer_class(SFTTrainer)(
         model=model,
         args=config,
         train_dataset=train_ds,

@@ -60,6 +60,11 @@ _TEXT = {
     "warning": lambda e: f"warning: {e.get('message')}",
     "error": lambda e: f"ERROR: {e.get('message')}",
     "finished": _finished,
+    "oom": lambda e: (f"OUT OF MEMORY at step {e.get('step')} (batch {e.get('batch_size')} x {e.get('grad_accum')}); "
+                      "lower: " + "; ".join(e.get("advice", []))),
+    "retry": lambda e: (f"retry {e.get('attempt')}/{e.get('of')} after {e.get('reason')}: batch {e.get('batch_size')} "
+                        f"x grad_accum {e.get('grad_accum')} (effective {e.get('effective_batch')}), from "
+                        f"{e.get('resume_from') or 'the start'}"),
 }
 
 

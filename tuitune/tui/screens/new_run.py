@@ -110,7 +110,10 @@ class NewRunScreen(Screen):
         if preset is None:
             box.update(Text.assemble(("not valid:\n", "bold red"), problems))
         else:
-            box.update(Text(preset_form.render(preset)))
+            from tuitune.model_files import safety_warnings
+
+            warnings = [(f"warning: {w}\n", "bold yellow") for w in safety_warnings(preset)]
+            box.update(Text.assemble(*warnings, preset_form.render(preset)))
 
     @on(Select.Changed, "#preset")
     def _preset_picked(self, message: Select.Changed) -> None:
