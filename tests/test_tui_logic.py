@@ -113,7 +113,7 @@ def test_delete_refuses_a_running_run_and_stop_reaches_its_worker():
     worker = hold_run(run)
     processes = launch.WorkerProcesses()
     try:
-        with pytest.raises(launch.ActionRefused, match="is running"):
+        with pytest.raises(RunStoreError, match="is running"):
             launch.delete(run, processes)
         launch.stop(run, processes)
         assert worker.wait(timeout=10) == 0

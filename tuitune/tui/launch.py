@@ -9,7 +9,6 @@ session: quitting the TUI leaves them running, and reopening it re-attaches from
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -114,7 +113,10 @@ def export(run: RunDir, processes: WorkerProcesses) -> list[str]:
 
 
 def delete(run: RunDir, processes: WorkerProcesses) -> None:
-    """Remove a run's folder, refusing while a worker holds it."""
-    if processes.alive(run.id) or run.is_locked():
+    """``tuitune runs delete``: remove a run's folder, refusing while a worker holds it (or
+    one this app just started has not taken the run yet)."""
+    from tuitune.run_store import delete_run
+
+    if processes.alive(run.id):
         raise ActionRefused(f"run {run.id} is running; stop it (s) before deleting it")
-    shutil.rmtree(run.path)
+    delete_run(run)
