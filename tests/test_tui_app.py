@@ -41,7 +41,7 @@ async def test_help_lists_the_screens_and_the_apps_keys_with_ids():
         table = app.screen.query_one("#help-keys")
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         ids = [r[2] for r in rows]
-        for binding_id in ("runs.open", "runs.stop", "runs.resume", "runs.export", "runs.delete", "runs.filter",
+        for binding_id in ("runs.open", "runs.stop", "runs.resume", "runs.export", "runs.chat", "runs.delete", "runs.filter",
                            "app.home", "app.runs", "app.new", "app.help", "app.theme", "app.quit"):
             assert binding_id in ids
         assert all(r[3] for r in rows), "every key has a tooltip"

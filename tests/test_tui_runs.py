@@ -104,23 +104,6 @@ async def test_r_resumes_a_stopped_run_and_refuses_a_done_one(monkeypatch):
 
 
 @pilot_test
-async def test_e_exports_a_done_run_with_the_presets_quants(monkeypatch):
-    calls = record_start_worker(monkeypatch)
-    failed = canned_run(status="failed")
-    done = canned_run(status="done", quants=["q8_0", "q4_k_m"])
-    app = TuituneApp()
-    async with app.run_test(size=(140, 40)) as pilot:
-        table = await open_runs(app, pilot, 2)
-        await select(pilot, table, failed.id)
-        await pilot.press("e")
-        assert calls == [] and any("only finished" in n for n in notes(app))
-        await select(pilot, table, done.id)
-        await pilot.press("e")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
-        assert calls == [{"run": done.id, "module": "tuitune.export", "args": ["--quant", "q8_0,q4_k_m"]}]
-
-
-@pilot_test
 async def test_d_deletes_after_confirmation_only():
     keep, gone = canned_run(), canned_run(status="stopped")
     app = TuituneApp()

@@ -75,6 +75,28 @@ class TuituneApp(App):
             return
         self.push_screen(RunScreen(run))
 
+    def open_export(self, run_id: str) -> None:
+        """Push the export screen of a finished run (a notification says why not otherwise)."""
+        from tuitune.tui.launch import check_exportable, user_errors
+        from tuitune.tui.screens.export import ExportScreen
+
+        try:
+            from tuitune.run_store import find_run
+
+            run = find_run(run_id)
+            check_exportable(run)
+            screen = ExportScreen(run)
+        except user_errors() as e:
+            self.notify(str(e), markup=False, severity="error", timeout=8)
+            return
+        self.push_screen(screen)
+
+    def open_chat(self, ref: str, compare: bool = False) -> None:
+        """Push a chat with a run's result, a .gguf file or a model folder (it loads in a thread)."""
+        from tuitune.tui.screens.chat import ChatScreen
+
+        self.push_screen(ChatScreen(ref, compare))
+
     def action_help(self) -> None:
         from tuitune.tui.screens.help import HelpScreen
 

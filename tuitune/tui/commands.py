@@ -1,4 +1,4 @@
-"""Command palette entries (ctrl+p): the app's actions, and "open run …" for every run."""
+"""Command palette entries (ctrl+p): the app's actions, and open / export / chat / compare for every run."""
 
 from __future__ import annotations
 
@@ -24,22 +24,30 @@ def app_commands(app: TuituneApp) -> Iterator[SystemCommand]:
 
 
 class RunCommands(Provider):
-    """``open run <id>`` for each run, newest first."""
+    """``open run <id>`` for each run, newest first; finished runs also export, chat and compare."""
 
     async def _runs(self) -> list[tuple[str, str]]:
         from tuitune.tui.run_rows import list_rows
 
         rows = await asyncio.to_thread(list_rows)
-        return [(f"open run {r.id}", f"{r.status}  {r.method}  step {r.step}  loss {r.loss}") for r in rows]
+        return [(r.id, f"{r.status}  {r.method}  step {r.step}  loss {r.loss}") for r in rows]
+
+    def _actions(self, run_id: str, status: str):
+        yield f"open run {run_id}", partial(self.app.open_run, run_id)
+        if status.startswith("done"):
+            yield f"export run {run_id}", partial(self.app.open_export, run_id)
+            yield f"chat with run {run_id}", partial(self.app.open_chat, run_id)
+            yield f"compare run {run_id} with its base", partial(self.app.open_chat, run_id, True)
 
     async def discover(self) -> Hits:
-        for text, help in (await self._runs())[:5]:
-            yield DiscoveryHit(text, partial(self.app.open_run, text.removeprefix("open run ")), help=help)
+        for run_id, help in (await self._runs())[:5]:
+            text, action = next(self._actions(run_id, help))
+            yield DiscoveryHit(text, action, help=help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for text, help in await self._runs():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self.app.open_run, text.removeprefix("open run ")),
-                          help=help)
+        for run_id, help in await self._runs():
+            for text, action in self._actions(run_id, help):
+                score = matcher.match(text)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(text), action, help=help)

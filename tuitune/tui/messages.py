@@ -13,6 +13,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from tuitune.run_store import RunState
+    from tuitune.tui.chat_control import ChatControl
     from tuitune.tui.event_text import Point
     from tuitune.tui.run_rows import RunRow
 
@@ -101,3 +102,31 @@ class ActionFailed(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class ChatOpened(Message):
+    """The chat's model(s) loaded (``control``), or could not be (``error`` says why)."""
+
+    def __init__(self, control: ChatControl | None, error: str) -> None:
+        super().__init__()
+        self.control = control
+        self.error = error
+
+
+class ChatPieces(Message):
+    """More text of the answer on ``side`` (0: the only or the A pane, 1: B). Never replaced:
+    every piece counts."""
+
+    def __init__(self, side: int, text: str) -> None:
+        super().__init__()
+        self.side = side
+        self.text = text
+
+
+class ChatReplyDone(Message):
+    """The answer on ``side`` is complete; ``note`` is anything to tell (a trimmed context)."""
+
+    def __init__(self, side: int, note: str) -> None:
+        super().__init__()
+        self.side = side
+        self.note = note

@@ -44,7 +44,9 @@ class RunScreen(Screen):
         Binding("r", "resume_run", "Resume", id="run.resume",
                 tooltip="Continue a stopped, failed or crashed run from its last checkpoint"),
         Binding("e", "export_run", "Export", id="run.export",
-                tooltip="Write the GGUF types of the run's [export] gguf (finished runs only)"),
+                tooltip="Choose GGUF types (ticked from [export] gguf), export, read the verification report (done runs only)"),
+        Binding("c", "chat", "Chat", id="run.chat",
+                tooltip="Chat with the run's exported GGUF (or its adapter, through a worker)"),
     ]
 
     def __init__(self, run: RunDir) -> None:
@@ -179,7 +181,10 @@ class RunScreen(Screen):
         self._act("resume", "resuming from the last checkpoint")
 
     def action_export_run(self) -> None:
-        self._act("export", "export started")
+        self.app.open_export(self.run.id)
+
+    def action_chat(self) -> None:
+        self.app.open_chat(self.run.id)
 
     def action_close(self) -> None:
         self.dismiss()

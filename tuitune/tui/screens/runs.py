@@ -25,7 +25,9 @@ class RunsScreen(Screen):
         Binding("r", "resume_run", "Resume", id="runs.resume",
                 tooltip="Continue a stopped, failed or crashed run from its last checkpoint"),
         Binding("e", "export_run", "Export", id="runs.export",
-                tooltip="Write the GGUF types of the run's [export] gguf (finished runs only)"),
+                tooltip="Choose GGUF types (ticked from [export] gguf), export, read the verification report (done runs only)"),
+        Binding("c", "chat", "Chat", id="runs.chat",
+                tooltip="Chat with the run's exported GGUF (or its adapter, through a worker)"),
         Binding("d", "delete_run", "Delete", id="runs.delete",
                 tooltip="Delete the run's folder, after asking (not while it runs)"),
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Show only rows containing some text"),
@@ -94,9 +96,12 @@ class RunsScreen(Screen):
         self._with_run(resume, "resuming run {run_id}", open_after=True)
 
     def action_export_run(self) -> None:
-        from tuitune.tui.launch import export
+        if self.table.selected_run_id:
+            self.app.open_export(self.table.selected_run_id)
 
-        self._with_run(export, "exporting run {run_id}", open_after=True)
+    def action_chat(self) -> None:
+        if self.table.selected_run_id:
+            self.app.open_chat(self.table.selected_run_id)
 
     def action_delete_run(self) -> None:
         from tuitune.tui.launch import delete
