@@ -105,11 +105,11 @@ class ActionFailed(Message):
 
 
 class ChatOpened(Message):
-    """The chat's model(s) loaded (``control``), or could not be (``error`` says why)."""
+    """The chat's model(s) loaded (``chat``), or could not be (``error`` says why)."""
 
-    def __init__(self, control: ChatControl | None, error: str) -> None:
+    def __init__(self, chat: ChatControl | None, error: str) -> None:
         super().__init__()
-        self.control = control
+        self.chat = chat
         self.error = error
 
 

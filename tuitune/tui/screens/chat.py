@@ -73,13 +73,13 @@ class ChatScreen(Screen):
     @on(ChatOpened)
     async def _opened(self, message: ChatOpened) -> None:
         title = self.query_one("#chat-title", Static)
-        if message.control is None:
+        if message.chat is None:
             title.update(Text.assemble(("cannot chat: ", "bold red"), message.error))
             self.compare = self.control.compare if self.control else False
             return
         if self.control is not None:
             self.control.close()
-        self.control = message.control
+        self.control = message.chat
         self.compare = self.control.compare
         panes = self.query_one("#chat-panes", Horizontal)
         await panes.remove_children()
