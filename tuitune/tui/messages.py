@@ -38,6 +38,14 @@ class LossPointsRead(Message):
         self.eval = eval
 
 
+class SeriesPointsRead(Message):
+    """New points for the small charts (learning rate, VRAM in GiB, DPO rewards), by series."""
+
+    def __init__(self, points: dict[str, list[Point]]) -> None:
+        super().__init__()
+        self.points = points
+
+
 class RunEventsRead(Message):
     """New events other than steps, in order."""
 
