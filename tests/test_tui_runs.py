@@ -139,3 +139,30 @@ async def test_d_refuses_to_delete_a_running_run():
     finally:
         worker.kill()
         worker.wait()
+
+
+@pilot_test
+async def test_x_marks_a_run_and_x_on_another_compares_them():
+    a = canned_run(status="done", steps=12, quants=["q8_0"])
+    b = canned_run(status="failed", steps=6, total=12, quants=["q4_0"])
+    app = TuituneApp()
+    async with app.run_test(size=(140, 44)) as pilot:
+        table = await open_runs(app, pilot, 2)
+        await select(pilot, table, a.id)
+        await pilot.press("x")
+        assert app.screen.marked == a.id and "comparing" in app.screen.sub_title
+        await select(pilot, table, b.id)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.query("#compare-table"),
+                       what="compare screen")
+        compare = app.screen.query_one("#compare-table")
+        await wait_for(pilot, lambda: compare.row_count > 0, what="compare rows")
+        rows = {str(compare.get_row_at(i)[0]): [str(c) for c in compare.get_row_at(i)[1:]] for i in range(compare.row_count)}
+        assert rows["status"] == ["done", "failed"] and rows["step"] == ["12/12", "6/12"]
+        assert rows["export.gguf"] == ["['q8_0']", "['q4_0']"] and "train.method" in rows
+        assert "train.learning_rate" not in rows  # equal keys are left out
+        chart = app.screen.query_one("#compare-chart")
+        assert [len(c.train) for c in chart.curves] == [12, 6]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="back")
+        assert app.screen.marked is None

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tuitune.run_store import RunState
     from tuitune.tui.chat_control import ChatControl
     from tuitune.tui.event_text import Point
+    from tuitune.tui.run_compare import RunCurves
     from tuitune.tui.run_rows import RunRow
 
 
@@ -138,3 +139,15 @@ class ChatReplyDone(Message):
         super().__init__()
         self.side = side
         self.note = note
+
+
+class CompareRead(Message):
+    """Both runs' loss curves and the rows of what differs, read again."""
+
+    def __init__(self, curves: list[RunCurves], rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.curves = curves
+        self.rows = rows
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CompareRead)
