@@ -55,7 +55,7 @@ def test_progress_and_report_lines_from_canned_events():
     lines = report_lines(REPORT)
     assert lines[0] == "verification FAILED" and "did not stop" in lines[1]
     assert any("q4_k_m" in line and "100.0 MiB" in line and "perplexity 5.61" in line for line in lines)
-    assert "           note: asked for q4_k_m, got mostly q5_0" in lines
+    assert "files (in /r/gguf):" in lines and "           note: asked for q4_k_m, got mostly q5_0" in lines
     assert "greedy test answers that ended on the end token: 2 of 3" in lines
     assert lines[-1] == "Ollama: ollama create NAME -f /r/gguf/Modelfile"
 

@@ -99,11 +99,14 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     lines = [f"verification {report.get('status', '?').upper()}"]
     lines += [f"  why: {reason}" for reason in verification.get("reasons", [])]
     ppl = verification.get("perplexity") or {}
-    lines.append("files:")
-    for f in report.get("files", []):
+    files = report.get("files", [])
+    folders = {str(Path(f["path"]).parent) for f in files if f.get("path")}
+    lines.append(f"files (in {folders.pop()}):" if len(folders) == 1 else "files:")
+    for f in files:
         types = ", ".join(f"{t} ×{n}" for t, n in (f.get("tensor_types") or {}).items())
         extra = f"  perplexity {ppl[f['quant']]:.2f}" if f.get("quant") in ppl else ""
-        lines.append(f"  {f.get('quant'):8} {f.get('bytes', 0) / 2**20:7.1f} MiB{extra}  {f.get('path')}")
+        name = Path(f["path"]).name if f.get("path") and not folders else f.get("path")
+        lines.append(f"  {f.get('quant'):8} {f.get('bytes', 0) / 2**20:7.1f} MiB{extra}  {name}")
         if types:
             lines.append(f"           tensors: {types}")
         if f.get("note"):

@@ -51,6 +51,7 @@ class ExportScreen(Screen):
                     id="quants",
                 )
                 yield Checkbox("write an Ollama Modelfile", preset.export.ollama, id="ollama")
+                yield Static("", id="export-chosen")
                 yield Static("space ticks a type · e exports · c chats with the result", id="export-hint")
             with VerticalScroll(id="export-side"):
                 yield Static("", id="export-stages")
@@ -62,6 +63,7 @@ class ExportScreen(Screen):
         self.query_one("#quants").border_title = "GGUF types"
         self.query_one("#export-side").border_title = "progress and verification"
         self.query_one("#quants").focus()
+        self._ticked()
         self._show()
         self.follow()
 
@@ -70,6 +72,13 @@ class ExportScreen(Screen):
         """The ticked types, in the list's order (the first one gets the Ollama Modelfile)."""
         selected = set(self.query_one("#quants", SelectionList).selected)
         return [q for q in QUANT_HELP if q in selected]
+
+    @on(SelectionList.SelectedChanged, "#quants")
+    def _ticked(self) -> None:
+        chosen = self.chosen
+        self.query_one("#export-chosen", Static).update(
+            Text.assemble(("e exports: ", "dim"), (", ".join(chosen), "bold")) if chosen
+            else Text("no type ticked: space ticks the one under the cursor", style="yellow"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-tail")
     def follow(self) -> None:
