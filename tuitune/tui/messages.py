@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tuitune.tui.event_text import Point
     from tuitune.tui.run_compare import RunCurves
     from tuitune.tui.run_rows import RunRow
+    from tuitune.tui.wizard import MemoryView
 
 
 class StepLogged(Message):
@@ -151,3 +152,31 @@ class CompareRead(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, CompareRead)
+
+
+class ModelsFound(Message):
+    """(label, model reference) of the models on this machine, for the new-run form."""
+
+    def __init__(self, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.choices = choices
+
+
+class MemoryPlanned(Message):
+    """The planner's estimate of the form's preset (a newer one supersedes a waiting one)."""
+
+    def __init__(self, view: MemoryView) -> None:
+        super().__init__()
+        self.view = view
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, MemoryPlanned)
+
+
+class DataInspected(Message):
+    """What the data step found in the form's data file (``ok`` False: why it cannot be used)."""
+
+    def __init__(self, lines: list[str], ok: bool) -> None:
+        super().__init__()
+        self.lines = lines
+        self.ok = ok
