@@ -93,19 +93,27 @@ def read_report(path: Path | None) -> dict[str, Any] | None:
         return None
 
 
-def report_lines(report: dict[str, Any]) -> list[str]:
-    """The verification report in a few lines: verdict, files, quality, stops, Modelfile."""
+def report_lines(report: dict[str, Any], base: Path | None = None) -> list[str]:
+    """The verification report in a few lines: verdict, files, quality, stops, Modelfile.
+    Paths inside ``base`` (the run's folder) are shown relative to it."""
+
+    def short(path: str) -> str:
+        try:
+            return str(Path(path).relative_to(base)) if base is not None else path
+        except ValueError:
+            return path
+
     verification = report.get("verification") or {}
     lines = [f"verification {report.get('status', '?').upper()}"]
     lines += [f"  why: {reason}" for reason in verification.get("reasons", [])]
     ppl = verification.get("perplexity") or {}
     files = report.get("files", [])
-    folders = {str(Path(f["path"]).parent) for f in files if f.get("path")}
+    folders = {short(str(Path(f["path"]).parent)) for f in files if f.get("path")}
     lines.append(f"files (in {folders.pop()}):" if len(folders) == 1 else "files:")
     for f in files:
         types = ", ".join(f"{t} ×{n}" for t, n in (f.get("tensor_types") or {}).items())
         extra = f"  perplexity {ppl[f['quant']]:.2f}" if f.get("quant") in ppl else ""
-        name = Path(f["path"]).name if f.get("path") and not folders else f.get("path")
+        name = Path(f["path"]).name if f.get("path") and not folders else short(f.get("path", ""))
         lines.append(f"  {f.get('quant'):8} {f.get('bytes', 0) / 2**20:7.1f} MiB{extra}  {name}")
         if types:
             lines.append(f"           tensors: {types}")
@@ -126,7 +134,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         lines.append("took: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     modelfile = report.get("modelfile")
     if modelfile:
-        lines.append(f"Ollama: ollama create NAME -f {modelfile['path']}")
+        lines.append(f"Ollama: ollama create NAME -f {modelfile['path']}")  # whole: to copy and paste
         if modelfile.get("note"):
             lines.append(f"  note: {modelfile['note']}")
     return lines

@@ -119,7 +119,7 @@ class ExportScreen(Screen):
         self.query_one("#export-stages", Static).update(text)
         report = Text()
         if self.report:
-            for n, line in enumerate(report_lines(self.report)):
+            for n, line in enumerate(report_lines(self.report, self.run.path)):
                 passed = self.report.get("status") == "passed"
                 report.append(line + "\n", style=("bold green" if passed else "bold red") if n == 0 else "")
             if self.report.get("status") == "passed":
