@@ -173,6 +173,8 @@ def test_hardware_summary_lists_gpus_from_tuitune_hardware(monkeypatch):
     gpu = next(line for line in lines if line.startswith("GPU 0"))
     assert "4090" in gpu and "bf16 yes" in gpu and "GiB free" in gpu
     assert any("driver" in line for line in lines)
+    bar = lines[lines.index(gpu) + 1]
+    assert bar.strip().startswith("used █") and "/ 24.0 GiB" in bar and "°C" in bar and " W" in bar
 
 
 def test_stop_signals_a_just_started_worker_that_holds_no_lock_yet():
