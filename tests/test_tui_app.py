@@ -77,6 +77,16 @@ async def test_command_palette_offers_the_actions_and_the_runs():
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run opened from the palette")
         assert app.screen.run.id == run.id
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="home")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="palette")
+        await pilot.press(*"delete run")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not run.path.exists(), what="run deleted from the palette")
 
 
 def test_the_tui_process_never_imports_the_training_stack(tuitune_home):
@@ -98,6 +108,12 @@ async def main():
         assert type(app.screen).__name__ == "RunScreen", app.screen
         await pilot.press("question_mark")
         await pilot.pause(0.2)
+        run_id = app.screen_stack[-2].run.id
+        app.pop_screen()
+        for opener in (app.open_export, app.open_chat):  # export report, chat (nothing to load)
+            opener(run_id)
+            await pilot.pause(0.6)
+            app.pop_screen()
 
 asyncio.run(main())
 print("HEAVY", sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))

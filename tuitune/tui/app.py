@@ -97,6 +97,29 @@ class TuituneApp(App):
 
         self.push_screen(ChatScreen(ref, compare))
 
+    def act_on_run(self, verb: str, run_id: str) -> None:
+        """stop / resume / delete (after asking) a run by id: the palette's run entries."""
+        from tuitune.run_store import find_run
+        from tuitune.tui import launch
+        from tuitune.tui.screens.confirm import ConfirmDialog
+
+        def act(yes: bool | None = True) -> None:
+            if not yes:
+                return
+            try:
+                getattr(launch, verb)(find_run(run_id), self.processes)
+            except launch.user_errors() as e:
+                self.notify(str(e), markup=False, severity="error", timeout=8)
+                return
+            self.notify(f"{verb}: run {run_id}", markup=False)
+            if verb == "resume":
+                self.open_run(run_id)
+
+        if verb == "delete":
+            self.push_screen(ConfirmDialog(f"Delete run {run_id} and all its files?"), act)
+        else:
+            act()
+
     def action_help(self) -> None:
         from tuitune.tui.screens.help import HelpScreen
 
