@@ -34,7 +34,7 @@ async def open_chat(app, pilot, ref: str, compare: bool = False):
 
 async def say(pilot, screen, text: str) -> None:
     await pilot.press(*text, "enter") if not text.startswith("/") else await _command(pilot, screen, text)
-    await wait_for(pilot, lambda: not screen.busy, timeout=60, what="the answer")
+    await wait_for(pilot, lambda: not screen.busy, timeout=120, what="the answer")
 
 
 async def _command(pilot, screen, text: str) -> None:
@@ -60,7 +60,7 @@ async def test_chat_streams_retries_and_stores_a_preference(smollm2_gguf):
         await _command(pilot, screen, "/a")
         await wait_for(pilot, lambda: any("nothing to compare yet" in n for n in notes(app)), what="refusal")
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: not screen.busy, timeout=60, what="the new answer")
+        await wait_for(pilot, lambda: not screen.busy, timeout=120, what="the new answer")
         assert len(screen.control.sessions[0].history) == 2
         await _command(pilot, screen, "/b")
         prefs = run.path / "preferences.jsonl"

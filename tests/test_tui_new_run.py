@@ -40,8 +40,8 @@ async def test_the_demo_preset_is_shown_resolved_with_every_keys_help():
         assert '["q_proj", "v_proj"]' in str(help_table.get_row_at(keys.index("lora.target_modules"))[2])
         assert "Peak learning rate" in str(screen.query_one("#f-train-learning_rate").tooltip)
         screen.query_one("#f-train-batch_size", Input).focus()
-        await pilot.pause()
-        assert "Examples per forward pass" in str(screen.query_one("#field-help").render())
+        await wait_for(pilot, lambda: "Examples per forward pass" in str(screen.query_one("#field-help").render()),
+                       what="the focused field's help")
 
 
 @pilot_test

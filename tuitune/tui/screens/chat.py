@@ -68,6 +68,10 @@ class ChatScreen(Screen):
         except chat_errors() as e:
             self.post_message(ChatOpened(None, str(e)))
             return
+        with self._lock:
+            if self._closing:  # closed while loading: nobody will hear the message
+                control.close()
+                return
         self.post_message(ChatOpened(control, ""))
 
     @on(ChatOpened)
@@ -79,16 +83,20 @@ class ChatScreen(Screen):
             return
         if self.control is not None:
             self.control.close()
-        self.control = message.chat
-        self.compare = self.control.compare
+            self.control = None
+        control = message.chat
+        title.update(Text.assemble(("chatting with ", "dim"), (control.target.label, "bold"),
+                                   ("   (compare: base A / tuned B)" if control.compare else "", "dim")))
         panes = self.query_one("#chat-panes", Horizontal)
         await panes.remove_children()
-        for n, label in enumerate(self.control.labels):
+        for n, label in enumerate(control.labels):
             pane = VerticalScroll(classes="chat-pane", id=f"pane-{n}")
             await panes.mount(pane)
             pane.border_title = label
-        title.update(Text.assemble(("chatting with ", "dim"), (self.control.target.label, "bold"),
-                                   ("   (compare: base A / tuned B)" if self.compare else "", "dim")))
+        if self._closing:  # the screen went away while the panes were built
+            control.close()
+            return
+        self.control, self.compare = control, control.compare  # ready: the panes exist
 
     @on(Input.Submitted, "#chat-input")
     def _submitted(self, message: Input.Submitted) -> None:
