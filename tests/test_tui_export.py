@@ -52,6 +52,9 @@ def test_progress_and_report_lines_from_canned_events():
                    {"type": "brand_new_kind", "x": 1}])
     assert progress.running and progress.stage_lines() == [
         ("✓", "merge  2.0 s"), ("▶", "convert …"), ("·", "quantize q8_0"), ("·", "verify")]
+    progress.feed([{"type": "export", "stage": "verify", "state": "done", "seconds": 1.0},
+                   {"type": "finished", "status": "done", "export": "failed"}])  # exported by the training worker
+    assert progress.status == "failed" and progress.report is None and not progress.running
     lines = report_lines(REPORT)
     assert lines[0] == "verification FAILED" and "did not stop" in lines[1]
     assert any("q4_k_m" in line and "100.0 MiB" in line and "perplexity 5.61" in line for line in lines)

@@ -38,6 +38,8 @@ class ExportProgress:
     """None while it runs (or before any export); ``passed`` or ``failed`` when finished."""
     report: Path | None = None
     seen: bool = False
+    default_report: Path | None = None
+    """Where the report is when an event does not say (the run's gguf/report.json)."""
 
     def feed(self, events: list[dict[str, Any]]) -> bool:
         """Take new events; True when something export-related changed."""
@@ -56,7 +58,10 @@ class ExportProgress:
                 self.errors.append(str(e.get("message")))
             elif kind == "finished" and e.get("stage") == "export":
                 self.status = str(e.get("status"))
-                self.report = Path(e["report"]) if e.get("report") else None
+                self.report = Path(e["report"]) if e.get("report") else self.default_report
+            elif kind == "finished" and "export" in e:  # the training worker exported after training
+                self.status = str(e["export"])
+                self.report = self.default_report
             else:
                 continue
             changed = True

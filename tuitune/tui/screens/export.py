@@ -36,7 +36,7 @@ class ExportScreen(Screen):
     def __init__(self, run: RunDir) -> None:
         super().__init__()
         self.run = run
-        self.progress = ExportProgress()
+        self.progress = ExportProgress(default_report=run.path / "gguf" / "report.json")
         self.report: dict | None = None
 
     def compose(self) -> ComposeResult:
