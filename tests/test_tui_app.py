@@ -129,3 +129,29 @@ def test_first_frame_is_fast(tuitune_home):
     result = subprocess.run([sys.executable, "benchmarks/tui_startup.py", "--runs", "3", "--check", "1.5"],
                             capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pilot_test
+async def test_keys_toml_remaps_a_binding_by_id_and_names_unknown_ids(tuitune_home):
+    from tests.test_tui_runs import notes, open_runs
+
+    tuitune_home.mkdir(parents=True, exist_ok=True)
+    (tuitune_home / "keys.toml").write_text('[keys]\n"runs.delete" = "ctrl+x"\n"no.such" = "z"\n')
+    run = canned_run(status="stopped")
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert any("unknown binding id 'no.such'" in n for n in notes(app))
+        await open_runs(app, pilot, 1)
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "RunsScreen"  # d no longer deletes
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        table = app.screen.query_one("#help-keys")
+        rows = {str(table.get_row_at(i)[2]): str(table.get_row_at(i)[0]) for i in range(table.row_count)}
+        assert rows["runs.delete"] == "^x"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="help closed")
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="delete asks")
+        assert run.id in str(app.screen.query_one("#question").render())

@@ -56,6 +56,19 @@ class TuituneApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.processes.reap)
+        from tuitune.tui.keymap import keymap_file
+
+        if keymap_file().is_file():  # only then pay for reading it (and importing every screen)
+            self.apply_keymap()
+
+    def apply_keymap(self) -> None:
+        """Keys remapped in $TUITUNE_HOME/keys.toml; problems are shown, defaults stay."""
+        from tuitune.tui.keymap import load_keymap
+
+        keymap, problems = load_keymap()
+        self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(problem, markup=False, severity="warning", timeout=15)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from tuitune.tui.commands import app_commands
