@@ -103,3 +103,8 @@ async def test_a_run_with_nothing_to_chat_with_says_so():
         assert "no trained result yet" in str(title.render())
         await pilot.press(*"hello", "enter")
         await wait_for(pilot, lambda: any("still loading" in n for n in notes(app)), what="no model")
+        await pilot.press("f1")  # help while the input has the focus
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help")
+        table = app.screen.query_one("#help-keys")
+        keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert "/a  /b" in keys and keys.index("/a  /b") < keys.index("1")  # the screen's own first

@@ -35,6 +35,14 @@ class ChatScreen(Screen):
         Binding("ctrl+s", "save", "Save", id="chat.save", tooltip="Save the transcript in the run's chats/ folder"),
     ]
 
+    HELP_EXTRA = [
+        ("/a  /b", "Prefer A or B", "", "Store the last two answers as a DPO preference pair (preferences.jsonl)"),
+        ("/prefer A|B TEXT", "Prefer, edited", "", "Store the pair with your own text as the chosen answer"),
+        ("/retry /reset", "Retry, new chat", "", "Same as ctrl+r and ctrl+n"),
+        ("/system TEXT", "System prompt", "", "Set (or, without TEXT, clear) the system prompt"),
+        ("/save [NAME]", "Save", "", "Save the transcript in the run's chats/ folder"),
+    ]
+
     def __init__(self, ref: str, compare: bool = False) -> None:
         super().__init__()
         self.ref = ref
