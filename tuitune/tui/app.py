@@ -56,15 +56,14 @@ class TuituneApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.processes.reap)
-        from tuitune.tui.keymap import keymap_file
-
-        if keymap_file().is_file():  # only then pay for reading it (and importing every screen)
-            self.apply_keymap()
+        self.call_after_refresh(self.apply_keymap)  # after the first frame: it imports the run store
 
     def apply_keymap(self) -> None:
         """Keys remapped in $TUITUNE_HOME/keys.toml; problems are shown, defaults stay."""
-        from tuitune.tui.keymap import load_keymap
+        from tuitune.tui.keymap import keymap_file, load_keymap
 
+        if not keymap_file().is_file():
+            return
         keymap, problems = load_keymap()
         self.set_keymap(keymap)
         for problem in problems:
