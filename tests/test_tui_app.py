@@ -140,7 +140,8 @@ async def test_keys_toml_remaps_a_binding_by_id_and_names_unknown_ids(tuitune_ho
     run = canned_run(status="stopped")
     app = TuituneApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        assert any("unknown binding id 'no.such'" in n for n in notes(app))
+        await wait_for(pilot, lambda: any("unknown binding id 'no.such'" in n for n in notes(app)),
+                       what="the keys.toml problem")
         await open_runs(app, pilot, 1)
         await pilot.press("d")
         await pilot.pause(0.3)
