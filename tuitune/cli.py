@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="list every preset key with its help")
     keys.add_argument("section", nargs="?", help="only this section, e.g. train")
 
-    runs = sub.add_parser("runs", help="list, show, stop and resume runs")
+    runs = sub.add_parser("runs", help="list, show, stop, resume and delete runs")
     runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     ls = runs_sub.add_parser("list", help="all runs, oldest first")
     ls.add_argument("--json", action="store_true", help="one JSON object per run")
@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_follow_args(resume)
     stop = runs_sub.add_parser("stop", help="stop a running run after its current step (a checkpoint is saved)")
     stop.add_argument("run_id")
+    delete = runs_sub.add_parser("delete", help="delete a run's folder (checkpoints, exports, chats); not while it runs")
+    delete.add_argument("run_id")
+    delete.add_argument("--yes", action="store_true", help="do not ask (needed when stdin is not a terminal)")
     return parser
 
 
@@ -304,11 +307,30 @@ def runs_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def runs_delete(args: argparse.Namespace) -> int:
+    from tuitune.run_store import RunStoreError, delete_run, find_run, run_size
+
+    run = find_run(args.run_id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise RunStoreError(f"deleting run {run.id} needs confirmation: add --yes (stdin is not a terminal)")
+        try:
+            answer = input(f"Delete run {run.id} and all its files ({run_size(run) / 2**20:.1f} MiB in {run.path})? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    delete_run(run)
+    print(f"deleted run {run.id} ({run.path})")
+    return 0
+
+
 _COMMANDS = {
     "run": cmd_run, "check": cmd_check, "demo": cmd_demo, "keys": cmd_keys, "runs": cmd_runs, "export": cmd_export,
     "data": cli_data.run, "chat": cli_chat.run, **HARDWARE_COMMANDS,
 }
-_RUNS_COMMANDS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop}
+_RUNS_COMMANDS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop, "delete": runs_delete}
 
 
 if __name__ == "__main__":

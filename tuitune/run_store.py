@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -294,3 +295,21 @@ def list_runs(root: Path | None = None) -> list[RunDir]:
         (RunDir(p) for p in root.iterdir() if (p / "state.json").exists()),
         key=lambda r: r.id,
     )
+
+
+def delete_run(run: RunDir) -> None:
+    """Remove a run's folder and everything in it, refusing while a worker holds it. The run's
+    lock is held during the removal, so no worker can start on a half-deleted run."""
+    if not run.state_file.exists():
+        raise RunStoreError(f"{run.path} is not a tuitune run (no state.json); nothing deleted")
+    try:
+        lock = run.acquire()
+    except RunStoreError:
+        raise RunStoreError(f"run {run.id} is running; stop it first (`tuitune runs stop {run.id}`)") from None
+    with lock:
+        shutil.rmtree(run.path)
+
+
+def run_size(run: RunDir) -> int:
+    """Bytes in the run's folder (checkpoints and exports make most of it)."""
+    return sum(f.stat().st_size for f in run.path.rglob("*") if f.is_file())

@@ -85,6 +85,47 @@ def step_numbers(e: dict[str, Any]) -> dict[str, str]:
     }
 
 
+# Where each chart series comes from: (event type, key) pairs, first found wins. The worker's
+# memory readings are bytes (torch's max allocated / reserved in the worker process); DPO's
+# reward statistics come from TRL's ``rewards/margins`` and ``rewards/accuracies`` logs.
+SERIES_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "lr": (("step", "lr"),),
+    "allocated": (("vram", "allocated"), ("step", "vram_allocated"), ("step", "memory_allocated")),
+    "reserved": (("vram", "reserved"), ("step", "vram_reserved"), ("step", "memory_reserved")),
+    "margin": (("step", "reward_margin"), ("step", "rewards/margins"), ("step", "margin")),
+    "reward acc": (("step", "reward_accuracy"), ("step", "rewards/accuracies")),
+}
+GIB_SERIES = ("allocated", "reserved", "used")
+
+
+def series_points(events: list[dict[str, Any]], last_step: int = 0) -> dict[str, list[Point]]:
+    """Chart points per series from a batch of events. Events without a step (``vram``
+    readings between steps) are placed at the latest step seen; memory is in GiB."""
+    out: dict[str, list[Point]] = {}
+    step = last_step
+    for e in events:
+        if isinstance(e.get("step"), (int, float)):
+            step = e["step"]
+        for name, sources in SERIES_KEYS.items():
+            for kind, key in sources:
+                value = e.get(key) if e.get("type") == kind else None
+                if isinstance(value, (int, float)):
+                    out.setdefault(name, []).append((step, value / 2**30 if name in GIB_SERIES else float(value)))
+                    break
+    return out
+
+
+def dpo_numbers(e: dict[str, Any]) -> dict[str, str]:
+    """The DPO reward margin and accuracy of a step, when it has them."""
+    found = series_points([e])
+    out = {}
+    if "margin" in found:
+        out["margin"] = f"{found['margin'][-1][1]:.3f}"
+    if "reward acc" in found:
+        out["reward acc"] = f"{found['reward acc'][-1][1]:.0%}"
+    return out
+
+
 def downsample(points: list[Point], limit: int) -> list[Point]:
     """At most ``limit`` points: consecutive points averaged in equal buckets, so a long run's
     curve keeps its shape (and the last point stays the last one seen)."""
