@@ -134,3 +134,14 @@ def test_transcript_names_stay_in_their_folder(tmp_path, smollm2_gguf):
     finally:
         backend.close()
     assert path.parent == tmp_path / "chats" and path.name == "outside.json"
+
+
+def test_a_full_disk_reported_by_tokenizers_is_recognised(tmp_path):
+    """`tokenizers` reports ENOSPC as a bare Exception, not an OSError (seen on a real 9 MB tmpfs)."""
+    from tuitune.train.trainer_base import _explain_save_error
+
+    (tmp_path / "checkpoint-4").mkdir()
+    mark_complete(tmp_path / "checkpoint-4", 4)
+    message = _explain_save_error(tmp_path, "checkpoint-6", Exception("No space left on device (os error 28)"))
+    assert message.startswith(f"could not save checkpoint-6: no space left on the disk holding {tmp_path}")
+    assert "the previous checkpoint (checkpoint-4) is intact" in message

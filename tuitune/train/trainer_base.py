@@ -60,8 +60,8 @@ class AtomicCheckpoints:
             staged = staging / name
             mark_complete(staged, self.state.global_step)
             fsync_tree(staged)
-        except OSError as e:
-            shutil.rmtree(staging, ignore_errors=True)
+        except Exception as e:  # noqa: BLE001 - not only OSError: `tokenizers` reports a full disk as a bare Exception
+            shutil.rmtree(staging, ignore_errors=True)  # frees the space a failed save took
             raise CheckpointSaveError(_explain_save_error(root, name, e)) from e
         finally:
             self.args.output_dir = str(root)
@@ -87,14 +87,18 @@ def trainer_class(base: type) -> type:
     return type(f"Tuitune{base.__name__}", (AtomicCheckpoints, base), {})
 
 
-def _explain_save_error(root: Path, name: str, error: OSError) -> str:
+def _explain_save_error(root: Path, name: str, error: Exception) -> str:
     previous = latest_checkpoint(root)
     kept = f"the previous checkpoint ({previous.name}) is intact" if previous else "no earlier checkpoint exists"
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+    code = getattr(error, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(error) or "os error 28" in str(error):
         what = f"no space left on the disk holding {root}"
         todo = "free some space, then `tuitune runs resume` continues"
-    else:
+    elif isinstance(error, OSError):
         what = f"{error.strerror or error} ({error.filename or root})"
+        todo = "fix that, then `tuitune runs resume` continues"
+    else:
+        what = f"{type(error).__name__}: {error}"
         todo = "fix that, then `tuitune runs resume` continues"
     return f"could not save {name}: {what}; {kept}. {todo[0].upper()}{todo[1:]} from the last checkpoint."
 

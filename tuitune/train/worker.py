@@ -66,9 +66,12 @@ def _run(run: RunDir, events: EventWriter) -> int:
     except BaseException as e:  # noqa: BLE001 - every failure must reach the run's record
         message = explain(e)
         traceback.print_exc()
-        run.update_state(status="failed", message=message, finished_at=time.time(), pid=None)
-        events.emit("error", sync=True, message=message, exception=type(e).__name__)
-        events.emit("finished", sync=True, status="failed")
+        try:
+            run.update_state(status="failed", message=message, finished_at=time.time(), pid=None)
+            events.emit("error", sync=True, message=message, exception=type(e).__name__)
+            events.emit("finished", sync=True, status="failed")
+        except OSError as record_error:  # a full disk: the run will read as crashed, and resumes
+            print(f"tuitune worker: could not record the failure ({record_error}): {message}", file=sys.stderr)
         return 1
     message = None if status == "done" else "stopped on request; `tuitune runs resume` continues it"
     run.update_state(status=status, message=message, finished_at=time.time(), pid=None)
