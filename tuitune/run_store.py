@@ -63,6 +63,7 @@ class RunState:
     device: str | None = None
     message: str | None = None
     attempts: int = 0
+    weights: dict[str, Any] | None = None  # which weights were saved: the best checkpoint or the last step
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:

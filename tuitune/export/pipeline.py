@@ -33,6 +33,11 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
     out.mkdir(exist_ok=True)
     report: dict[str, Any] = {"files": [], "started_at": time.time()}
 
+    weights = run.read_state().weights
+    if weights:
+        # Early stopping saved the best checkpoint's weights, not the last step's: say so.
+        report["weights"] = weights
+        events.emit("note", message=f"exporting the weights of the {weights['text']}", weights=weights)
     step = _Stepper(events, report)
     with step("merge"):
         merged = merge(run, run.path / "merged")
