@@ -150,3 +150,16 @@ def test_check_and_dry_run_show_the_choices_with_reasons():
     dry = tuitune("run", str(presets_dir() / "demo-auto.toml"), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "learning_rate = 0.0005" in dry.stdout and "(auto: " in dry.stdout and "early_stopping = true" in dry.stdout
+
+
+def test_tui_shows_reasons_and_coach_lines():
+    from tuitune.preset import load_preset
+    from tuitune.tui import preset_form
+    from tuitune.tui.event_text import describe
+
+    g = preset_form.guidance(load_preset(presets_dir() / "demo-auto.toml"))
+    assert g.choices["train.learning_rate"].auto and "135M" in g.choices["train.learning_rate"].reason
+    line = describe({"type": "warning", "source": "coach", "code": "overfitting", "ts": 0, "message": "val up"})
+    assert line.endswith("coach: val up")
+    probe = describe({"type": "probe", "ts": 0, "step": 4, "label": "eval", "answers": [{"prompt": "Hi", "answer": "Arr"}]})
+    assert "'Hi' → 'Arr'" in probe and "step 4" in probe

@@ -164,6 +164,8 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
         stopping = False
 
     every, every_reason = eval_cadence(total, device) if has_val else (None, "no validation split")
+    if has_val and t.save_steps:
+        every, every_reason = t.save_steps, "at every checkpoint (train.save_steps)"
     every = pick("train.eval_steps", t.eval_steps, every, every_reason)
     if stopping and every:
         save, save_reason = every, "at every evaluation, so the best checkpoint can be kept"

@@ -110,7 +110,9 @@ class NewRunScreen(Screen):
         if preset is None:
             box.update(Text.assemble(("not valid:\n", "bold red"), problems))
         else:
-            box.update(Text(preset_form.render(preset)))
+            self.guidance = preset_form.guidance(preset)
+            guided = f"\n# guided: {self.guidance.summary}" if self.guidance else ""
+            box.update(Text(preset_form.render(preset) + guided))
 
     @on(Select.Changed, "#preset")
     def _preset_picked(self, message: Select.Changed) -> None:
@@ -127,7 +129,9 @@ class NewRunScreen(Screen):
         key = next((k for k, fid in FIELD_IDS.items() if fid == event.widget.id), None)
         if key:
             type_name, default, text = self.help.get(key, ("", "", ""))
-            self.query_one("#field-help", Static).update(Text.assemble((key, "bold"), f" ({type_name}, default {default})\n{text}"))
+            choice = getattr(self, "guidance", None) and self.guidance.choices.get(key)
+            why = f"\n{'tuitune chooses' if choice.auto else 'now'}: {choice.value} — {choice.reason}" if choice else ""
+            self.query_one("#field-help", Static).update(Text.assemble((key, "bold"), f" ({type_name}, default {default})\n{text}{why}"))
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> Path | None:
