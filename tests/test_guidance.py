@@ -57,13 +57,6 @@ def test_choices_are_sane_and_explained(rows, method, size, params, device):
     assert set(g.choices) <= set(GUIDED)
 
 
-@pytest.mark.parametrize("total,device,every", [(76, "cpu", 19), (100, "cuda", 10), (97, "cuda", 10), (3, "cpu", 1)])
-def test_eval_cadence_lands_on_the_last_step_when_it_can(total, device, every):
-    from tuitune.guidance import eval_cadence
-
-    assert eval_cadence(total, device)[0] == every
-
-
 def test_more_data_means_fewer_epochs_and_a_larger_rank():
     small, large = (resolve(preset(), facts(n), params=int(8e9), device="cuda", method="lora") for n in (300, 300_000))
     assert small.value("train.epochs") > large.value("train.epochs")

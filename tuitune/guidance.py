@@ -283,10 +283,7 @@ def lora_rank(tokens: int) -> tuple[int, str]:
 def eval_cadence(total_steps: int, device: str) -> tuple[int, str]:
     n = 5 if device == "cpu" else 10
     every = max(1, math.ceil(total_steps / n))
-    # Prefer a cadence that lands on the last step, so the final weights can be the best too.
-    fits = [e for e in range(every, math.ceil(every * 1.5) + 1) if total_steps % e == 0]
-    every = fits[0] if fits else every
-    return every, f"every {every} steps: {math.ceil(total_steps / every)} evaluations over {total_steps} steps"
+    return every, f"every {every} steps: ~{n} evaluations over {total_steps} steps"
 
 
 def dpo_beta(pairs: int, method: str) -> tuple[float, str]:
