@@ -194,8 +194,9 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     lr_value = choices["train.learning_rate"].value
     rank_text = f"LoRA r{choices['lora.r'].value} at {_fmt(lr_value)}" if "lora.r" in choices else f"lr {_fmt(lr_value)}"
     tokens = f"{'~' if data.estimated else ''}{_count(data.tokens)} tokens"
-    shape = f"{total} steps" if t.max_steps or choices["train.max_steps"].value < math.ceil(chosen_epochs * per_epoch) \
-        else f"{_fmt(chosen_epochs)} epochs ({total} steps)"
+    full = math.ceil(chosen_epochs * per_epoch)
+    shape = (f"{total} steps" if t.max_steps else f"{_fmt(chosen_epochs)} epochs ({total} steps)" if total >= full
+             else f"{_fmt(chosen_epochs)} epochs capped to {total} steps on the CPU")
     summary = f"{data.train_rows} examples, {tokens}: {shape}; {rank_text} — the usual range for a {size}"
     facts = asdict(data) | {"params": params, "device": device, "method": method}
     return Guidance(choices, summary, total, warnings, facts)
