@@ -115,8 +115,17 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from tuitune.preset import load_preset
 
+    from tuitune.preflight import guidance_for, preflight
+
     preset = load_preset(args.preset, args.overrides)
     print(f"{args.preset}: ok ({preset.train.stage}, method {preset.train.method}, model {preset.model.path})")
+    guidance, note = guidance_for(preset, preflight(preset))
+    print(f"guided: {guidance.summary}")
+    for line in guidance.lines()[1:]:
+        print(f"  {line}")
+    for w in guidance.warnings:
+        print(f"  warning: {w['message']}")
+    print(f"  ({note})")
     return 0
 
 
@@ -140,13 +149,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _dry_run(preset) -> int:
     import tomli_w
 
-    from tuitune.preflight import describe, preflight
+    from tuitune.preflight import describe, guidance_for, preflight
 
     check = preflight(preset)
-    print("# resolved preset")
-    print(tomli_w.dumps(preset.to_toml_dict()))
+    guidance, note = guidance_for(preset, check)
+    print(f"# resolved preset (keys left out or `auto` filled in by tuitune; {note})")
+    print(tomli_w.dumps(guidance.apply(preset).to_toml_dict()))
     print("# would run")
-    print("\n".join(describe(preset, check)))
+    print("\n".join(describe(preset, check, guidance)))
     return 0
 
 
@@ -278,6 +288,14 @@ def runs_show(args: argparse.Namespace) -> int:
     losses = [e["loss"] for e in events if e["type"] == "step" and "loss" in e]
     if losses:
         print(f"{'loss':16} {losses[0]:.4f} → {losses[-1]:.4f} over {len(losses)} logged steps")
+    evals = [(e["step"], e["loss"]) for e in events if e["type"] == "eval" and "loss" in e]
+    if evals:
+        print(f"{'validation loss':16} " + ", ".join(f"{loss:.4f} (step {step})" for step, loss in evals))
+    from tuitune.run_show import show_guidance, show_samples, show_warnings
+
+    show_guidance(run.path)
+    show_warnings(events)
+    show_samples(run.path)
     return 0
 
 

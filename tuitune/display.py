@@ -101,7 +101,21 @@ class RunDisplay:
         self.note(f"step {e['step']}: checkpoint saved")
 
     def _on_saved(self, e: dict[str, Any]) -> None:
-        self.note(f"{e['kind']} written to {e['path']}")
+        weights = e.get("weights")
+        self.note(f"{e['kind']} written to {e['path']}" + (f" — {weights['text']}" if weights else ""))
+
+    def _on_note(self, e: dict[str, Any]) -> None:
+        self.note(str(e.get("message")))
+
+    def _on_guidance(self, e: dict[str, Any]) -> None:
+        self.note(f"guided: {e['summary']}")
+        for key, c in e.get("choices", {}).items():
+            if c.get("auto"):
+                self.note(f"  {key} = {c['value']}  ({c['reason']})")
+
+    def _on_probe(self, e: dict[str, Any]) -> None:
+        for a in e.get("answers", []):
+            self.note(f"[dim]probe ({e['label']}, step {e['step']}): {a['prompt']!r} → {a['answer']!r}")
 
     def _on_export(self, e: dict[str, Any]) -> None:
         if e.get("state") == "started":
@@ -110,7 +124,8 @@ class RunDisplay:
             self.note(f"export: {e['stage']} ({e.get('seconds', 0):.1f} s)")
 
     def _on_warning(self, e: dict[str, Any]) -> None:
-        self.note(f"[yellow]warning: {e.get('message')}")
+        who = "coach" if e.get("source") == "coach" else "warning"
+        self.note(f"[yellow]{who}: {e.get('message')}")
 
     def _on_error(self, e: dict[str, Any]) -> None:
         self.note(f"[red bold]error:[/] {e.get('message')}")

@@ -10,6 +10,7 @@ from tuitune.bundled import resolve_model
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
 from tuitune.model_files import check_model_files, safety_warnings
+from tuitune.guidance import DataFacts, Guidance, model_params, resolve
 from tuitune.preset import Preset
 
 
@@ -33,14 +34,37 @@ def preflight(preset: Preset) -> Preflight:
     return Preflight(model, data, len(train), len(val))
 
 
-def describe(preset: Preset, check: Preflight) -> list[str]:
-    t = preset.train
+def guidance_for(preset: Preset, check: Preflight) -> tuple[Guidance, str]:
+    """The guided defaults as the worker will most likely choose them (token counts estimated
+    from characters; device and an `auto` method guessed without torch), and a note saying so."""
+    device, method = preset.train.device, preset.train.method
+    if device == "auto":
+        from tuitune.hardware.plan import detect_gpu
+
+        device = "cuda" if detect_gpu()[0] else "cpu"
+    note = "token counts estimated from characters; the run stores the exact choices in guidance.json"
+    if method == "auto":
+        method = "lora"
+        if device == "cuda":
+            note += "; method auto: shown for LoRA, the worker asks the planner"
+    facts = DataFacts.estimate(check.data.examples, check.train_rows, check.val_rows, preset.train.max_seq_len)
+    return resolve(preset, facts, params=model_params(preset.model.path), device=device, method=method), note
+
+
+def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None) -> list[str]:
+    t = preset.train if guidance is None else guidance.apply(preset).train
     steps = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epochs of {check.train_rows} rows"
-    return [
+    lr = f"{t.learning_rate:g}" if t.learning_rate is not None else "auto"
+    lines = [
         f"model:  {check.model}",
         f"data:   {Path(check.data.path)} ({check.data.format}): "
         f"{check.train_rows} train / {check.val_rows} validation rows before cleaning",
-        f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum}, "
-        f"lr {t.learning_rate:g}, max_seq_len {t.max_seq_len}",
+        f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum or 'auto'}, "
+        f"lr {lr}, max_seq_len {t.max_seq_len}",
         *(f"warning: {w}" for w in safety_warnings(preset)),
     ]
+    if guidance is not None:
+        lines.append("guided: " + guidance.summary)
+        lines += [f"  {line}" for line in guidance.lines()[1:]]
+        lines += [f"  warning: {w['message']}" for w in guidance.warnings]
+    return lines

@@ -25,6 +25,19 @@ GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q
 GGUF_TYPES = GgufType.__args__
 
 
+# Keys tuitune chooses itself when a preset leaves them out or sets them to "auto" (tuitune.guidance).
+GUIDED = (
+    "train.epochs", "train.max_steps", "train.learning_rate", "train.grad_accum", "train.warmup_ratio",
+    "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha",
+    "eval.early_stopping", "eval.probe_count",
+)
+
+
+def _auto(value: Any) -> Any:
+    """`"auto"` in a preset means the same as leaving the key out: tuitune chooses."""
+    return None if isinstance(value, str) and value.strip().lower() == "auto" else value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
 
@@ -115,31 +128,34 @@ class TrainSection(_Section):
     """`full` updates every weight; `lora` trains a small adapter; `qlora` trains an adapter on a
     4-bit base. `auto` picks LoRA when the 16-bit model fits comfortably, else QLoRA."""
 
-    epochs: float = Field(3.0, gt=0)
-    """Passes over the training data (ignored when `max_steps` is set)."""
+    epochs: float | None = Field(None, gt=0)
+    """Passes over the training data (ignored when `max_steps` is set). `auto` (or left out):
+    tuitune chooses from the number of examples, and on the CPU caps the run to a few minutes."""
 
     max_steps: int | None = Field(None, gt=0)
-    """Stop after this many optimizer steps; overrides `epochs`."""
+    """Stop after this many optimizer steps; overrides `epochs` (left out: from the epochs)."""
 
-    learning_rate: float = Field(2e-4, gt=0, lt=1)
-    """Peak learning rate. Typical: 1e-4 to 5e-4 for LoRA, 1e-5 to 5e-5 for full fine-tuning."""
+    learning_rate: float | None = Field(None, gt=0, lt=1)
+    """Peak learning rate. Typical: 1e-4 to 5e-4 for LoRA, 1e-5 to 5e-5 for full fine-tuning.
+    `auto`: chosen from the method and the model's size (docs/guidance.md)."""
 
     batch_size: int = Field(4, ge=1, le=4096)
     """Examples per forward pass (per device)."""
 
-    grad_accum: int = Field(1, ge=1, le=4096)
-    """Forward passes per optimizer step; effective batch = batch_size x grad_accum."""
+    grad_accum: int | None = Field(None, ge=1, le=4096)
+    """Forward passes per optimizer step; effective batch = batch_size x grad_accum. `auto`:
+    chosen for an effective batch that suits the dataset's size (1 on the CPU)."""
 
     max_seq_len: int = Field(1024, ge=16, le=1_048_576)
     """Longest sequence in tokens; longer examples are truncated."""
 
-    warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    """Share of the steps spent ramping the learning rate up from zero."""
+    warmup_ratio: float | None = Field(None, ge=0, lt=1)
+    """Share of the steps spent ramping the learning rate up from zero (`auto`: 3%, more on short runs)."""
 
     lr_scheduler: Literal[
-        "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"
-    ] = "cosine"
-    """How the learning rate falls after warmup."""
+        "auto", "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"
+    ] = "auto"
+    """How the learning rate falls after warmup (`auto`: cosine)."""
 
     optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor"] = "adamw"
     """AdamW in fp32; `adamw_8bit` keeps its two states in 8 bits (bitsandbytes), saving 6 bytes
@@ -164,14 +180,16 @@ class TrainSection(_Section):
     logging_steps: int = Field(1, ge=1)
     """Report loss and learning rate every this many steps."""
 
-    save_steps: int = Field(50, ge=1)
-    """Save a resumable checkpoint every this many steps."""
+    save_steps: int | None = Field(None, ge=1)
+    """Save a resumable checkpoint every this many steps (`auto`: at every evaluation, or five
+    times per run without a validation split)."""
 
     save_total_limit: int = Field(2, ge=1)
     """Keep at most this many checkpoints (the oldest are deleted)."""
 
     eval_steps: int | None = Field(None, ge=1)
-    """Evaluate on the validation split every this many steps (default: `save_steps`)."""
+    """Evaluate on the validation split every this many steps (`auto`: about 10 times per run,
+    5 on the CPU)."""
 
     device: Literal["auto", "cuda", "cpu"] = "auto"
     """Where to train; `auto` uses the GPU when there is one."""
@@ -190,6 +208,9 @@ class TrainSection(_Section):
     longest_first: bool = False
     """Start each epoch with the longest examples (batches grouped by length), so that a batch
     that does not fit fails in the first minute, not hours in."""
+    _auto_means_none = field_validator(
+        "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", mode="before"
+    )(lambda value: _auto(value))
 
     @field_validator("stage")
     @classmethod
@@ -200,17 +221,42 @@ class TrainSection(_Section):
 
 
 class LoraSection(_Section):
-    r: int = Field(16, ge=1, le=1024)
-    """Adapter rank: capacity of the adapter. 8-64 is typical."""
+    r: int | None = Field(None, ge=1, le=1024)
+    """Adapter rank: capacity of the adapter. 8-64 is typical (`auto`: 16, more for large datasets)."""
 
-    alpha: int = Field(32, ge=1)
-    """Adapter scaling; the update is scaled by alpha / r. Often 2 x r."""
+    alpha: int | None = Field(None, ge=1)
+    """Adapter scaling; the update is scaled by alpha / r. Often 2 x r (`auto`: 2 x r)."""
 
     dropout: float = Field(0.05, ge=0, lt=1)
     """Dropout on the adapter's input."""
 
     target_modules: Literal["all-linear"] | list[str] = "all-linear"
     """Layers that get an adapter: `all-linear`, or a list of module names like ["q_proj", "v_proj"]."""
+
+    _auto_means_none = field_validator("r", "alpha", mode="before")(lambda value: _auto(value))
+
+
+class EvalSection(_Section):
+    early_stopping: Literal["auto"] | bool = "auto"
+    """Stop when the validation loss has not improved for `patience` evaluations, and keep the best
+    checkpoint (it is saved and exported instead of the last). `auto`: on when there is a
+    validation split."""
+
+    patience: int = Field(3, ge=1)
+    """Evaluations in a row without a new best validation loss before early stopping ends the run."""
+
+    probes: list[str] = Field(default_factory=list)
+    """Prompts the model answers at every evaluation, and base against tuned at the end (see
+    `tuitune runs show`). Empty: drawn from the validation split."""
+
+    probe_count: int | None = Field(None, ge=0, le=16)
+    """How many prompts to draw from the validation split when `probes` is empty (`auto`: 2 on
+    the CPU, 4 on a GPU; 0 turns probes off)."""
+
+    probe_tokens: int = Field(48, ge=1, le=1024)
+    """Longest probe answer in tokens (greedy decoding)."""
+
+    _auto_means_none = field_validator("probe_count", mode="before")(lambda value: _auto(value))
 
 
 class ExportSection(_Section):
@@ -236,6 +282,9 @@ class Preset(_Section):
 
     lora: LoraSection = Field(default_factory=LoraSection)
     """Adapter settings (LoRA and QLoRA)."""
+
+    eval: EvalSection = Field(default_factory=EvalSection)
+    """Held-out evaluation: early stopping, the best checkpoint, probe prompts."""
 
     export: ExportSection = Field(default_factory=ExportSection)
     """What to write after training."""
@@ -385,6 +434,8 @@ def field_help() -> list[tuple[str, str, str, str]]:
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             for name, f in ann.model_fields.items():
                 default = "(required)" if f.is_required() else repr(f.get_default(call_default_factory=True))
+                if f"{section_name}.{name}" in GUIDED and default in ("None", "'auto'"):
+                    default = "auto"
                 rows.append((f"{section_name}.{name}", _type_name(f.annotation), default, f.description or ""))
         else:
             rows.append((section_name, _type_name(ann), repr(section_field.default), section_field.description or ""))

@@ -69,6 +69,7 @@ class RunState:
     grad_accum: int | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)
     """Settings the worker changed during the run, and why (e.g. after running out of memory)."""
+    weights: dict[str, Any] | None = None  # which weights were saved: the best checkpoint or the last step
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:

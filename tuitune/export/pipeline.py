@@ -36,6 +36,11 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
     (out / "report.json").unlink(missing_ok=True)
     report: dict[str, Any] = {"files": [], "started_at": time.time()}
 
+    weights = run.read_state().weights
+    if weights:
+        # Early stopping saved the best checkpoint's weights, not the last step's: say so.
+        report["weights"] = weights
+        events.emit("note", message=f"exporting the weights of the {weights['text']}", weights=weights)
     step = _Stepper(events, report)
     estimate = _estimated_bytes(run, preset.model.path)
     if estimate:  # before merging, which alone writes the whole model once

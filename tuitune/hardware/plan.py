@@ -59,8 +59,8 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
     precision = t.precision if t.precision != "auto" else ("bf16" if bf16 else "fp16")
     return Setup(
         method=t.method if t.method != "auto" else "lora",
-        seq_len=t.max_seq_len, batch=t.batch_size, grad_accum=t.grad_accum,
-        lora_r=lora.r, lora_targets=parse_targets(lora.target_modules), lora_dropout=lora.dropout,
+        seq_len=t.max_seq_len, batch=t.batch_size, grad_accum=t.grad_accum or 1,
+        lora_r=lora.r or 16, lora_targets=parse_targets(lora.target_modules), lora_dropout=lora.dropout,
         grad_checkpointing=True if t.gradient_checkpointing == "auto" else bool(t.gradient_checkpointing),
         optimizer=t.optimizer, compute=precision,
     )

@@ -13,6 +13,8 @@ from tuitune.events import EventWriter
 from tuitune.preset import Preset
 from tuitune.run_store import RunDir, tuitune_home
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
+from tuitune.train.guided import check_labels, guide
+from tuitune.train.probes import ProbeCallback, probe_prompts
 from tuitune.checkpoints import checkpoint_step, latest_checkpoint
 from tuitune.train.model_loading import (
     choose_hardware,
@@ -54,6 +56,8 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
     val_ds = encode_all(tokenizer, val_rows, assistant_only) if val_rows else None
 
     hw = choose_hardware(preset, source)
+    preset, guidance = guide(run, preset, report, hw.device, hw.method, events)
+    check_labels(train_ds["labels"], preset.train.max_seq_len, events)
     events.emit(
         "status",
         status="loading_model",
@@ -71,24 +75,56 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
     if resume_from is not None:
         events.emit("status", status="resuming", checkpoint=str(resume_from), step=checkpoint_step(resume_from))
 
-    trainer = _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events)
+    prompts = probe_prompts(preset.eval.probes, preset.data.system_prompt, val_rows, train_rows,
+                            preset.eval.probe_count or 0)
+    probes = ProbeCallback(run, events, tokenizer, prompts, preset.eval.probe_tokens)
+    early = bool(preset.eval.early_stopping) and val_ds is not None
+    trainer = _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events,
+                             [probes, *coach_callbacks(preset, guidance, hw, events, early)], early)
     if stop_requested.is_set():
         return "stopped"
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     if stop_requested.is_set() and trainer.state.global_step < trainer.state.max_steps:
         return "stopped"
 
+    weights = weights_used(trainer.state, early)
+    run.update_state(weights=weights)
     out = run.model if hw.method == "full" else run.adapter
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
-    events.emit("saved", path=str(out), kind="model" if hw.method == "full" else "adapter", sync=True)
+    events.emit("saved", path=str(out), kind="model" if hw.method == "full" else "adapter", sync=True, weights=weights)
+    probes.finish(trainer.model, weights["step"], weights["text"])
     return "done"
 
 
-def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) -> Any:
+def coach_callbacks(preset, guidance, hw, events, early: bool) -> list[Any]:
+    from tuitune.guidance import learning_rate
+    from tuitune.train.coach import CoachCallback
+
+    usual, _ = learning_rate(hw.method, guidance.facts.get("params"), preset.train.stage)
+    callbacks = [CoachCallback(events, preset.train.learning_rate, usual, early)]
+    if early:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=preset.eval.patience))
+    return callbacks
+
+
+def weights_used(state: Any, early: bool) -> dict[str, Any]:
+    """Which weights are saved: the best checkpoint (early stopping on) or the last step."""
+    last = state.global_step
+    if early and state.best_model_checkpoint:
+        step = checkpoint_step(Path(state.best_model_checkpoint))
+        stopped = f", stopped early at step {last} of {state.max_steps}" if last < state.max_steps else ""
+        text = (f"best checkpoint: step {step} (validation loss {state.best_metric:.4f}) of {last} steps{stopped}")
+        return {"used": "best", "step": step, "eval_loss": state.best_metric, "last_step": last, "text": text}
+    return {"used": "last", "step": last, "last_step": last, "text": f"last step: {last}"}
+
+
+def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events, extra_callbacks, early) -> Any:
     from trl import SFTConfig, SFTTrainer
 
-    t = preset.train
+    t = preset.train  # every guided key resolved (tuitune.train.guided)
     eval_steps = t.eval_steps or t.save_steps
     config = SFTConfig(
         output_dir=str(run.checkpoints),
@@ -121,6 +157,9 @@ def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) 
         dataloader_num_workers=0,
         completion_only_loss=False,
         **shared_args(t),
+        load_best_model_at_end=early,
+        metric_for_best_model="eval_loss" if early else None,
+        greater_is_better=False if early else None,
     )
     peft_config = None
     if hw.method in ("lora", "qlora"):
@@ -141,6 +180,6 @@ def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) 
         eval_dataset=val_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[EventCallback(run, events), StopCallback(run)],
+        callbacks=[EventCallback(run, events), StopCallback(run), *extra_callbacks],
     )
     return trainer

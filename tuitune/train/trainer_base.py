@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import rotate_checkpoints
 
 from tuitune.checkpoints import STAGING, CheckpointSaveError, fsync_dir, fsync_tree, latest_checkpoint, mark_complete
@@ -58,6 +59,7 @@ class AtomicCheckpoints:
         try:
             super()._save_checkpoint(model, trial)
             staged = staging / name
+            self._point_best_at_final_folder(root, staged)
             mark_complete(staged, self.state.global_step)
             fsync_tree(staged)
         except Exception as e:  # noqa: BLE001 - not only OSError: `tokenizers` reports a full disk as a bare Exception
@@ -75,6 +77,17 @@ class AtomicCheckpoints:
             output_dir=str(root), save_total_limit=self.args.save_total_limit,
             best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False,
         )
+
+    def _point_best_at_final_folder(self, root: Path, staged: Path) -> None:
+        """The Trainer looks for the best checkpoint beside the one it saves — in staging — so its
+        record would name a folder that is renamed away (or miss an older best one)."""
+        best = self.state.best_global_step
+        if not best:
+            return
+        final = root / f"checkpoint-{best}"
+        if best == self.state.global_step or final.exists():
+            self.state.best_model_checkpoint = str(final)
+            self.state.save_to_json(str(staged / TRAINER_STATE_NAME))
 
     def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
         faults.during_save(self.state.global_step)

@@ -54,10 +54,16 @@ _TEXT = {
     "step": lambda e: None,
     "eval": lambda e: f"step {e.get('step')}: validation loss {e.get('loss', float('nan')):.4f}",
     "checkpoint": lambda e: f"step {e.get('step')}: checkpoint saved",
-    "saved": lambda e: f"{e.get('kind')} written to {e.get('path')}",
+    "saved": lambda e: f"{e.get('kind')} written to {e.get('path')}" + (
+        f" ({e['weights']['text']})" if isinstance(e.get("weights"), dict) else ""),
+    "note": lambda e: str(e.get("message")),
+    "guidance": lambda e: f"guided defaults: {e.get('summary')}",
+    "probe": lambda e: f"probe answers ({e.get('label')}, step {e.get('step')}): " + " | ".join(
+        f"{a.get('prompt')!r} → {a.get('answer')!r}" for a in e.get("answers") or []),
+    "samples": lambda e: f"base and tuned answers side by side: {e.get('path')}",
     "export": lambda e: (f"export: {e.get('stage')} …" if e.get("state") == "started"
                          else f"export: {e.get('stage')} done ({e.get('seconds', 0):.1f} s)"),
-    "warning": lambda e: f"warning: {e.get('message')}",
+    "warning": lambda e: f"{'coach' if e.get('source') == 'coach' else 'warning'}: {e.get('message')}",
     "error": lambda e: f"ERROR: {e.get('message')}",
     "finished": _finished,
     "oom": lambda e: (f"OUT OF MEMORY at step {e.get('step')} (batch {e.get('batch_size')} x {e.get('grad_accum')}); "

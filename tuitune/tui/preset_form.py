@@ -100,3 +100,24 @@ def save(preset: Preset, name: str, origin: Path) -> Path:
               f"# Run it: tuitune run {out}      (`tuitune keys` explains every key)\n")
     out.write_text(header + render(preset), encoding="utf-8")
     return out
+
+
+_checked: dict[tuple, object] = {}
+
+
+def guidance(preset: Preset):
+    """What tuitune would choose for the keys this preset leaves to it (None when the data or
+    model cannot be read yet). The data is read once per file version."""
+    from tuitune.errors import USER_ERRORS
+    from tuitune.preflight import guidance_for, preflight
+
+    path = Path(preset.data.path)
+    key = (preset.data.model_dump_json(), preset.model.path, preset.train.stage,
+           path.stat().st_mtime if path.exists() else None)
+    try:
+        if key not in _checked:
+            _checked.clear()
+            _checked[key] = preflight(preset)
+        return guidance_for(preset, _checked[key])[0]
+    except USER_ERRORS:
+        return None

@@ -136,7 +136,9 @@ class NewRunScreen(Screen):
         from tuitune.model_files import safety_warnings
 
         warnings = [(f"warning: {w}\n", "bold yellow") for w in safety_warnings(preset)]
-        box.update(Text.assemble(*warnings, preset_form.render(preset)))
+        self.guidance = preset_form.guidance(preset)
+        guided = f"\n# guided: {self.guidance.summary}" if self.guidance else ""
+        box.update(Text.assemble(*warnings, preset_form.render(preset) + guided))
         self.plan_memory(preset)
         key = (str(preset.data.path), preset.data.format)
         if key != self._data_key:
@@ -243,7 +245,9 @@ class NewRunScreen(Screen):
         key = next((k for k, fid in FIELD_IDS.items() if fid == event.widget.id), None)
         if key:
             type_name, default, text = self.help.get(key, ("", "", ""))
-            self.query_one("#field-help", Static).update(Text.assemble((key, "bold"), f" ({type_name}, default {default})\n{text}"))
+            choice = getattr(self, "guidance", None) and self.guidance.choices.get(key)
+            why = f"\n{'tuitune chooses' if choice.auto else 'now'}: {choice.value} — {choice.reason}" if choice else ""
+            self.query_one("#field-help", Static).update(Text.assemble((key, "bold"), f" ({type_name}, default {default})\n{text}{why}"))
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> Path | None:
