@@ -53,6 +53,16 @@ def test_early_stopping_stops_when_validation_loss_turns_up_and_keeps_the_best(t
     assert weights["used"] == "best" and weights["step"] < weights["last_step"] == state["step"]
     assert weights["eval_loss"] == pytest.approx(min(evals))
     assert "best checkpoint: step" in result.stdout
+    # The saved weights are the best checkpoint's, not the last step's (checkpoints are staged
+    # and renamed, so the Trainer's record of the best one must follow the rename).
+    import torch
+    from safetensors.torch import load_file
+
+    best = run / "checkpoints" / f"checkpoint-{weights['step']}"
+    saved, kept = load_file(run / "model" / "model.safetensors"), load_file(best / "model.safetensors")
+    assert kept.keys() & saved.keys() and all(torch.equal(saved[k], kept[k]) for k in kept.keys() & saved.keys())
+    trainer_state = json.loads((run / "checkpoints" / f"checkpoint-{state['step']}" / "trainer_state.json").read_text())
+    assert trainer_state["best_model_checkpoint"] == str(best)
     # Probes: the base model's answer at step 0, one per evaluation, and base vs tuned at the end.
     probes = [e for e in events if e["type"] == "probe"]
     assert probes[0]["label"] == "base" and probes[-1]["label"] == "tuned"
