@@ -25,7 +25,7 @@ def guide(run: RunDir, preset: Preset, report: dict[str, Any], device: str, meth
     path = run.path / "guidance.json"
     if path.exists():
         guidance = Guidance.from_json(json.loads(path.read_text(encoding="utf-8")))
-        return guidance.apply(preset), guidance
+        return _with_run_changes(run, guidance.apply(preset)), guidance
     guidance = resolve(preset, DataFacts.from_report(report), params=model_params(preset.model.path),
                        device=device, method=method)
     atomic_write_text(path, json.dumps(guidance.to_json(), indent=2) + "\n")
@@ -33,7 +33,25 @@ def guide(run: RunDir, preset: Preset, report: dict[str, Any], device: str, meth
                 choices={k: {"value": c.value, "reason": c.reason, "auto": c.auto} for k, c in guidance.choices.items()})
     for w in guidance.warnings:
         events.emit("warning", source="coach", **w)
-    return guidance.apply(preset), guidance
+    return _with_run_changes(run, guidance.apply(preset)), guidance
+
+
+def effective(run: RunDir, preset: Preset) -> Preset:
+    """The settings the run trains with now: its stored guidance, then changes made during it."""
+    path = run.path / "guidance.json"
+    if path.exists():
+        preset = Guidance.from_json(json.loads(path.read_text(encoding="utf-8"))).apply(preset)
+    return _with_run_changes(run, preset)
+
+
+def _with_run_changes(run: RunDir, preset: Preset) -> Preset:
+    # An out-of-memory retry halved the batching: it wins over the preset and the guidance, also
+    # across resumes.
+    state = run.read_state()
+    if state.batch_size:
+        preset = preset.model_copy(deep=True)
+        preset.train.batch_size, preset.train.grad_accum = state.batch_size, state.grad_accum
+    return preset
 
 
 def check_labels(labels: list[list[int]], max_seq_len: int, events: EventWriter) -> None:

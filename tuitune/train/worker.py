@@ -93,16 +93,14 @@ def _train(run: RunDir, events: EventWriter) -> str:
     for warning in safety_warnings(preset):
         events.emit("warning", message=warning)
     while True:
-        state = run.read_state()
-        # An earlier out-of-memory retry changed the batching: keep it, also across resumes.
-        if state.batch_size:
-            preset.train.batch_size, preset.train.grad_accum = state.batch_size, state.grad_accum
         try:
             return train(run, preset, events)
         except BaseException as e:  # noqa: BLE001 - only out-of-memory is handled here
             if not oom.is_oom(e):
                 raise
-            _after_oom(run, preset, events, e)  # raises oom.OutOfMemory unless it retries
+            from tuitune.train.guided import effective
+
+            _after_oom(run, effective(run, preset), events, e)  # raises oom.OutOfMemory unless it retries
         # Out of the except block: the traceback's frames (and the model they hold) are gone.
         _free_memory()
 
