@@ -10,6 +10,7 @@ from tuitune.bundled import resolve_model
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
 from tuitune.preset import Preset
+from tuitune.run_ref import is_run_ref, pinned
 
 
 @dataclass
@@ -25,6 +26,9 @@ def preflight(preset: Preset) -> Preflight:
     model = preset.model.path
     if model.startswith("bundled:"):
         model = str(resolve_model(model))
+    elif is_run_ref(model):
+        # Pin the full id: the run's config.toml then names exactly the run it started from.
+        model = preset.model.path = pinned(model)
     data = check(preset.data, preset.train.stage)
     # Counts before cleaning; the worker's cleaning report says what it dropped.
     train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)

@@ -58,6 +58,10 @@ class Hardware:
 
 
 def model_source(ref: str) -> ModelSource:
+    if ref.startswith("run:"):
+        from tuitune.train.run_source import run_model_path
+
+        return ModelSource(str(run_model_path(ref)))
     if ref.startswith("bundled:"):
         ref = str(resolve_model(ref))
     path = Path(ref)

@@ -78,6 +78,10 @@ def _run(run: RunDir, events: EventWriter) -> int:
 
 def _train(run: RunDir, events: EventWriter) -> str:
     preset = run.preset()
+    if preset.train.stage == "dpo":
+        from tuitune.train.dpo import train_dpo
+
+        return train_dpo(run, preset, events)
     from tuitune.train.sft import train_sft
 
     return train_sft(run, preset, events)
