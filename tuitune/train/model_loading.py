@@ -121,7 +121,9 @@ def _auto_method(device: str, preset: Preset) -> tuple[str, str]:
 
     free, _total = torch.cuda.mem_get_info()
     try:
-        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size)
+        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size,
+                            stage=preset.train.stage,
+                            precompute_ref=preset.train.stage == "dpo" and preset.dpo.precompute_ref)
     except PlannerError as e:
         return "qlora", f"the planner could not read the model's shape ({e}); QLoRA is the safest choice"
     if rec.method is None:
