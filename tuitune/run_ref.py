@@ -9,7 +9,7 @@ and lives in :mod:`tuitune.train.run_source`; this module only finds the run. Li
 from __future__ import annotations
 
 from tuitune.preset import RUN_PREFIX
-from tuitune.run_store import RunDir, RunStoreError, find_run
+from tuitune.run_store import RunDir, RunStoreError, find_run, runs_root
 
 
 def is_run_ref(ref: str) -> bool:
@@ -44,8 +44,12 @@ def result_kind(run: RunDir) -> str | None:
 
 
 def pinned(ref: str) -> str:
-    """``run:<full id>``: what a resolved preset records, so a rerun names the same run."""
-    return RUN_PREFIX + source_run(ref).id
+    """``run:<full id>`` (``run:<folder>`` for a run outside the runs folder): what a resolved
+    preset records, so a rerun names the same run."""
+    run = source_run(ref)
+    if run.path.parent == runs_root().resolve():
+        return RUN_PREFIX + run.id
+    return RUN_PREFIX + str(run.path)
 
 
 def shape_ref(ref: str) -> str:
