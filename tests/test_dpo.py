@@ -171,6 +171,17 @@ def test_llama_factory_dpo_demo_trains_full_with_a_reference_copy(tmp_path, tiny
     assert (run / "model" / "model.safetensors").exists()
 
 
+def test_shipped_dpo_preset_dry_run_describes_the_run():
+    from tuitune.bundled import presets_dir
+
+    result = tuitune("run", str(presets_dir() / "demo-cpu-dpo.toml"), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert 'stage = "dpo"' in result.stdout and "[dpo]" in result.stdout
+    assert "pirate-pairs.jsonl (preference): 91 train / 5 validation rows" in result.stdout
+    assert "dpo:    beta 0.1, loss sigmoid, prompt <= 96, answers <= 160 tokens; reference: the starting " \
+           "model, as the base with the adapter off (no copy)" in result.stdout
+
+
 def test_encode_pair_keeps_the_prompt_end_and_the_answer_start(tokenizer):
     from tuitune.train.tokenize import encode_pair, render
 
