@@ -109,6 +109,9 @@ def test_sft_then_dpo_from_the_run_survives_sigkill_and_learns_the_preference(tm
     history = {e["step"]: e for e in steps(run)}
     keys = {"reward_chosen", "reward_rejected", "reward_margin", "reward_accuracy", "logp_chosen", "logp_rejected"}
     assert all(keys <= set(e) for e in history.values())
+    # Step 1 scores the untrained adapter against the reference: zero rewards prove the reference
+    # is the starting point (the SFT result), not the SFT run's original base.
+    assert abs(history[1]["reward_chosen"]) < 1e-4 and abs(history[1]["reward_rejected"]) < 1e-4
     margins = [history[s]["reward_margin"] for s in sorted(history)]
     assert mean(margins[-4:]) > mean(margins[:4]) + 0.1, margins
     assert mean([history[s]["reward_accuracy"] for s in sorted(history)][-4:]) >= 0.75
