@@ -81,7 +81,7 @@ def mean(values):
 
 def test_sft_then_dpo_from_the_run_survives_sigkill_and_learns_the_preference(tmp_path, sft_lora_run, pairs):
     preset = write_preset(tmp_path / "dpo.toml", f"run:{sft_lora_run}", pairs,
-                          train={**DPO, "max_steps": 16, "save_steps": 4})
+                          train={**DPO, "max_steps": 12, "save_steps": 4})
     dry = tuitune("run", str(preset), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert f'path = "run:{sft_lora_run}"' in dry.stdout  # pinned: the run's folder, outside this home
@@ -101,7 +101,7 @@ def test_sft_then_dpo_from_the_run_survives_sigkill_and_learns_the_preference(tm
     assert result.returncode == 0, result.stdout + result.stderr
     assert "margin +" in result.stdout and "acc " in result.stdout
     after = steps(run)[before:]
-    assert after[0]["step"] == checkpoint + 1 and after[-1]["step"] == 16
+    assert after[0]["step"] == checkpoint + 1 and after[-1]["step"] == 12
     assert read_state(run)["status"] == "done"
 
     # Every logged step carries the reward metrics; resumed or not, the margin grew and the
