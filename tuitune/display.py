@@ -84,6 +84,7 @@ class RunDisplay:
             self.first_loss = loss if self.first_loss is None else self.first_loss
             self.last_loss = loss
         parts = [f"loss {loss:.4f}" if loss is not None else ""]
+        parts += _preference(e)
         if "lr" in e:
             parts.append(f"lr {e['lr']:.2e}")
         if "tokens_per_s" in e:
@@ -95,7 +96,8 @@ class RunDisplay:
         )
 
     def _on_eval(self, e: dict[str, Any]) -> None:
-        self.note(f"step {e['step']}: validation loss {e.get('loss', float('nan')):.4f}")
+        extra = "  ".join(_preference(e))
+        self.note(f"step {e['step']}: validation loss {e.get('loss', float('nan')):.4f}" + (f"  {extra}" if extra else ""))
 
     def _on_checkpoint(self, e: dict[str, Any]) -> None:
         self.note(f"step {e['step']}: checkpoint saved")
@@ -144,6 +146,16 @@ class RunDisplay:
             self.note(f"export {e['export']}")
         self.final_status = e.get("status")
         self.progress.update(self.task, description=str(self.final_status))
+
+
+def _preference(e: dict[str, Any]) -> list[str]:
+    """DPO's live signal: how far chosen answers out-score rejected ones, and how often they do."""
+    parts = []
+    if "reward_margin" in e:
+        parts.append(f"margin {e['reward_margin']:+.3f}")
+    if "reward_accuracy" in e:
+        parts.append(f"acc {e['reward_accuracy']:.0%}")
+    return parts
 
 
 def _duration(seconds: float) -> str:

@@ -12,6 +12,7 @@ from tuitune.data.pipeline import check
 from tuitune.model_files import check_model_files, safety_warnings
 from tuitune.guidance import DataFacts, Guidance, model_params, resolve
 from tuitune.preset import Preset
+from tuitune.run_ref import is_run_ref, pinned
 
 
 @dataclass
@@ -27,6 +28,9 @@ def preflight(preset: Preset) -> Preflight:
     model = preset.model.path
     if model.startswith("bundled:"):
         model = str(resolve_model(model))
+    elif is_run_ref(model):
+        # Pin the full id: the run's config.toml then names exactly the run it started from.
+        model = preset.model.path = pinned(model)
     check_model_files(model, preset.model.allow_pickle)
     data = check(preset.data, preset.train.stage)
     # Counts before cleaning; the worker's cleaning report says what it dropped.
@@ -56,7 +60,7 @@ def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None)
     steps = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epochs of {check.train_rows} rows"
     lr = f"{t.learning_rate:g}" if t.learning_rate is not None else "auto"
     lines = [
-        f"model:  {check.model}",
+        f"model:  {check.model}{_started_from(check.model)}",
         f"data:   {Path(check.data.path)} ({check.data.format}): "
         f"{check.train_rows} train / {check.val_rows} validation rows before cleaning",
         f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum or 'auto'}, "
@@ -67,4 +71,33 @@ def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None)
         lines.append("guided: " + guidance.summary)
         lines += [f"  {line}" for line in guidance.lines()[1:]]
         lines += [f"  warning: {w['message']}" for w in guidance.warnings]
+    if t.stage == "dpo":
+        lines.append("dpo:    " + describe_dpo(preset))
     return lines
+
+
+def describe_dpo(preset: Preset) -> str:
+    d, method = preset.dpo, preset.train.method
+    if d.precompute_ref:
+        reference = "reference log-probs precomputed before training"
+    elif method == "full":
+        reference = "reference: a frozen copy of the starting model"
+    elif method == "auto":
+        reference = "reference: the starting model (adapter off for LoRA/QLoRA, a frozen copy for full)"
+    else:
+        reference = "reference: the starting model, as the base with the adapter off (no copy)"
+    limits = [f"prompt <= {d.max_prompt_len}" if d.max_prompt_len else "",
+              f"answers <= {d.max_completion_len} tokens" if d.max_completion_len else ""]
+    limits_text = ", ".join(x for x in limits if x)
+    return f"beta {d.beta:g}, loss {d.loss_type}" + (f", {limits_text}" if limits_text else "") + f"; {reference}"
+
+
+def _started_from(model: str) -> str:
+    if not is_run_ref(model):
+        return ""
+    from tuitune.run_ref import result_kind, source_run
+
+    run = source_run(model)
+    if result_kind(run) == "model":
+        return f" (its full fine-tune, {run.model})"
+    return f" (its adapter merged into {run.preset().model.path})"

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,10 +42,15 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
 
 
+RUN_PREFIX = "run:"
+
+
 class ModelSection(_Section):
     path: str
     """The base model: a hub id (`Qwen/Qwen2.5-7B-Instruct`), a local Hugging Face folder, a `.gguf`
-    file (loaded dequantized), or `bundled:smollm2-135m-instruct` for the demo model."""
+    file (loaded dequantized), `bundled:smollm2-135m-instruct` for the demo model, or `run:<id>`
+    to start from an earlier finished run (its fine-tuned model; a LoRA run's adapter merged into
+    its base), e.g. SFT then DPO."""
 
     trust_remote_code: bool = False
     """Run Python code shipped with the model. Off unless you trust its author."""
@@ -212,13 +217,6 @@ class TrainSection(_Section):
         "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", mode="before"
     )(lambda value: _auto(value))
 
-    @field_validator("stage")
-    @classmethod
-    def _stage_available(cls, value: str) -> str:
-        if value == "dpo":
-            raise ValueError("stage 'dpo' is not available in this version of tuitune yet; use 'sft'")
-        return value
-
 
 class LoraSection(_Section):
     r: int | None = Field(None, ge=1, le=1024)
@@ -259,6 +257,36 @@ class EvalSection(_Section):
     _auto_means_none = field_validator("probe_count", mode="before")(lambda value: _auto(value))
 
 
+DpoLoss = Literal["sigmoid", "ipo", "hinge", "robust", "sigmoid_norm", "apo_zero", "apo_down"]
+
+
+class DpoSection(_Section):
+    beta: float = Field(0.1, gt=0, le=10)
+    """How far the model may drift from the reference (the starting model): higher keeps it closer.
+    0.1 is usual; for `ipo` it is the regularization strength."""
+
+    loss_type: DpoLoss = "sigmoid"
+    """The preference loss: `sigmoid` (the DPO paper), `ipo`, `hinge`, `robust` (noisy labels, see
+    `label_smoothing`), `sigmoid_norm` (length-normalized), `apo_zero` / `apo_down` (anchored)."""
+
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
+    """Share of pairs assumed mislabeled, for `robust` (and conservative `sigmoid`); 0 trusts every pair."""
+
+    max_prompt_len: int | None = Field(None, ge=1)
+    """Keep at most this many prompt tokens (the end of the prompt, next to the answer, is kept);
+    default: no limit beyond `train.max_seq_len`."""
+
+    max_completion_len: int | None = Field(None, ge=1)
+    """Keep at most this many tokens of each answer (its start); default: no limit beyond
+    `train.max_seq_len`."""
+
+    precompute_ref: bool = False
+    """Compute the reference model's log-probabilities once, before training. Full fine-tuning then
+    needs no second copy of the model in memory; LoRA/QLoRA (whose reference is the base with the
+    adapter off, no copy either way) save the reference forward pass at every step. Redone at each
+    start or resume."""
+
+
 class ExportSection(_Section):
     gguf: list[GgufType] = Field(default_factory=lambda: ["q4_k_m"])
     """GGUF files to write after training (empty: none)."""
@@ -285,6 +313,9 @@ class Preset(_Section):
 
     eval: EvalSection = Field(default_factory=EvalSection)
     """Held-out evaluation: early stopping, the best checkpoint, probe prompts."""
+
+    dpo: DpoSection = Field(default_factory=DpoSection)
+    """Preference training settings (used when `train.stage = "dpo"`)."""
 
     export: ExportSection = Field(default_factory=ExportSection)
     """What to write after training."""
@@ -419,7 +450,7 @@ def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
 
 def looks_local(ref: str, base_dir: Path) -> bool:
     """True when a model reference names a local file or folder rather than a hub id."""
-    if ref.startswith("bundled:"):
+    if ref.startswith(("bundled:", RUN_PREFIX)):
         return False
     if ref.startswith((".", "/", "~")) or ref.endswith(".gguf") or Path(ref).is_absolute():
         return True

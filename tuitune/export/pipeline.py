@@ -127,12 +127,26 @@ def _held_out(run: RunDir, preset: Any) -> list[Any]:
     for name in ("val.jsonl", "train.jsonl"):
         path = run.data_dir / name
         if path.exists():
-            rows = [json.loads(line)["messages"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            rows = [_conversation(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()
+                    if line.strip()]
             if rows:
                 return rows
+    if preset.train.stage == "dpo":
+        from tuitune.data.pipeline import check
+
+        examples = [_conversation(e.data) for e in check(preset.data, "dpo").examples]
+        train, val = split(examples, preset.data.val_fraction, preset.train.seed)
+        return val or train
     data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
     train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
     return val or train
+
+
+def _conversation(row: dict[str, Any]) -> list[Any]:
+    """A conversation to verify with: SFT's as is; a preference pair's prompt and chosen answer."""
+    if "messages" in row:
+        return row["messages"]
+    return row["prompt"] + row["chosen"]
 
 
 def _perplexity(llm: Any, sequences: list[list[int]]) -> float:

@@ -63,6 +63,7 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
         lora_r=lora.r or 16, lora_targets=parse_targets(lora.target_modules), lora_dropout=lora.dropout,
         grad_checkpointing=True if t.gradient_checkpointing == "auto" else bool(t.gradient_checkpointing),
         optimizer=t.optimizer, compute=precision,
+        stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
     )
 
 
@@ -71,10 +72,12 @@ def check_preset(preset: Any, gpu_bytes: int, *, shape: ModelShape | None = None
     """The preset's estimate; a :class:`PlannerError` with the planner's advice when it cannot fit,
     unless ``force``."""
     shape = shape or load_shape(preset.model.path)
-    est = estimate(shape, setup_from_preset(preset, bf16), gpu_bytes)
+    setup = setup_from_preset(preset, bf16)
+    est = estimate(shape, setup, gpu_bytes)
     if est.fits or force:
         return est
-    rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16")
+    rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16",
+                    stage=setup.stage, precompute_ref=setup.precompute_ref)
     hint = (f"the planner suggests: {rec.settings()}" if rec.chosen else "; ".join(rec.advice))
     raise PlannerError(
         f"this preset needs about {_gib(est.peak_bytes)} at its peak ({est.phase}) but the GPU has "

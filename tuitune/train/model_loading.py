@@ -58,6 +58,10 @@ class Hardware:
 
 
 def model_source(ref: str) -> ModelSource:
+    if ref.startswith("run:"):
+        from tuitune.train.run_source import run_model_path
+
+        return ModelSource(str(run_model_path(ref)))
     if ref.startswith("bundled:"):
         ref = str(resolve_model(ref))
     path = Path(ref)
@@ -117,7 +121,9 @@ def _auto_method(device: str, preset: Preset) -> tuple[str, str]:
 
     free, _total = torch.cuda.mem_get_info()
     try:
-        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size)
+        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size,
+                            stage=preset.train.stage,
+                            precompute_ref=preset.train.stage == "dpo" and preset.dpo.precompute_ref)
     except PlannerError as e:
         return "qlora", f"the planner could not read the model's shape ({e}); QLoRA is the safest choice"
     if rec.method is None:

@@ -1,185 +1,52 @@
 """Supervised fine-tuning with TRL's SFTTrainer: full, LoRA and QLoRA.
 
-Reads top to bottom: data → tokenizer and model → trainer config → train → save.
+Reads top to bottom: data and model (train/session.py) → trainer config → train → save.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from tuitune.data.pipeline import prepare
 from tuitune.events import EventWriter
 from tuitune.preset import Preset
-from tuitune.run_store import RunDir, tuitune_home
-from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
-from tuitune.train.guided import check_labels, guide
-from tuitune.train.probes import ProbeCallback, probe_prompts
-from tuitune.checkpoints import checkpoint_step, latest_checkpoint
-from tuitune.train.model_loading import (
-    choose_hardware,
-    load_model,
-    load_tokenizer,
-    model_source,
-)
+from tuitune.run_store import RunDir
+from tuitune.train import session as stage
+from tuitune.train.guided import check_labels
 from tuitune.train.tokenize import encode_all
-from tuitune.train.trainer_base import shared_args, trainer_class
+from tuitune.train.trainer_args import OPTIMIZERS, common_args, lora_config
+from tuitune.train.trainer_base import trainer_class
 
-
-OPTIMIZERS = {
-    "adamw": "adamw_torch",
-    "adamw_8bit": "adamw_bnb_8bit",
-    "paged_adamw_8bit": "paged_adamw_8bit",
-    "paged_adamw_32bit": "paged_adamw_32bit",
-    "adafactor": "adafactor",
-}
+__all__ = ["train_sft", "OPTIMIZERS"]  # OPTIMIZERS: the memory probe worker reads it from here
 
 
 def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
     """Train (or resume) the run; returns the final status: ``done`` or ``stopped``."""
-    source = model_source(preset.model.path)
-    trust = preset.model.trust_remote_code
-
-    tokenizer = load_tokenizer(source, trust)
-    train, val, report = prepare(
-        preset.data, run.data_dir, tokenizer, seed=preset.train.seed, max_seq_len=preset.train.max_seq_len,
-        stage=preset.train.stage, cache_dir=tuitune_home() / "cache" / "data",
-    )
-    train_rows, val_rows = [r["messages"] for r in train], [r["messages"] for r in val]
-    events.emit(
-        "data", path=report["source"], format=report["format"], train_rows=len(train_rows),
-        val_rows=len(val_rows), rejected=report["rejected"], steps=report["steps"],
-        tokens=report["stats"].get("tokens"),
-    )
     assistant_only = preset.train.assistant_only_loss
-    train_ds = encode_all(tokenizer, train_rows, assistant_only)
-    val_ds = encode_all(tokenizer, val_rows, assistant_only) if val_rows else None
 
-    hw = choose_hardware(preset, source)
-    preset, guidance = guide(run, preset, report, hw.device, hw.method, events)
-    check_labels(train_ds["labels"], preset.train.max_seq_len, events)
-    events.emit(
-        "status",
-        status="loading_model",
-        model=preset.model.path,
-        device=hw.device,
-        precision=hw.precision,
-        method=hw.method,
-        method_reason=hw.reason,
-        gradient_checkpointing=hw.gradient_checkpointing,
-    )
-    model = load_model(source, hw, trust, allow_pickle=preset.model.allow_pickle)
-    run.update_state(method=hw.method, device=hw.device)
+    def encode(tokenizer: Any, train: list[dict], val: list[dict]) -> tuple[Any, Any]:
+        train_ds = encode_all(tokenizer, [r["messages"] for r in train], assistant_only)
+        val_ds = encode_all(tokenizer, [r["messages"] for r in val], assistant_only) if val else None
+        check_labels(train_ds["labels"], preset.train.max_seq_len, events)
+        return train_ds, val_ds
 
-    resume_from = latest_checkpoint(run.checkpoints)
-    if resume_from is not None:
-        events.emit("status", status="resuming", checkpoint=str(resume_from), step=checkpoint_step(resume_from))
-
-    prompts = probe_prompts(preset.eval.probes, preset.data.system_prompt, val_rows, train_rows,
-                            preset.eval.probe_count or 0)
-    probes = ProbeCallback(run, events, tokenizer, prompts, preset.eval.probe_tokens)
-    early = bool(preset.eval.early_stopping) and val_ds is not None
-    trainer = _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events,
-                             [probes, *coach_callbacks(preset, guidance, hw, events, early)], early)
-    if stop_requested.is_set():
-        return "stopped"
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    if stop_requested.is_set() and trainer.state.global_step < trainer.state.max_steps:
-        return "stopped"
-
-    weights = weights_used(trainer.state, early)
-    run.update_state(weights=weights)
-    out = run.model if hw.method == "full" else run.adapter
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
-    events.emit("saved", path=str(out), kind="model" if hw.method == "full" else "adapter", sync=True, weights=weights)
-    probes.finish(trainer.model, weights["step"], weights["text"])
-    return "done"
+    session = stage.start(run, preset, events, encode)
+    return stage.finish(session, _build_trainer(session))
 
 
-def coach_callbacks(preset, guidance, hw, events, early: bool) -> list[Any]:
-    from tuitune.guidance import learning_rate
-    from tuitune.train.coach import CoachCallback
-
-    usual, _ = learning_rate(hw.method, guidance.facts.get("params"), preset.train.stage)
-    callbacks = [CoachCallback(events, preset.train.learning_rate, usual, early)]
-    if early:
-        from transformers import EarlyStoppingCallback
-
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=preset.eval.patience))
-    return callbacks
-
-
-def weights_used(state: Any, early: bool) -> dict[str, Any]:
-    """Which weights are saved: the best checkpoint (early stopping on) or the last step."""
-    last = state.global_step
-    if early and state.best_model_checkpoint:
-        step = checkpoint_step(Path(state.best_model_checkpoint))
-        stopped = f", stopped early at step {last} of {state.max_steps}" if last < state.max_steps else ""
-        text = (f"best checkpoint: step {step} (validation loss {state.best_metric:.4f}) of {last} steps{stopped}")
-        return {"used": "best", "step": step, "eval_loss": state.best_metric, "last_step": last, "text": text}
-    return {"used": "last", "step": last, "last_step": last, "text": f"last step: {last}"}
-
-
-def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events, extra_callbacks, early) -> Any:
+def _build_trainer(s: stage.Session) -> Any:
     from trl import SFTConfig, SFTTrainer
 
-    t = preset.train  # every guided key resolved (tuitune.train.guided)
-    eval_steps = t.eval_steps or t.save_steps
     config = SFTConfig(
-        output_dir=str(run.checkpoints),
-        num_train_epochs=t.epochs,
-        max_steps=t.max_steps or -1,
-        learning_rate=t.learning_rate,
-        per_device_train_batch_size=t.batch_size,
-        per_device_eval_batch_size=t.batch_size,
-        gradient_accumulation_steps=t.grad_accum,
-        max_length=t.max_seq_len,
-        warmup_steps=t.warmup_ratio,
-        lr_scheduler_type=t.lr_scheduler,
-        weight_decay=t.weight_decay,
-        gradient_checkpointing=hw.gradient_checkpointing,
-        packing=t.packing,
-        seed=t.seed,
-        data_seed=t.seed,
-        logging_steps=t.logging_steps,
-        save_strategy="steps",
-        save_steps=t.save_steps,
-        save_total_limit=t.save_total_limit,
-        eval_strategy="steps" if val_ds is not None else "no",
-        eval_steps=eval_steps,
-        use_cpu=hw.device == "cpu",
-        bf16=hw.precision == "bf16",
-        fp16=hw.precision == "fp16",
-        optim=OPTIMIZERS[t.optimizer],
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
+        **common_args(s.run, s.preset, s.hw, s.val_ds is not None),
+        packing=s.preset.train.packing,
         completion_only_loss=False,
-        **shared_args(t),
-        load_best_model_at_end=early,
-        metric_for_best_model="eval_loss" if early else None,
-        greater_is_better=False if early else None,
     )
-    peft_config = None
-    if hw.method in ("lora", "qlora"):
-        from peft import LoraConfig
-
-        lora = preset.lora
-        peft_config = LoraConfig(
-            r=lora.r,
-            lora_alpha=lora.alpha,
-            lora_dropout=lora.dropout,
-            target_modules=lora.target_modules,
-            task_type="CAUSAL_LM",
-        )
-    trainer = trainer_class(SFTTrainer)(
-        model=model,
+    return trainer_class(SFTTrainer)(
+        model=s.model,
         args=config,
-        train_dataset=train_ds,
-        eval_dataset=val_ds,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[EventCallback(run, events), StopCallback(run), *extra_callbacks],
+        train_dataset=s.train_ds,
+        eval_dataset=s.val_ds,
+        processing_class=s.tokenizer,
+        peft_config=lora_config(s.preset, s.hw),
+        callbacks=s.callbacks(),
     )
-    return trainer

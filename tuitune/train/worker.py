@@ -107,6 +107,10 @@ def _train(run: RunDir, events: EventWriter) -> str:
 
 def _stage(preset):
     """The training function of the preset's stage: (run, preset, events) -> final status."""
+    if preset.train.stage == "dpo":
+        from tuitune.train.dpo import train_dpo
+
+        return train_dpo
     from tuitune.train.sft import train_sft
 
     return train_sft
