@@ -76,7 +76,7 @@ class EventCallback(TrainerCallback):
             fields["eta_s"] = round(max(0, state.max_steps - step) * average, 1)
         self._last_time, self._last_step = now, step
         self._last_tokens = logs.get("num_tokens", self._last_tokens)
-        self.events.emit("step", step=step, total_steps=state.max_steps, **fields)
+        self.events.emit("step", step=step, total_steps=state.max_steps, **fields, **_vram())
         self.run.update_state(step=step, loss=logs["loss"])
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -99,3 +99,12 @@ class StopCallback(TrainerCallback):
             self.run.update_state(status="stopping")
             control.should_save = True
             control.should_training_stop = True
+
+
+def _vram() -> dict[str, int]:
+    """The caching allocator's counters: read on the host, so no device sync."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    return {"vram_allocated": torch.cuda.memory_allocated(), "vram_reserved": torch.cuda.memory_reserved()}
