@@ -20,6 +20,7 @@ from tuitune.train.model_loading import (
     load_tokenizer,
     model_source,
 )
+from tuitune.train.speed import Available, apply_liger, choose_attention, choose_speed, peak_memory_callback, truncate
 from tuitune.train.tokenize import encode_all
 
 
@@ -63,14 +64,22 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
         method_reason=hw.reason,
         gradient_checkpointing=hw.gradient_checkpointing,
     )
-    model = load_model(source, hw, trust)
+    available = Available.detect()
+    attention = choose_attention(preset.train, device=hw.device, precision=hw.precision, available=available)
+    model = load_model(source, hw, trust, attention[0])
     run.update_state(method=hw.method, device=hw.device)
+    speed = choose_speed(preset.train, device=hw.device, precision=hw.precision, model_type=model.config.model_type,
+                         trust_remote_code=trust, available=available, attention=attention)
+    apply_liger(model, speed)
+    events.emit("speed", **speed.event_fields(model.config._attn_implementation))
+    if speed.padding_free and not speed.packing:
+        train_ds, val_ds = truncate(train_ds, preset.train.max_seq_len), truncate(val_ds, preset.train.max_seq_len)
 
     resume_from = latest_checkpoint(run.checkpoints)
     if resume_from is not None:
         events.emit("status", status="resuming", checkpoint=str(resume_from), step=checkpoint_step(resume_from))
 
-    trainer = _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events)
+    trainer = _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events, speed)
     if stop_requested.is_set():
         return "stopped"
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -84,7 +93,7 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
     return "done"
 
 
-def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) -> Any:
+def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events, speed) -> Any:
     from trl import SFTConfig, SFTTrainer
 
     t = preset.train
@@ -97,12 +106,11 @@ def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) 
         per_device_train_batch_size=t.batch_size,
         per_device_eval_batch_size=t.batch_size,
         gradient_accumulation_steps=t.grad_accum,
-        max_length=t.max_seq_len,
         warmup_steps=t.warmup_ratio,
         lr_scheduler_type=t.lr_scheduler,
         weight_decay=t.weight_decay,
         gradient_checkpointing=hw.gradient_checkpointing,
-        packing=t.packing,
+        **speed.sft_config_kwargs(t.max_seq_len),
         seed=t.seed,
         data_seed=t.seed,
         logging_steps=t.logging_steps,
@@ -117,7 +125,6 @@ def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) 
         optim=OPTIMIZERS[t.optimizer],
         report_to="none",
         disable_tqdm=True,
-        dataloader_num_workers=0,
         completion_only_loss=False,
     )
     peft_config = None
@@ -139,6 +146,6 @@ def _build_trainer(run, preset, hw, model, tokenizer, train_ds, val_ds, events) 
         eval_dataset=val_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[EventCallback(run, events), StopCallback(run)],
+        callbacks=[EventCallback(run, events), StopCallback(run), peak_memory_callback(events)],
     )
     return trainer
