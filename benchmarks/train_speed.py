@@ -237,7 +237,8 @@ def run_arm(arm: str, spec: dict, overrides: list[str], work: Path) -> dict:
 
 
 def print_table(results: dict[str, dict[str, list[dict]]], spec: dict, memory_kind: str) -> None:
-    print(f"\nmodel {spec['label']}, {spec['rows_note']}, batch {spec['batch']} x grad_accum {spec['grad_accum']}, "
+    threads = f", {os.environ['OMP_NUM_THREADS']} CPU threads" if os.environ.get("OMP_NUM_THREADS") else ""
+    print(f"\nmodel {spec['label']}{threads}, {spec['rows_note']}, batch {spec['batch']} x grad_accum {spec['grad_accum']}, "
           f"max length {spec['max_len']}, {spec['steps']} steps (first {spec['warmup']} not timed)")
     head = f"{'method':7s} {'arm':9s} {'real tok/s':>10s} {'step s':>7s} {'tok/step':>8s} {memory_kind:>11s} {'last loss':>9s}  settings"
     print(head)
@@ -273,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=1, help="alternate a, b this many times; medians are shown")
     p.add_argument("-s", "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="preset override for arm (b) only, e.g. -s train.padding_free=false (ablations)")
+    p.add_argument("--threads", type=int, help="CPU threads for both arms (OMP_NUM_THREADS); on a machine shared "
+                   "with other jobs, 1 avoids threads spinning against each other")
     p.add_argument("--json", type=Path, help="also write every measurement here")
     p.add_argument("--workdir", type=Path, help="keep models, data and runs here (default: a temporary folder)")
     p.add_argument("--arm-trl", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
@@ -295,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     os.environ["TUITUNE_HOME"] = str(work / "home")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     spec = {"gpu": gpu, "steps": args.steps or (20 if gpu else 10), "warmup": args.warmup,
             "batch": args.batch or (4 if gpu else 8), "grad_accum": args.grad_accum,
             "max_len": args.max_len or (2048 if gpu else 512), "learning_rate": 2e-4}

@@ -36,9 +36,10 @@ def test_gpu_with_flash_attn_and_liger_uses_both():
 
 
 def test_gpu_without_flash_attn_keeps_dense_masks_small():
-    assert choose(GPU_PLAIN, device="cuda", precision="bf16", batch_size=4, max_seq_len=2048).padding_free
-    big = choose(GPU_PLAIN, device="cuda", precision="bf16", batch_size=16, max_seq_len=2048)
+    assert choose(GPU_PLAIN, device="cuda", precision="bf16", batch_size=4, max_seq_len=1024).padding_free
+    big = choose(GPU_PLAIN, device="cuda", precision="bf16", batch_size=4, max_seq_len=2048)
     assert not big.padding_free and big.group_by_length and "dense mask" in big.reasons["padding_free"]
+    assert choose(GPU_FULL, device="cuda", precision="bf16", batch_size=4, max_seq_len=2048).padding_free
     assert choose(GPU_PLAIN, device="cuda", precision="bf16").reasons["liger"] == "liger-kernel not installed"
 
 
@@ -90,3 +91,69 @@ def test_padding_free_training_matches_padded_training(tmp_path, tiny_model_dir,
     assert free_losses == pytest.approx(padded_losses, rel=1e-4)
     assert free_norms == pytest.approx(padded_norms, rel=1e-3)
     assert free_losses[-1] < free_losses[0]  # and it trains
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_padding_free_examples_do_not_see_each_other(tiny_model_dir, attention):
+    """TRL's padding-free collator puts examples end to end; each must get the logits it gets alone."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=attention).eval()
+    examples = [{"input_ids": list(range(5, 25))}, {"input_ids": list(range(100, 131))}, {"input_ids": [7, 8, 9]}]
+    batch = DataCollatorForLanguageModeling(pad_token_id=2, padding_free=True)(examples)
+    assert batch["input_ids"].shape == (1, 54) and "attention_mask" not in batch
+    with torch.no_grad():
+        flat = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits[0]
+        start = 0
+        for example in examples:
+            alone = model(input_ids=torch.tensor([example["input_ids"]]), use_cache=False).logits[0]
+            assert torch.allclose(flat[start:start + len(alone)], alone, atol=1e-5)
+            start += len(alone)
+
+
+@pytest.mark.parametrize("method, weights", [("full", "fp32"), ("lora", "bf16")])
+def test_planner_counts_what_a_padding_free_layer_keeps(method, weights):
+    """The planner's padding-free activation term against autograd: the bytes one more decoder
+    layer saves when a micro-batch is flattened (SDPA, block-diagonal mask from position ids)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from tuitune.hardware.activations import layer_bytes_per_token
+    from tuitune.hardware.setup import Setup
+    from tuitune.hardware.shapes import shape_from_config
+
+    config = dict(model_type="llama", vocab_size=256, hidden_size=128, intermediate_size=352, num_attention_heads=4,
+                  num_key_value_heads=2)
+    batch, seq = 3, 32
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[weights]
+    saved = {}
+    for layers in (1, 2):
+        torch.manual_seed(0)
+        cfg = AutoConfig.for_model(**config, num_hidden_layers=layers)
+        cfg._attn_implementation = "sdpa"
+        model = AutoModelForCausalLM.from_config(cfg).to(dtype)
+        if method == "lora":
+            from peft import LoraConfig, get_peft_model
+
+            model = get_peft_model(model, LoraConfig(r=8, target_modules="all-linear", lora_dropout=0.0))
+        params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        storages: dict[int, int] = {}
+
+        def pack(t, params=params, storages=storages):
+            if t.untyped_storage().data_ptr() not in params:
+                storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        ids = torch.randint(0, 256, (1, batch * seq))
+        positions = torch.arange(seq).repeat(batch)[None]  # three examples end to end, as TRL's collator lays them
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(input_ids=ids, position_ids=positions, labels=ids, use_cache=False)  # as in training
+        saved[layers] = sum(storages.values())
+    measured = (saved[2] - saved[1]) / (batch * seq)
+    setup = Setup(method, seq_len=seq, batch=batch, compute=weights, weights=weights if method == "full" else None,
+                  adapter="fp32" if method == "lora" else None, autocast=False, lora_dropout=0.0, lora_r=8,
+                  grad_checkpointing=False, device="cpu", padding_free=True)
+    shape = shape_from_config({**config, "num_hidden_layers": 1})
+    assert layer_bytes_per_token(shape, setup) == pytest.approx(measured, rel=0.02)

@@ -16,6 +16,7 @@ import importlib.util
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tuitune.hardware.setup import DTYPE_BYTES, padding_free_mask_fits
 from tuitune.train.model_loading import ModelLoadError
 
 # Model types whose attention builds its mask with transformers' masking utilities, which read
@@ -25,9 +26,6 @@ PADDING_FREE_TYPES = frozenset({
     "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "granite",
     "olmo2", "smollm3", "cohere", "starcoder2",
 })
-# Without a varlen kernel (SDPA, eager) a padding-free batch is one row with a dense
-# block-diagonal mask of (tokens x tokens): bounded here, about 256 MiB of booleans.
-DENSE_MASK_MAX_TOKENS = 16384
 
 
 class SpeedSettingError(ModelLoadError):
@@ -127,9 +125,10 @@ def choose_speed(train: Any, *, device: str, precision: str, model_type: str | N
             padding_free, reasons["padding_free"] = False, f"model type {model_type!r} not known to respect packed positions"
         elif train.batch_size == 1:
             padding_free, reasons["padding_free"] = False, "one example per batch: nothing to pad"
-        elif attention != "flash_attention_2" and tokens > DENSE_MASK_MAX_TOKENS:
+        elif not padding_free_mask_fits(tokens, DTYPE_BYTES[precision], attention or "sdpa"):
             padding_free = False
-            reasons["padding_free"] = f"{tokens} tokens a batch would need a dense mask without flash-attention"
+            reasons["padding_free"] = (f"{train.batch_size} x {train.max_seq_len} tokens would need a large dense "
+                                       "mask without flash-attention")
         else:
             padding_free, reasons["padding_free"] = True, "variable-length examples, no padding"
     else:
