@@ -115,10 +115,14 @@ def run_trl(spec: dict) -> dict:
     rows = [json.loads(line) for line in Path(spec["data"]).read_text().splitlines()]
     log_times: list[float] = []
 
+    progress = open(spec["progress"], "a")
+
     class LogTimes(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 log_times.append(time.time())
+                progress.write(f'{{"type": "step", "step": {state.global_step}}}\n')
+                progress.flush()
 
     config = SFTConfig(
         output_dir=spec["output_dir"], max_steps=spec["steps"], per_device_train_batch_size=spec["batch"],
@@ -170,7 +174,7 @@ def run_tuitune(spec: dict, overrides: list[str]) -> tuple[dict, float]:
         "export": {"gguf": []},
     }))
     run = create_run(load_preset(preset_file, overrides))
-    rss = _run_child([sys.executable, "-m", "tuitune.train", str(run.path)], run.path / "worker.log")
+    rss, cpu = _run_child([sys.executable, "-m", "tuitune.train", str(run.path)], run.path / "worker.log", run.events)
     events = read_events(run.events)
     steps = [e for e in events if e["type"] == "step"]
     failed = [e for e in events if e["type"] == "error"]
@@ -182,7 +186,7 @@ def run_tuitune(spec: dict, overrides: list[str]) -> tuple[dict, float]:
         tokens.append(total)
     speed = next((e for e in events if e["type"] == "speed"), {})
     memory = next((e for e in events if e["type"] == "memory"), {})
-    result = {"times": [e["ts"] for e in steps], "tokens": tokens, "losses": [e["loss"] for e in steps],
+    result = {"times": [e["ts"] for e in steps], "cpu": cpu, "tokens": tokens, "losses": [e["loss"] for e in steps],
               "settings": {"attention": speed.get("attention"),
                            "batches": "packed" if speed.get("packing") else "padding-free" if speed.get("padding_free")
                            else "padded, grouped by length" if speed.get("group_by_length") else "padded",
@@ -194,15 +198,31 @@ def run_tuitune(spec: dict, overrides: list[str]) -> tuple[dict, float]:
     return result, rss
 
 
-def _run_child(cmd: list[str], log: Path) -> float:
-    """Run a process to its end; return its peak resident set in bytes (from wait4)."""
+def _run_child(cmd: list[str], log: Path, progress: Path) -> tuple[float, list[float]]:
+    """Run a process to its end. Returns its peak resident set in bytes (from wait4) and the CPU
+    seconds it had used when each step was logged: read from /proc as each `"type": "step"` line
+    appears in ``progress`` (polled every 0.1 s). On a machine shared with other jobs, CPU time
+    per step is steadier than wall time, for both arms alike."""
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu_at_step: list[float] = []
     with open(log, "a") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONPATH=str(REPO)))
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+                steps = progress.read_text().count('"type": "step"') if progress.exists() else 0
+            except (OSError, IndexError, ValueError):
+                continue
+            cpu_at_step += [cpu] * (steps - len(cpu_at_step))
+            time.sleep(0.1)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} exited {proc.returncode}; see {log}")
-    return usage.ru_maxrss * 1024
+    return usage.ru_maxrss * 1024, cpu_at_step
 
 
 # ---------------------------------------------------------------- measuring
@@ -214,7 +234,10 @@ def summarize(raw: dict, warmup: int) -> dict:
     w = min(warmup, len(times) - 2)
     elapsed = times[-1] - times[w]
     step_times = [b - a for a, b in zip(times[w:], times[w + 1:])]
-    return {"tokens_per_s": (tokens[-1] - tokens[w]) / elapsed, "step_s": statistics.median(step_times),
+    cpu = raw.get("cpu") or []
+    cpu_rate = (tokens[-1] - tokens[w]) / (cpu[-1] - cpu[w]) if len(cpu) == len(times) and cpu[-1] > cpu[w] else None
+    return {"tokens_per_s": (tokens[-1] - tokens[w]) / elapsed, "tokens_per_cpu_s": cpu_rate,
+            "step_s": statistics.median(step_times),
             "tokens_per_step": (tokens[-1] - tokens[w]) / (len(times) - 1 - w), "peak_bytes": raw["peak_bytes"],
             "last_loss": raw["losses"][-1], "settings": raw["settings"]}
 
@@ -225,10 +248,11 @@ def run_arm(arm: str, spec: dict, overrides: list[str], work: Path) -> dict:
     if arm == "trl":
         Path(spec["output_dir"]).mkdir(parents=True)
         spec_file, out_file = Path(spec["output_dir"]) / "spec.json", Path(spec["output_dir"]) / "result.json"
-        spec_file.write_text(json.dumps(spec))
-        rss = _run_child([sys.executable, __file__, "--arm-trl", str(spec_file), str(out_file)],
-                         Path(spec["output_dir"]) / "trl.log")
-        raw = json.loads(out_file.read_text())
+        progress = Path(spec["output_dir"]) / "progress.jsonl"
+        spec_file.write_text(json.dumps(dict(spec, progress=str(progress))))
+        rss, cpu = _run_child([sys.executable, __file__, "--arm-trl", str(spec_file), str(out_file)],
+                              Path(spec["output_dir"]) / "trl.log", progress)
+        raw = dict(json.loads(out_file.read_text()), cpu=cpu)
     else:
         raw, rss = run_tuitune(spec, overrides)
     raw.setdefault("peak_bytes", rss)
@@ -240,25 +264,37 @@ def print_table(results: dict[str, dict[str, list[dict]]], spec: dict, memory_ki
     threads = f", {os.environ['OMP_NUM_THREADS']} CPU threads" if os.environ.get("OMP_NUM_THREADS") else ""
     print(f"\nmodel {spec['label']}{threads}, {spec['rows_note']}, batch {spec['batch']} x grad_accum {spec['grad_accum']}, "
           f"max length {spec['max_len']}, {spec['steps']} steps (first {spec['warmup']} not timed)")
-    head = f"{'method':7s} {'arm':9s} {'real tok/s':>10s} {'step s':>7s} {'tok/step':>8s} {memory_kind:>11s} {'last loss':>9s}  settings"
+    head = (f"{'method':6s} {'arm':11s} {'real tok/s':>10s} {'tok/CPU-s':>9s} {'step s':>7s} {'tok/step':>8s} "
+            f"{memory_kind:>11s} {'last loss':>9s}  settings")
     print(head)
     print("-" * len(head))
+    keys = ("tokens_per_s", "tokens_per_cpu_s", "step_s", "tokens_per_step", "peak_bytes", "last_loss")
     for method, arms in results.items():
-        med = {arm: {k: statistics.median(r[k] for r in runs) for k in ("tokens_per_s", "step_s", "tokens_per_step",
-                                                                         "peak_bytes", "last_loss")}
-               for arm, runs in arms.items()}
+        med = {arm: {k: _median([r[k] for r in runs]) for k in keys} for arm, runs in arms.items()}
         for arm, runs in arms.items():
             m, s = med[arm], runs[-1]["settings"]
             desc = f"attention {s['attention']}, {s['batches']}, checkpointing {'on' if s['gradient_checkpointing'] else 'off'}"
             if arm == "tuitune":
                 desc += f", Liger {'on' if s.get('liger') else 'off (' + str(s.get('liger_reason')) + ')'}"
-            print(f"{method:7s} {('(a) TRL' if arm == 'trl' else '(b) tuitune'):9s} {m['tokens_per_s']:10.0f} "
-                  f"{m['step_s']:7.2f} {m['tokens_per_step']:8.0f} {m['peak_bytes'] / 2**30:8.2f} GiB {m['last_loss']:9.3f}  {desc}")
+            print(f"{method:6s} {('(a) TRL' if arm == 'trl' else '(b) tuitune'):11s} {m['tokens_per_s']:10.1f} "
+                  f"{_fmt(m['tokens_per_cpu_s'], '9.1f')} {m['step_s']:7.2f} {m['tokens_per_step']:8.0f} "
+                  f"{m['peak_bytes'] / 2**30:7.2f} GiB {m['last_loss']:9.3f}  {desc}")
         a, b = med["trl"], med["tuitune"]
+        cpu_ratio = b["tokens_per_cpu_s"] / a["tokens_per_cpu_s"] if a["tokens_per_cpu_s"] and b["tokens_per_cpu_s"] else None
         per_rep = [round(rb["tokens_per_s"] / ra["tokens_per_s"], 2) for ra, rb in zip(arms["trl"], arms["tuitune"])]
-        print(f"{method:7s} {'b/a':9s} {b['tokens_per_s'] / a['tokens_per_s']:9.2f}x {b['step_s'] / a['step_s']:6.2f}x "
-              f"{b['tokens_per_step'] / a['tokens_per_step']:7.2f}x {b['peak_bytes'] / a['peak_bytes']:10.2f}x"
-              + (f"   per repeat: {per_rep}" if len(per_rep) > 1 else ""))
+        print(f"{method:6s} {'b/a':11s} {b['tokens_per_s'] / a['tokens_per_s']:9.2f}x {_fmt(cpu_ratio, '8.2f')}x "
+              f"{b['step_s'] / a['step_s']:6.2f}x {b['tokens_per_step'] / a['tokens_per_step']:7.2f}x "
+              f"{b['peak_bytes'] / a['peak_bytes']:10.2f}x" + (f"   per repeat: {per_rep}" if len(per_rep) > 1 else ""))
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    width = int(spec.split(".")[0])
+    return format(value, spec) if value is not None else "-".rjust(width)
 
 
 def main(argv: list[str] | None = None) -> int:
