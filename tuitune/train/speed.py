@@ -19,13 +19,11 @@ from typing import Any
 from tuitune.hardware.setup import DTYPE_BYTES, padding_free_mask_fits
 from tuitune.train.model_loading import ModelLoadError
 
-# Model types whose attention builds its mask with transformers' masking utilities, which read
-# packed position ids as separate sequences. Code we have not read (remote code, other
-# architectures) might let examples attend to each other, so `auto` keeps them padded.
-PADDING_FREE_TYPES = frozenset({
-    "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "granite",
-    "olmo2", "smollm3", "cohere", "starcoder2",
-})
+# Model types whose transformers 5 code builds its mask with `masking_utils.create_causal_mask`
+# (or its sliding-window twin), which reads restarting position ids as separate sequences: the
+# families the planner knows. Code we have not read (remote code, other architectures) might
+# let examples attend to each other, so `auto` keeps them padded.
+PADDING_FREE_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"})
 
 
 class SpeedSettingError(ModelLoadError):
