@@ -105,6 +105,9 @@ def run_trl(spec: dict) -> dict:
 
     cuda = spec["gpu"]
     model_init_kwargs = {}
+    if cuda and spec["method"] == "lora":
+        # TRL loads a model path in fp32 unless told; its PEFT examples ask for bf16, as tuitune does.
+        model_init_kwargs = {"dtype": torch.bfloat16}
     if spec["method"] == "qlora":
         from transformers import BitsAndBytesConfig
 
