@@ -1,6 +1,7 @@
 """`tuitune run` refuses bad input before it starts a worker: exit 2, no run directory."""
 
 import hashlib
+import subprocess
 
 from tests.helpers import tuitune, write_preset
 
@@ -43,3 +44,16 @@ def test_run_refuses_a_preset_that_cannot_fit_the_gpu(tmp_path, tuitune_home, sm
     assert result.returncode == 2, result.stdout + result.stderr
     assert "GiB" in result.stderr and "--force" in result.stderr and "Traceback" not in result.stderr
     assert not (tuitune_home / "runs").exists() or not any((tuitune_home / "runs").iterdir())
+
+
+def test_runs_delete_asks_for_yes_without_a_terminal(tuitune_home):
+    from tuitune.preset import parse_preset
+    from tuitune.run_store import create_run
+
+    run = create_run(parse_preset('[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n'))
+    refused = tuitune("runs", "delete", run.id, stdin=subprocess.DEVNULL)
+    assert refused.returncode == 2 and "add --yes" in refused.stderr and run.id in refused.stderr
+    assert run.path.exists()
+    done = tuitune("runs", "delete", run.id[-4:], "--yes")
+    assert done.returncode == 0, done.stderr
+    assert f"deleted run {run.id}" in done.stdout and not run.path.exists()

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.helpers import read_state, run_dir_from, tuitune, write_preset
 
 
@@ -74,3 +76,58 @@ def test_template_mismatch_is_caught(terse_export):
         llm.close()
     assert result.passed is False and result.template_match is False
     assert "chat template mismatch" in result.reasons[0] and "position" in result.reasons[0]
+
+
+def test_export_refuses_before_writing_when_the_disk_is_short(terse_export, tmp_path):
+    """A real small filesystem (tmpfs) holding a finished run: the export is refused before the
+    merge writes anything, with the sizes in the message, and the run is left as it was."""
+    import shutil
+    import subprocess
+
+    from tests.helpers import tuitune
+    from tuitune.events import read_events
+
+    run, _ = terse_export
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    used = sum(f.stat().st_size for d in ("model", "data") for f in (run / d).rglob("*") if f.is_file())
+    size_kib = used // 1024 + 1024  # the run plus 1 MiB; the export needs far more
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(disk)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        home = disk / "home"
+        copy = home / "runs" / run.name
+        shutil.copytree(run, copy, ignore=shutil.ignore_patterns("gguf", "merged", "checkpoints", "*.lock"))
+        before = sorted(p.relative_to(copy) for p in copy.rglob("*") if p.suffix not in (".jsonl", ".log", ".lock"))
+        result = tuitune("export", run.name, "--quant", "q8_0", env_home=home)
+        assert result.returncode == 1
+        errors = [e["message"] for e in read_events(copy / "events.jsonl") if e["type"] == "error"]
+        assert len(errors) == 1 and "not enough free disk space" in errors[0] and "MiB are free" in errors[0]
+        assert not (copy / "merged").exists()
+        after = sorted(p.relative_to(copy) for p in copy.rglob("*") if p.suffix not in (".jsonl", ".log", ".lock"))
+        assert [p for p in after if not str(p).startswith("gguf")] == before
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.gpu
+def test_a_qlora_run_merges_into_a_16_bit_base_and_exports(tmp_path, tiny_model_dir, small_data):
+    """QLoRA trains on a 4-bit base; the export must reload the base in 16 bits before merging
+    (merging into the 4-bit copy and quantizing again is the classic quality loss)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("QLoRA needs a CUDA GPU")
+    preset = write_preset(tmp_path / "p.toml", tiny_model_dir, small_data,
+                          train={"method": "qlora", "device": "cuda", "max_steps": 6},
+                          export={"gguf": ["q8_0"], "ollama": False})
+    result = tuitune("run", str(preset), "--json", env_home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = run_dir_from(result.stderr)
+    report = json.loads((run / "gguf" / "report.json").read_text())
+    assert report["status"] == "passed", report["verification"]["reasons"]
+    assert report["merge"]["from"] == "adapter" and report["merge"]["dtype"] in ("bfloat16", "float16")
+    merged_config = json.loads((run / "merged" / "config.json").read_text())
+    assert "quantization_config" not in merged_config
+    assert read_state(run)["method"] == "qlora"

@@ -1,5 +1,6 @@
 """The fronts and the core stay light: no torch, transformers, trl or peft on import, and
-`tuitune --help` answers in well under 0.3 s."""
+`tuitune --help` answers in well under half a second (importing torch alone takes over a second, so a
+regression cannot hide under the limit)."""
 
 import subprocess
 import sys
@@ -46,5 +47,5 @@ def _best_of(n, argv):
 
 
 def test_help_is_fast():
-    assert _best_of(3, [sys.executable, "-m", "tuitune", "--help"]) < 0.3
-    assert _best_of(3, [sys.executable, "-m", "tuitune", "--version"]) < 0.3
+    assert _best_of(3, [sys.executable, "-m", "tuitune", "--help"]) < 0.5
+    assert _best_of(3, [sys.executable, "-m", "tuitune", "--version"]) < 0.5

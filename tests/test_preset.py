@@ -52,7 +52,10 @@ surprise = true
         ("[export]\ngguf = ['q3_fancy']", "export.gguf.0"),
         ("[train]\ndevice = 'tpu'", "train.device"),
         ("[train]\nwarmup_ratio = 1.5", "train.warmup_ratio"),
-        ("[train]\nstage = 'dpo'", "train.stage"),
+        ("[train]\nstage = 'ppo'", "train.stage"),
+        ("[dpo]\nbeta = 0", "dpo.beta"),
+        ("[dpo]\nloss_type = 'magic'", "dpo.loss_type"),
+        ("[dpo]\nmax_prompt_len = 0", "dpo.max_prompt_len"),
     ],
 )
 def test_invalid_values_name_their_key(snippet, key):

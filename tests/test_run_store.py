@@ -87,3 +87,19 @@ def test_state_roundtrip_ignores_unknown_keys(tuitune_home):
     data["from_the_future"] = 1
     run.state_file.write_text(json.dumps(data))
     assert run.read_state().status == "queued"
+
+
+def test_delete_run_refuses_while_a_worker_holds_it(tuitune_home):
+    from tuitune.run_store import delete_run
+
+    run = create_run(PRESET)
+    (run.checkpoints / "checkpoint-2").mkdir(parents=True)
+    holder = run.acquire()
+    with pytest.raises(RunStoreError, match="is running; stop it first"):
+        delete_run(run)
+    assert run.state_file.exists()
+    holder.close()
+    delete_run(run)
+    assert not run.path.exists() and list_runs() == []
+    with pytest.raises(RunStoreError, match="not a tuitune run"):
+        delete_run(run)

@@ -41,7 +41,7 @@ async def test_help_lists_the_screens_and_the_apps_keys_with_ids():
         table = app.screen.query_one("#help-keys")
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         ids = [r[2] for r in rows]
-        for binding_id in ("runs.open", "runs.stop", "runs.resume", "runs.export", "runs.delete", "runs.filter",
+        for binding_id in ("runs.open", "runs.stop", "runs.resume", "runs.export", "runs.chat", "runs.delete", "runs.filter",
                            "app.home", "app.runs", "app.new", "app.help", "app.theme", "app.quit"):
             assert binding_id in ids
         assert all(r[3] for r in rows), "every key has a tooltip"
@@ -77,6 +77,16 @@ async def test_command_palette_offers_the_actions_and_the_runs():
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run opened from the palette")
         assert app.screen.run.id == run.id
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="home")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="palette")
+        await pilot.press(*"delete run")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not run.path.exists(), what="run deleted from the palette")
 
 
 def test_the_tui_process_never_imports_the_training_stack(tuitune_home):
@@ -98,6 +108,12 @@ async def main():
         assert type(app.screen).__name__ == "RunScreen", app.screen
         await pilot.press("question_mark")
         await pilot.pause(0.2)
+        run_id = app.screen_stack[-2].run.id
+        app.pop_screen()
+        for opener in (app.open_export, app.open_chat):  # export report, chat (nothing to load)
+            opener(run_id)
+            await pilot.pause(0.6)
+            app.pop_screen()
 
 asyncio.run(main())
 print("HEAVY", sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))
@@ -113,3 +129,30 @@ def test_first_frame_is_fast(tuitune_home):
     result = subprocess.run([sys.executable, "benchmarks/tui_startup.py", "--runs", "3", "--check", "1.5"],
                             capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pilot_test
+async def test_keys_toml_remaps_a_binding_by_id_and_names_unknown_ids(tuitune_home):
+    from tests.test_tui_runs import notes, open_runs
+
+    tuitune_home.mkdir(parents=True, exist_ok=True)
+    (tuitune_home / "keys.toml").write_text('[keys]\n"runs.delete" = "ctrl+x"\n"no.such" = "z"\n')
+    run = canned_run(status="stopped")
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: any("unknown binding id 'no.such'" in n for n in notes(app)),
+                       what="the keys.toml problem")
+        await open_runs(app, pilot, 1)
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "RunsScreen"  # d no longer deletes
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        table = app.screen.query_one("#help-keys")
+        rows = {str(table.get_row_at(i)[2]): str(table.get_row_at(i)[0]) for i in range(table.row_count)}
+        assert rows["runs.delete"] == "^x"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="help closed")
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="delete asks")
+        assert run.id in str(app.screen.query_one("#question").render())

@@ -113,7 +113,7 @@ def test_delete_refuses_a_running_run_and_stop_reaches_its_worker():
     worker = hold_run(run)
     processes = launch.WorkerProcesses()
     try:
-        with pytest.raises(launch.ActionRefused, match="is running"):
+        with pytest.raises(RunStoreError, match="is running"):
             launch.delete(run, processes)
         launch.stop(run, processes)
         assert worker.wait(timeout=10) == 0
@@ -124,16 +124,23 @@ def test_delete_refuses_a_running_run_and_stop_reaches_its_worker():
     assert not run.path.exists()
 
 
-def test_preset_form_edits_validates_and_saves(tuitune_home):
+def test_preset_form_edits_validates_and_saves(tuitune_home, monkeypatch):
     files = preset_form.preset_files()
     assert files[0].name == "demo-cpu.toml"
     demo = files[0]
     preset = preset_form.build(demo, {"train.max_steps": "5", "train.method": "full",
                                       "train.learning_rate": "1e-4", "train.batch_size": "2"})
-    assert preset_form.values_of(preset) == {"train.method": "full", "train.max_steps": "5",
-                                             "train.learning_rate": "0.0001", "train.batch_size": "2"}
+    assert preset_form.values_of(preset) == {
+        "model.path": "bundled:smollm2-135m-instruct", "data.path": "bundled:pirate", "train.method": "full",
+        "train.max_steps": "5", "train.learning_rate": "0.0001", "train.batch_size": "2", "train.max_seq_len": "256",
+        "lora.r": "16"}
     assert "max_steps = 5" in preset_form.render(preset)
     assert preset_form.build(demo, {"train.max_steps": ""}).train.max_steps is None
+    local = tuitune_home / "rows.jsonl"  # a relative path typed in the form means from the current folder
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_text("{}\n")
+    monkeypatch.chdir(tuitune_home)
+    assert preset_form.build(demo, {"data.path": "rows.jsonl"}).data.path == str(local.resolve())
     with pytest.raises(PresetError) as e:
         preset_form.build(demo, {"train.max_steps": "-1", "train.method": "bogus"})
     assert len(e.value.problems) == 2 and "train.method" in str(e.value)
@@ -166,6 +173,8 @@ def test_hardware_summary_lists_gpus_from_tuitune_hardware(monkeypatch):
     gpu = next(line for line in lines if line.startswith("GPU 0"))
     assert "4090" in gpu and "bf16 yes" in gpu and "GiB free" in gpu
     assert any("driver" in line for line in lines)
+    bar = lines[lines.index(gpu) + 1]
+    assert bar.strip().startswith("used █") and "/ 24.0 GiB" in bar and "°C" in bar and " W" in bar
 
 
 def test_stop_signals_a_just_started_worker_that_holds_no_lock_yet():

@@ -40,8 +40,8 @@ async def test_the_demo_preset_is_shown_resolved_with_every_keys_help():
         assert '["q_proj", "v_proj"]' in str(help_table.get_row_at(keys.index("lora.target_modules"))[2])
         assert "Peak learning rate" in str(screen.query_one("#f-train-learning_rate").tooltip)
         screen.query_one("#f-train-batch_size", Input).focus()
-        await pilot.pause()
-        assert "Examples per forward pass" in str(screen.query_one("#field-help").render())
+        await wait_for(pilot, lambda: "Examples per forward pass" in str(screen.query_one("#field-help").render()),
+                       what="the focused field's help")
 
 
 @pilot_test
@@ -95,3 +95,51 @@ async def test_picking_another_preset_reloads_the_form():
         await wait_for(pilot, lambda: screen.source is not None and str(screen.source) == other, what="reload")
         assert screen.query_one("#save-name", Input).value.endswith("-custom")
         await wait_for(pilot, lambda: "demo-cpu" not in toml_shown(screen), what="other preset shown")
+
+
+@pilot_test
+async def test_memory_bar_follows_edits_and_the_plan_fills_the_form(tmp_path):
+    app = TuituneApp()
+    async with app.run_test(size=(150, 50)) as pilot:
+        screen = await open_form(app, pilot)
+        await wait_for(pilot, lambda: screen.memory_view is not None, timeout=10, what="memory estimate")
+        first = screen.memory_view.peak_bytes
+        assert "GiB" in str(screen.query_one("#memory").render()) and "planner:" in str(screen.query_one("#memory").render())
+        screen.query_one("#f-train-batch_size", Input).value = "64"
+        await wait_for(pilot, lambda: screen.memory_view.peak_bytes > first, timeout=10, what="a bigger estimate")
+        assert screen.memory_view.breakdown["activations"] > 0
+        await pilot.press("ctrl+r")
+        planned = dict(item.split("=", 1) for item in screen.memory_view.overrides)
+        await wait_for(pilot, lambda: f'batch_size = {planned["train.batch_size"]}' in toml_shown(screen),
+                       what="the planner's batch size in the preset")
+        assert screen.query_one("#f-train-method", Select).value == planned["train.method"].strip('"')
+        await wait_for(pilot, lambda: "messages (sft), 200 rows read" in str(screen.query_one("#data-info").render()),
+                       what="data summary")
+        bad = tmp_path / "broken.jsonl"
+        bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{not json\n')
+        screen.query_one("#f-data-path", Input).value = str(bad)
+        await wait_for(pilot, lambda: "invalid JSON" in str(screen.query_one("#data-info").render()), timeout=10,
+                       what="data error")
+        assert "broken.jsonl:2" in str(screen.query_one("#data-info").render())
+
+
+def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
+    from tuitune.tui.wizard import model_choices, report_lines
+
+    cache = tmp_path / "hub" / "models--Org--Tiny" / "snapshots" / "abc"
+    cache.mkdir(parents=True)
+    (cache / "config.json").write_text("{}")
+    local = tmp_path / "work" / "my-model"
+    local.mkdir(parents=True)
+    (local / "config.json").write_text("{}")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    refs = [ref for _, ref in model_choices(cwd=tmp_path / "work")]
+    assert refs == ["bundled:smollm2-135m-instruct", "Org/Tiny", str(local)]
+    report = {"steps": {"empty": 1, "exact_duplicate": 2}, "split": {"train": 9, "val": 1}, "rejected": 3,
+              "rejected_summary": {"by_step": {"empty": 1, "exact_duplicate": 2}},
+              "stats": {"tokens": {"count": 10, "p50": 50, "p90": 90, "p99": 120, "max": 300, "max_seq_len": 256,
+                                   "truncated_fraction": 0.1, "answer_cut_rows": 1}}}
+    lines = report_lines(report)
+    assert lines[0] == "cleaning: empty 1 · exact_duplicate 2" and lines[1] == "split: 9 train / 1 validation"
+    assert any(line.startswith("   max ") and line.endswith(" 300") and "▇" * 30 in line for line in lines)
+    assert "  10.0% of rows are cut at max_seq_len" in lines and any("cut before the answer" in line for line in lines)

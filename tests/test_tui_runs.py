@@ -104,23 +104,6 @@ async def test_r_resumes_a_stopped_run_and_refuses_a_done_one(monkeypatch):
 
 
 @pilot_test
-async def test_e_exports_a_done_run_with_the_presets_quants(monkeypatch):
-    calls = record_start_worker(monkeypatch)
-    failed = canned_run(status="failed")
-    done = canned_run(status="done", quants=["q8_0", "q4_k_m"])
-    app = TuituneApp()
-    async with app.run_test(size=(140, 40)) as pilot:
-        table = await open_runs(app, pilot, 2)
-        await select(pilot, table, failed.id)
-        await pilot.press("e")
-        assert calls == [] and any("only finished" in n for n in notes(app))
-        await select(pilot, table, done.id)
-        await pilot.press("e")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
-        assert calls == [{"run": done.id, "module": "tuitune.export", "args": ["--quant", "q8_0,q4_k_m"]}]
-
-
-@pilot_test
 async def test_d_deletes_after_confirmation_only():
     keep, gone = canned_run(), canned_run(status="stopped")
     app = TuituneApp()
@@ -156,3 +139,30 @@ async def test_d_refuses_to_delete_a_running_run():
     finally:
         worker.kill()
         worker.wait()
+
+
+@pilot_test
+async def test_x_marks_a_run_and_x_on_another_compares_them():
+    a = canned_run(status="done", steps=12, quants=["q8_0"])
+    b = canned_run(status="failed", steps=6, total=12, quants=["q4_0"])
+    app = TuituneApp()
+    async with app.run_test(size=(140, 44)) as pilot:
+        table = await open_runs(app, pilot, 2)
+        await select(pilot, table, a.id)
+        await pilot.press("x")
+        assert app.screen.marked == a.id and "comparing" in app.screen.sub_title
+        await select(pilot, table, b.id)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.query("#compare-table"),
+                       what="compare screen")
+        compare = app.screen.query_one("#compare-table")
+        await wait_for(pilot, lambda: compare.row_count > 0, what="compare rows")
+        rows = {str(compare.get_row_at(i)[0]): [str(c) for c in compare.get_row_at(i)[1:]] for i in range(compare.row_count)}
+        assert rows["status"] == ["done", "failed"] and rows["step"] == ["12/12", "6/12"]
+        assert rows["export.gguf"] == ["['q8_0']", "['q4_0']"] and "train.method" in rows
+        assert "train.learning_rate" not in rows  # equal keys are left out
+        chart = app.screen.query_one("#compare-chart")
+        assert [len(c.train) for c in chart.curves] == [12, 6]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="back")
+        assert app.screen.marked is None

@@ -13,6 +13,8 @@ BUNDLED_MODELS = {
 }
 BUNDLED_DATA = {
     "pirate": "pirate.jsonl",
+    # The same questions, each pirate answer preferred over a plain rewrite of it (for DPO).
+    "pirate-pairs": "pirate-pairs.jsonl",
 }
 
 

@@ -1,8 +1,9 @@
 """Which checkpoints are complete, and which one to resume from.
 
 Hugging Face writes ``checkpoint-N/`` in place and resumes from the highest number without
-checking it is whole, so a kill during a save would break resume. A checkpoint counts only once
-our marker, written and fsynced after the save returned, is in it.
+checking it is whole, so a kill during a save would break resume. Our trainers (see
+train/trainer_base.py) write each checkpoint into ``checkpoints/.staging/``, fsync it, put our
+marker in it and only then rename it into place; and a checkpoint counts only with the marker.
 """
 
 from __future__ import annotations
@@ -13,7 +14,33 @@ import re
 from pathlib import Path
 
 MARKER = "tuitune-complete.json"
+STAGING = ".staging"
 _NAME = re.compile(r"^checkpoint-(\d+)$")
+
+
+class CheckpointSaveError(Exception):
+    """A checkpoint could not be written (a full disk, say); the previous ones are untouched."""
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file in ``folder`` and the folders themselves to disk, so that a rename
+    that publishes it never points at data still in the page cache."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(root))
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def mark_complete(checkpoint: Path, step: int) -> None:

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="list every preset key with its help")
     keys.add_argument("section", nargs="?", help="only this section, e.g. train")
 
-    runs = sub.add_parser("runs", help="list, show, stop and resume runs")
+    runs = sub.add_parser("runs", help="list, show, stop, resume and delete runs")
     runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     ls = runs_sub.add_parser("list", help="all runs, oldest first")
     ls.add_argument("--json", action="store_true", help="one JSON object per run")
@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_follow_args(resume)
     stop = runs_sub.add_parser("stop", help="stop a running run after its current step (a checkpoint is saved)")
     stop.add_argument("run_id")
+    delete = runs_sub.add_parser("delete", help="delete a run's folder (checkpoints, exports, chats); not while it runs")
+    delete.add_argument("run_id")
+    delete.add_argument("--yes", action="store_true", help="do not ask (needed when stdin is not a terminal)")
     return parser
 
 
@@ -112,8 +115,17 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from tuitune.preset import load_preset
 
+    from tuitune.preflight import guidance_for, preflight
+
     preset = load_preset(args.preset, args.overrides)
     print(f"{args.preset}: ok ({preset.train.stage}, method {preset.train.method}, model {preset.model.path})")
+    guidance, note = guidance_for(preset, preflight(preset))
+    print(f"guided: {guidance.summary}")
+    for line in guidance.lines()[1:]:
+        print(f"  {line}")
+    for w in guidance.warnings:
+        print(f"  warning: {w['message']}")
+    print(f"  ({note})")
     return 0
 
 
@@ -137,13 +149,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _dry_run(preset) -> int:
     import tomli_w
 
-    from tuitune.preflight import describe, preflight
+    from tuitune.preflight import describe, guidance_for, preflight
 
     check = preflight(preset)
-    print("# resolved preset")
-    print(tomli_w.dumps(preset.to_toml_dict()))
+    guidance, note = guidance_for(preset, check)
+    print(f"# resolved preset (keys left out or `auto` filled in by tuitune; {note})")
+    print(tomli_w.dumps(guidance.apply(preset).to_toml_dict()))
     print("# would run")
-    print("\n".join(describe(preset, check)))
+    print("\n".join(describe(preset, check, guidance)))
     return 0
 
 
@@ -172,6 +185,10 @@ def _launch(preset, args: argparse.Namespace) -> int:
     from tuitune.runner import start_worker
 
     preflight(preset)  # bad data or a missing bundled model: exit 2 now, not in the worker
+    from tuitune.model_files import safety_warnings
+
+    for warning in safety_warnings(preset):
+        print(f"warning: {warning}", file=sys.stderr)
     _check_fits(preset, force=getattr(args, "force", False))
     run = create_run(preset)
     process = start_worker(run)
@@ -271,14 +288,25 @@ def runs_show(args: argparse.Namespace) -> int:
     losses = [e["loss"] for e in events if e["type"] == "step" and "loss" in e]
     if losses:
         print(f"{'loss':16} {losses[0]:.4f} → {losses[-1]:.4f} over {len(losses)} logged steps")
+    evals = [(e["step"], e["loss"]) for e in events if e["type"] == "eval" and "loss" in e]
+    if evals:
+        print(f"{'validation loss':16} " + ", ".join(f"{loss:.4f} (step {step})" for step, loss in evals))
+    from tuitune.run_show import show_guidance, show_samples, show_warnings
+
+    show_guidance(run.path)
+    show_warnings(events)
+    show_samples(run.path)
     return 0
 
 
 def runs_resume(args: argparse.Namespace) -> int:
     from tuitune.run_store import find_run
-    from tuitune.runner import check_resumable, start_worker
+    from tuitune.runner import check_resumable, rebuild_if_unreadable, start_worker
 
     run = find_run(args.run_id)
+    note = rebuild_if_unreadable(run)
+    if note:
+        say(args, note)
     check_resumable(run)
     process = start_worker(run)
     say(args, f"resuming run {run.id}")
@@ -297,11 +325,30 @@ def runs_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def runs_delete(args: argparse.Namespace) -> int:
+    from tuitune.run_store import RunStoreError, delete_run, find_run, run_size
+
+    run = find_run(args.run_id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise RunStoreError(f"deleting run {run.id} needs confirmation: add --yes (stdin is not a terminal)")
+        try:
+            answer = input(f"Delete run {run.id} and all its files ({run_size(run) / 2**20:.1f} MiB in {run.path})? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    delete_run(run)
+    print(f"deleted run {run.id} ({run.path})")
+    return 0
+
+
 _COMMANDS = {
     "run": cmd_run, "check": cmd_check, "demo": cmd_demo, "keys": cmd_keys, "runs": cmd_runs, "export": cmd_export,
     "data": cli_data.run, "chat": cli_chat.run, **HARDWARE_COMMANDS,
 }
-_RUNS_COMMANDS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop}
+_RUNS_COMMANDS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop, "delete": runs_delete}
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         for t in targets:
             sessions.append(_session(t, args, params))
         if args.open:
-            _restore(sessions, folder / f"{args.open}.json")
+            from tuitune.run_store import safe_name
+
+            _restore(sessions, folder / f"{safe_name(args.open, limit=80)}.json")
         if args.prompt is not None:
             return _one_shot(sessions, args.prompt)
         return _interactive(sessions, target, folder)

@@ -82,6 +82,8 @@ def say(args: argparse.Namespace, text: str) -> None:
 
 
 def follow_export(run, process, args: argparse.Namespace) -> int:
+    import signal
+
     from tuitune.display import RunDisplay, print_json_events
     from tuitune.runner import follow
 
@@ -101,4 +103,8 @@ def follow_export(run, process, args: argparse.Namespace) -> int:
         if ppl:
             say(args, "  perplexity on validation rows: " + ", ".join(f"{k} {v:.2f}" for k, v in ppl.items()))
         say(args, f"export {data.get('status')}: report in {report_file}")
+    elif code != 0:
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        say(args, f"the export worker died ({how}) before finishing; nothing it wrote is vouched for. "
+                  f"`tuitune export {run.id}` starts it again (details in {run.log})")
     return 0 if code == 0 else EXIT_FAILED

@@ -37,6 +37,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None,
                       help="recompute activations in the backward pass (default: on with --method, else chosen)")
     plan.add_argument("--optimizer", choices=OPTIMIZERS, help="default adamw (the recommendation may pick 8-bit)")
+    plan.add_argument("--stage", choices=("sft", "dpo"), default="sft",
+                      help="dpo: two sequences per row and a reference forward pass (default sft)")
+    plan.add_argument("--precompute-ref", action="store_true",
+                      help="dpo: reference log-probs computed before training (no reference copy or pass)")
     plan.add_argument("--gpu-gb", type=float, metavar="G", help="plan for a GPU with G GiB instead of the detected one")
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.add_argument("--probe", action="store_true", help="then measure: a few real steps on the GPU")
@@ -97,13 +101,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
         setup = Setup(args.method, seq_len=seq_len, batch=4 if args.batch is None else args.batch,
                       lora_r=args.lora_r, lora_targets=targets, compute=compute,
                       grad_checkpointing=True if args.grad_checkpointing is None else args.grad_checkpointing,
-                      optimizer=args.optimizer or "adamw")
+                      optimizer=args.optimizer or "adamw", stage=args.stage, precompute_ref=args.precompute_ref)
         result = estimate(shape, setup, gpu_bytes)
         chosen, data, show = result, result.to_dict(), _print_estimate
     else:
         result = recommend(shape, gpu_bytes, seq_len=seq_len, target_batch=args.target_batch, batch=args.batch,
                            lora_r=args.lora_r, lora_targets=targets, optimizer=args.optimizer,
-                           grad_checkpointing=args.grad_checkpointing, compute=compute)
+                           grad_checkpointing=args.grad_checkpointing, compute=compute,
+                           stage=args.stage, precompute_ref=args.precompute_ref)
         chosen, data, show = result.chosen, result.to_dict(), _print_recommendation
     if not args.json:
         show(args.model, shape, gpu_text, result)

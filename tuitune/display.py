@@ -90,6 +90,7 @@ class RunDisplay:
             self.first_loss = loss if self.first_loss is None else self.first_loss
             self.last_loss = loss
         parts = [f"loss {loss:.4f}" if loss is not None else ""]
+        parts += _preference(e)
         if "lr" in e:
             parts.append(f"lr {e['lr']:.2e}")
         if "tokens_per_s" in e:
@@ -101,13 +102,28 @@ class RunDisplay:
         )
 
     def _on_eval(self, e: dict[str, Any]) -> None:
-        self.note(f"step {e['step']}: validation loss {e.get('loss', float('nan')):.4f}")
+        extra = "  ".join(_preference(e))
+        self.note(f"step {e['step']}: validation loss {e.get('loss', float('nan')):.4f}" + (f"  {extra}" if extra else ""))
 
     def _on_checkpoint(self, e: dict[str, Any]) -> None:
         self.note(f"step {e['step']}: checkpoint saved")
 
     def _on_saved(self, e: dict[str, Any]) -> None:
-        self.note(f"{e['kind']} written to {e['path']}")
+        weights = e.get("weights")
+        self.note(f"{e['kind']} written to {e['path']}" + (f" — {weights['text']}" if weights else ""))
+
+    def _on_note(self, e: dict[str, Any]) -> None:
+        self.note(str(e.get("message")))
+
+    def _on_guidance(self, e: dict[str, Any]) -> None:
+        self.note(f"guided: {e['summary']}")
+        for key, c in e.get("choices", {}).items():
+            if c.get("auto"):
+                self.note(f"  {key} = {c['value']}  ({c['reason']})")
+
+    def _on_probe(self, e: dict[str, Any]) -> None:
+        for a in e.get("answers", []):
+            self.note(f"[dim]probe ({e['label']}, step {e['step']}): {a['prompt']!r} → {a['answer']!r}")
 
     def _on_export(self, e: dict[str, Any]) -> None:
         if e.get("state") == "started":
@@ -116,16 +132,36 @@ class RunDisplay:
             self.note(f"export: {e['stage']} ({e.get('seconds', 0):.1f} s)")
 
     def _on_warning(self, e: dict[str, Any]) -> None:
-        self.note(f"[yellow]warning: {e.get('message')}")
+        who = "coach" if e.get("source") == "coach" else "warning"
+        self.note(f"[yellow]{who}: {e.get('message')}")
 
     def _on_error(self, e: dict[str, Any]) -> None:
         self.note(f"[red bold]error:[/] {e.get('message')}")
+
+    def _on_oom(self, e: dict[str, Any]) -> None:
+        self.note(f"[red bold]out of memory[/] at step {e.get('step')} (batch {e.get('batch_size')} x "
+                  f"{e.get('grad_accum')}). Lower: " + "; ".join(e.get("advice", [])))
+
+    def _on_retry(self, e: dict[str, Any]) -> None:
+        start = f"from {e['resume_from']}" if e.get("resume_from") else "from the start (no checkpoint yet)"
+        self.note(f"[yellow]retry {e.get('attempt')}/{e.get('of')}: batch {e.get('batch_size')} x grad_accum "
+                  f"{e.get('grad_accum')} (effective {e.get('effective_batch')}), {start}")
 
     def _on_finished(self, e: dict[str, Any]) -> None:
         if "export" in e:
             self.note(f"export {e['export']}")
         self.final_status = e.get("status")
         self.progress.update(self.task, description=str(self.final_status))
+
+
+def _preference(e: dict[str, Any]) -> list[str]:
+    """DPO's live signal: how far chosen answers out-score rejected ones, and how often they do."""
+    parts = []
+    if "reward_margin" in e:
+        parts.append(f"margin {e['reward_margin']:+.3f}")
+    if "reward_accuracy" in e:
+        parts.append(f"acc {e['reward_accuracy']:.0%}")
+    return parts
 
 
 def _duration(seconds: float) -> str:

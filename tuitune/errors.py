@@ -10,10 +10,11 @@ from tuitune.bundled import BundledNotFound
 from tuitune.chat.backend import ChatError
 from tuitune.data.loader import DataError
 from tuitune.hardware.errors import PlannerError
+from tuitune.model_files import ModelFileError
 from tuitune.preset import PresetError
 from tuitune.run_store import RunStoreError
 
-USER_ERRORS = (PresetError, DataError, RunStoreError, BundledNotFound, ChatError, PlannerError)
+USER_ERRORS = (PresetError, DataError, RunStoreError, BundledNotFound, ChatError, PlannerError, ModelFileError)
 
 
 @contextmanager

@@ -6,7 +6,9 @@ may start reading at any time. A half-written last line (a worker killed mid-wri
 unread until it is completed, and a line that is not valid JSON is skipped, never fatal.
 
 Event types: ``started``, ``step``, ``eval``, ``checkpoint``, ``status``, ``warning``, ``error``,
-``finished``.
+``finished``; ``guidance`` (the guided defaults and their reasons), ``probe`` (probe prompts
+answered at step 0, each evaluation and the end), ``samples`` (base vs tuned saved), ``note``.
+Coach warnings carry ``source = "coach"`` and a ``code``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ from pathlib import Path
 from tuitune.bundled import resolve_model
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
+from tuitune.model_files import check_model_files, safety_warnings
+from tuitune.guidance import DataFacts, Guidance, model_params, resolve
 from tuitune.preset import Preset
+from tuitune.run_ref import is_run_ref, pinned
 
 
 @dataclass
@@ -25,19 +28,76 @@ def preflight(preset: Preset) -> Preflight:
     model = preset.model.path
     if model.startswith("bundled:"):
         model = str(resolve_model(model))
+    elif is_run_ref(model):
+        # Pin the full id: the run's config.toml then names exactly the run it started from.
+        model = preset.model.path = pinned(model)
+    check_model_files(model, preset.model.allow_pickle)
     data = check(preset.data, preset.train.stage)
     # Counts before cleaning; the worker's cleaning report says what it dropped.
     train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)
     return Preflight(model, data, len(train), len(val))
 
 
-def describe(preset: Preset, check: Preflight) -> list[str]:
-    t = preset.train
+def guidance_for(preset: Preset, check: Preflight) -> tuple[Guidance, str]:
+    """The guided defaults as the worker will most likely choose them (token counts estimated
+    from characters; device and an `auto` method guessed without torch), and a note saying so."""
+    device, method = preset.train.device, preset.train.method
+    if device == "auto":
+        from tuitune.hardware.plan import detect_gpu
+
+        device = "cuda" if detect_gpu()[0] else "cpu"
+    note = "token counts estimated from characters; the run stores the exact choices in guidance.json"
+    if method == "auto":
+        method = "lora"
+        if device == "cuda":
+            note += "; method auto: shown for LoRA, the worker asks the planner"
+    facts = DataFacts.estimate(check.data.examples, check.train_rows, check.val_rows, preset.train.max_seq_len)
+    return resolve(preset, facts, params=model_params(preset.model.path), device=device, method=method), note
+
+
+def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None) -> list[str]:
+    t = preset.train if guidance is None else guidance.apply(preset).train
     steps = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epochs of {check.train_rows} rows"
-    return [
-        f"model:  {check.model}",
+    lr = f"{t.learning_rate:g}" if t.learning_rate is not None else "auto"
+    lines = [
+        f"model:  {check.model}{_started_from(check.model)}",
         f"data:   {Path(check.data.path)} ({check.data.format}): "
         f"{check.train_rows} train / {check.val_rows} validation rows before cleaning",
-        f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum}, "
-        f"lr {t.learning_rate:g}, max_seq_len {t.max_seq_len}",
+        f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum or 'auto'}, "
+        f"lr {lr}, max_seq_len {t.max_seq_len}",
+        *(f"warning: {w}" for w in safety_warnings(preset)),
     ]
+    if guidance is not None:
+        lines.append("guided: " + guidance.summary)
+        lines += [f"  {line}" for line in guidance.lines()[1:]]
+        lines += [f"  warning: {w['message']}" for w in guidance.warnings]
+    if t.stage == "dpo":
+        lines.append("dpo:    " + describe_dpo(preset))
+    return lines
+
+
+def describe_dpo(preset: Preset) -> str:
+    d, method = preset.dpo, preset.train.method
+    if d.precompute_ref:
+        reference = "reference log-probs precomputed before training"
+    elif method == "full":
+        reference = "reference: a frozen copy of the starting model"
+    elif method == "auto":
+        reference = "reference: the starting model (adapter off for LoRA/QLoRA, a frozen copy for full)"
+    else:
+        reference = "reference: the starting model, as the base with the adapter off (no copy)"
+    limits = [f"prompt <= {d.max_prompt_len}" if d.max_prompt_len else "",
+              f"answers <= {d.max_completion_len} tokens" if d.max_completion_len else ""]
+    limits_text = ", ".join(x for x in limits if x)
+    return f"beta {d.beta:g}, loss {d.loss_type}" + (f", {limits_text}" if limits_text else "") + f"; {reference}"
+
+
+def _started_from(model: str) -> str:
+    if not is_run_ref(model):
+        return ""
+    from tuitune.run_ref import result_kind, source_run
+
+    run = source_run(model)
+    if result_kind(run) == "model":
+        return f" (its full fine-tune, {run.model})"
+    return f" (its adapter merged into {run.preset().model.path})"

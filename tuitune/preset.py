@@ -25,24 +25,47 @@ GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q
 GGUF_TYPES = GgufType.__args__
 
 
+# Keys tuitune chooses itself when a preset leaves them out or sets them to "auto" (tuitune.guidance).
+GUIDED = (
+    "train.epochs", "train.max_steps", "train.learning_rate", "train.grad_accum", "train.warmup_ratio",
+    "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha",
+    "eval.early_stopping", "eval.probe_count",
+)
+
+
+def _auto(value: Any) -> Any:
+    """`"auto"` in a preset means the same as leaving the key out: tuitune chooses."""
+    return None if isinstance(value, str) and value.strip().lower() == "auto" else value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
+
+
+RUN_PREFIX = "run:"
 
 
 class ModelSection(_Section):
     path: str
     """The base model: a hub id (`Qwen/Qwen2.5-7B-Instruct`), a local Hugging Face folder, a `.gguf`
-    file (loaded dequantized), or `bundled:smollm2-135m-instruct` for the demo model."""
+    file (loaded dequantized), `bundled:smollm2-135m-instruct` for the demo model, or `run:<id>`
+    to start from an earlier finished run (its fine-tuned model; a LoRA run's adapter merged into
+    its base), e.g. SFT then DPO."""
 
     trust_remote_code: bool = False
     """Run Python code shipped with the model. Off unless you trust its author."""
+
+    allow_pickle: bool = False
+    """Load weights from pickled `.bin` files when a local model folder has no `.safetensors`.
+    Unpickling can run arbitrary code: leave it off unless you trust where the files came from."""
 
 
 class DataSection(_Section):
     path: str
     """The training data: JSON Lines, JSON (an array, or an object holding one), CSV/TSV, Parquet,
     plain text (one document per line, or blank-line separated), or a folder written by
-    `datasets`' save_to_disk; `bundled:pirate` for the demo set. It is only ever read."""
+    `datasets`' save_to_disk; a hub dataset as `hf:ORG/NAME` (or `hf:ORG/NAME:SPLIT`), fetched
+    into the Hugging Face cache; `bundled:pirate` for the demo set. It is only ever read."""
 
     format: Literal[
         "auto", "alpaca", "sharegpt", "messages", "prompt_completion", "preference", "unpaired_preference", "text"
@@ -110,31 +133,34 @@ class TrainSection(_Section):
     """`full` updates every weight; `lora` trains a small adapter; `qlora` trains an adapter on a
     4-bit base. `auto` picks LoRA when the 16-bit model fits comfortably, else QLoRA."""
 
-    epochs: float = Field(3.0, gt=0)
-    """Passes over the training data (ignored when `max_steps` is set)."""
+    epochs: float | None = Field(None, gt=0)
+    """Passes over the training data (ignored when `max_steps` is set). `auto` (or left out):
+    tuitune chooses from the number of examples, and on the CPU caps the run to a few minutes."""
 
     max_steps: int | None = Field(None, gt=0)
-    """Stop after this many optimizer steps; overrides `epochs`."""
+    """Stop after this many optimizer steps; overrides `epochs` (left out: from the epochs)."""
 
-    learning_rate: float = Field(2e-4, gt=0, lt=1)
-    """Peak learning rate. Typical: 1e-4 to 5e-4 for LoRA, 1e-5 to 5e-5 for full fine-tuning."""
+    learning_rate: float | None = Field(None, gt=0, lt=1)
+    """Peak learning rate. Typical: 1e-4 to 5e-4 for LoRA, 1e-5 to 5e-5 for full fine-tuning.
+    `auto`: chosen from the method and the model's size (docs/guidance.md)."""
 
     batch_size: int = Field(4, ge=1, le=4096)
     """Examples per forward pass (per device)."""
 
-    grad_accum: int = Field(1, ge=1, le=4096)
-    """Forward passes per optimizer step; effective batch = batch_size x grad_accum."""
+    grad_accum: int | None = Field(None, ge=1, le=4096)
+    """Forward passes per optimizer step; effective batch = batch_size x grad_accum. `auto`:
+    chosen for an effective batch that suits the dataset's size (1 on the CPU)."""
 
     max_seq_len: int = Field(1024, ge=16, le=1_048_576)
     """Longest sequence in tokens; longer examples are truncated."""
 
-    warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    """Share of the steps spent ramping the learning rate up from zero."""
+    warmup_ratio: float | None = Field(None, ge=0, lt=1)
+    """Share of the steps spent ramping the learning rate up from zero (`auto`: 3%, more on short runs)."""
 
     lr_scheduler: Literal[
-        "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"
-    ] = "cosine"
-    """How the learning rate falls after warmup."""
+        "auto", "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"
+    ] = "auto"
+    """How the learning rate falls after warmup (`auto`: cosine)."""
 
     optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor"] = "adamw"
     """AdamW in fp32; `adamw_8bit` keeps its two states in 8 bits (bitsandbytes), saving 6 bytes
@@ -180,14 +206,16 @@ class TrainSection(_Section):
     logging_steps: int = Field(1, ge=1)
     """Report loss and learning rate every this many steps."""
 
-    save_steps: int = Field(50, ge=1)
-    """Save a resumable checkpoint every this many steps."""
+    save_steps: int | None = Field(None, ge=1)
+    """Save a resumable checkpoint every this many steps (`auto`: at every evaluation, or five
+    times per run without a validation split)."""
 
     save_total_limit: int = Field(2, ge=1)
     """Keep at most this many checkpoints (the oldest are deleted)."""
 
     eval_steps: int | None = Field(None, ge=1)
-    """Evaluate on the validation split every this many steps (default: `save_steps`)."""
+    """Evaluate on the validation split every this many steps (`auto`: about 10 times per run,
+    5 on the CPU)."""
 
     device: Literal["auto", "cuda", "cpu"] = "auto"
     """Where to train; `auto` uses the GPU when there is one."""
@@ -195,26 +223,89 @@ class TrainSection(_Section):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     """Compute precision; `auto`: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU."""
 
-    @field_validator("stage")
-    @classmethod
-    def _stage_available(cls, value: str) -> str:
-        if value == "dpo":
-            raise ValueError("stage 'dpo' is not available in this version of tuitune yet; use 'sft'")
-        return value
+    on_oom: Literal["fail", "retry"] = "fail"
+    """Out of memory: `fail` stops the run with the planner's advice; `retry` resumes from the last
+    checkpoint (or starts over when there is none) with batch_size halved and grad_accum doubled,
+    so the effective batch stays the same. Each change is recorded in the run."""
+
+    oom_retries: int = Field(3, ge=0, le=10)
+    """With on_oom = "retry": give up after this many halvings."""
+
+    longest_first: bool = False
+    """Start each epoch with the longest examples (batches grouped by length), so that a batch
+    that does not fit fails in the first minute, not hours in."""
+    _auto_means_none = field_validator(
+        "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", mode="before"
+    )(lambda value: _auto(value))
 
 
 class LoraSection(_Section):
-    r: int = Field(16, ge=1, le=1024)
-    """Adapter rank: capacity of the adapter. 8-64 is typical."""
+    r: int | None = Field(None, ge=1, le=1024)
+    """Adapter rank: capacity of the adapter. 8-64 is typical (`auto`: 16, more for large datasets)."""
 
-    alpha: int = Field(32, ge=1)
-    """Adapter scaling; the update is scaled by alpha / r. Often 2 x r."""
+    alpha: int | None = Field(None, ge=1)
+    """Adapter scaling; the update is scaled by alpha / r. Often 2 x r (`auto`: 2 x r)."""
 
     dropout: float = Field(0.05, ge=0, lt=1)
     """Dropout on the adapter's input."""
 
     target_modules: Literal["all-linear"] | list[str] = "all-linear"
     """Layers that get an adapter: `all-linear`, or a list of module names like ["q_proj", "v_proj"]."""
+
+    _auto_means_none = field_validator("r", "alpha", mode="before")(lambda value: _auto(value))
+
+
+class EvalSection(_Section):
+    early_stopping: Literal["auto"] | bool = "auto"
+    """Stop when the validation loss has not improved for `patience` evaluations, and keep the best
+    checkpoint (it is saved and exported instead of the last). `auto`: on when there is a
+    validation split."""
+
+    patience: int = Field(3, ge=1)
+    """Evaluations in a row without a new best validation loss before early stopping ends the run."""
+
+    probes: list[str] = Field(default_factory=list)
+    """Prompts the model answers at every evaluation, and base against tuned at the end (see
+    `tuitune runs show`). Empty: drawn from the validation split."""
+
+    probe_count: int | None = Field(None, ge=0, le=16)
+    """How many prompts to draw from the validation split when `probes` is empty (`auto`: 2 on
+    the CPU, 4 on a GPU; 0 turns probes off)."""
+
+    probe_tokens: int = Field(48, ge=1, le=1024)
+    """Longest probe answer in tokens (greedy decoding)."""
+
+    _auto_means_none = field_validator("probe_count", mode="before")(lambda value: _auto(value))
+
+
+DpoLoss = Literal["sigmoid", "ipo", "hinge", "robust", "sigmoid_norm", "apo_zero", "apo_down"]
+
+
+class DpoSection(_Section):
+    beta: float = Field(0.1, gt=0, le=10)
+    """How far the model may drift from the reference (the starting model): higher keeps it closer.
+    0.1 is usual; for `ipo` it is the regularization strength."""
+
+    loss_type: DpoLoss = "sigmoid"
+    """The preference loss: `sigmoid` (the DPO paper), `ipo`, `hinge`, `robust` (noisy labels, see
+    `label_smoothing`), `sigmoid_norm` (length-normalized), `apo_zero` / `apo_down` (anchored)."""
+
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
+    """Share of pairs assumed mislabeled, for `robust` (and conservative `sigmoid`); 0 trusts every pair."""
+
+    max_prompt_len: int | None = Field(None, ge=1)
+    """Keep at most this many prompt tokens (the end of the prompt, next to the answer, is kept);
+    default: no limit beyond `train.max_seq_len`."""
+
+    max_completion_len: int | None = Field(None, ge=1)
+    """Keep at most this many tokens of each answer (its start); default: no limit beyond
+    `train.max_seq_len`."""
+
+    precompute_ref: bool = False
+    """Compute the reference model's log-probabilities once, before training. Full fine-tuning then
+    needs no second copy of the model in memory; LoRA/QLoRA (whose reference is the base with the
+    adapter off, no copy either way) save the reference forward pass at every step. Redone at each
+    start or resume."""
 
 
 class ExportSection(_Section):
@@ -241,6 +332,12 @@ class Preset(_Section):
     lora: LoraSection = Field(default_factory=LoraSection)
     """Adapter settings (LoRA and QLoRA)."""
 
+    eval: EvalSection = Field(default_factory=EvalSection)
+    """Held-out evaluation: early stopping, the best checkpoint, probe prompts."""
+
+    dpo: DpoSection = Field(default_factory=DpoSection)
+    """Preference training settings (used when `train.stage = "dpo"`)."""
+
     export: ExportSection = Field(default_factory=ExportSection)
     """What to write after training."""
 
@@ -265,8 +362,13 @@ def load_preset(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise PresetError(str(path), ["file not found; check the path"]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PresetError(str(path), [f"cannot read the file ({e})"]) from None
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise PresetError(str(path), [f"line {line}: not UTF-8 text (byte 0x{e.object[e.start]:02x}); save the file as UTF-8"]) from None
+    except IsADirectoryError:
+        raise PresetError(str(path), ["is a folder, not a preset file"]) from None
+    except OSError as e:
+        raise PresetError(str(path), [f"cannot read the file ({e.strerror or e})"]) from None
     return parse_preset(text, source=str(path), base_dir=path.resolve().parent, overrides=overrides)
 
 
@@ -327,17 +429,33 @@ def _describe(err: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        return f"key {key!r}: unknown key (see `tuitune keys` for the valid ones)"
+        guess = _closest_key(err["loc"])
+        hint = f"did you mean {guess!r}? " if guess else ""
+        return f"key {key!r}: unknown key ({hint}`tuitune keys` lists the valid ones)"
     if err["type"] == "missing":
         return f"key {key!r}: required but missing"
     msg = msg.removeprefix("Value error, ")
     return f"key {key!r}: {msg} (got {err.get('input')!r})"
 
 
+def _closest_key(loc: tuple[Any, ...]) -> str | None:
+    """The valid key nearest to a misspelt one, e.g. train.epoch → train.epochs."""
+    import difflib
+
+    model: Any = Preset
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return None
+        model = field.annotation
+    match = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return ".".join([*map(str, loc[:-1]), match[0]]) if match else None
+
+
 def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
     problems = []
     data_path = preset.data.path
-    if not data_path.startswith("bundled:"):
+    if not data_path.startswith(("bundled:", "hf:")):  # a hub id is fetched when the data is read
         resolved = (base_dir / Path(data_path).expanduser()).resolve()
         if not resolved.exists():
             problems.append(f"key 'data.path': file not found: {resolved}")
@@ -353,7 +471,7 @@ def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
 
 def looks_local(ref: str, base_dir: Path) -> bool:
     """True when a model reference names a local file or folder rather than a hub id."""
-    if ref.startswith("bundled:"):
+    if ref.startswith(("bundled:", RUN_PREFIX)):
         return False
     if ref.startswith((".", "/", "~")) or ref.endswith(".gguf") or Path(ref).is_absolute():
         return True
@@ -368,6 +486,8 @@ def field_help() -> list[tuple[str, str, str, str]]:
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             for name, f in ann.model_fields.items():
                 default = "(required)" if f.is_required() else repr(f.get_default(call_default_factory=True))
+                if f"{section_name}.{name}" in GUIDED and default in ("None", "'auto'"):
+                    default = "auto"
                 rows.append((f"{section_name}.{name}", _type_name(f.annotation), default, f.description or ""))
         else:
             rows.append((section_name, _type_name(ann), repr(section_field.default), section_field.description or ""))

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -63,6 +64,12 @@ class RunState:
     device: str | None = None
     message: str | None = None
     attempts: int = 0
+    batch_size: int | None = None
+    """The micro-batch in use when it differs from the preset's (an out-of-memory retry halved it)."""
+    grad_accum: int | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    """Settings the worker changed during the run, and why (e.g. after running out of memory)."""
+    weights: dict[str, Any] | None = None  # which weights were saved: the best checkpoint or the last step
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
@@ -117,9 +124,48 @@ class RunDir:
             raise RunStoreError(f"{self.state_file}: missing; {self.path} is not a tuitune run") from None
         except (OSError, ValueError) as e:
             raise RunStoreError(
-                f"{self.state_file}: unreadable ({e}); the run's events and checkpoints are untouched"
+                f"{self.state_file}: unreadable ({e}); the run's events and checkpoints are untouched. "
+                f"`tuitune runs resume {self.id}` rebuilds it from events.jsonl and continues"
             ) from None
+        if not isinstance(data, dict):
+            raise RunStoreError(f"{self.state_file}: unreadable (not a JSON object); "
+                                f"`tuitune runs resume {self.id}` rebuilds it from events.jsonl")
         return RunState.from_dict(data)
+
+    def rebuild_state(self) -> Path:
+        """Replace an unreadable state.json with one rebuilt from events.jsonl and the complete
+        checkpoints. The unreadable file is kept beside it (returned), never deleted."""
+        from tuitune.checkpoints import latest_checkpoint
+        from tuitune.events import read_events
+
+        if self.is_locked():
+            raise RunStoreError(f"run {self.id} is running; its worker keeps state.json")
+        kept = self.path / f"state.json.unreadable-{time.strftime('%Y%m%d-%H%M%S')}"
+        if self.state_file.exists():
+            os.replace(self.state_file, kept)
+        events = read_events(self.events)
+        state = RunState(created_at=events[0]["ts"] if events else time.time())
+        for e in events:
+            kind = e["type"]
+            if kind == "started":
+                state.attempts += 1
+                state.started_at = state.started_at or e["ts"]
+            elif kind == "step":
+                state.step, state.total_steps, state.loss = e["step"], e.get("total_steps"), e.get("loss")
+            elif kind == "status" and e.get("status") == "loading_model":
+                state.method, state.device = e.get("method"), e.get("device")
+            elif kind == "retry":
+                state.batch_size, state.grad_accum = e.get("batch_size"), e.get("grad_accum")
+                state.changes.append({k: e.get(k) for k in ("reason", "batch_size", "grad_accum", "resume_from")})
+            elif kind == "finished" and e.get("stage") != "export":
+                state.status, state.finished_at = e.get("status", "failed"), e["ts"]
+        if state.status in ("queued", "running", "stopping"):
+            state.status = "crashed"
+        checkpoint = latest_checkpoint(self.checkpoints)
+        state.last_checkpoint = checkpoint.name if checkpoint else None
+        state.message = f"state.json was unreadable: rebuilt from events.jsonl (the old file is {kept.name})"
+        self.write_state(state)
+        return kept
 
     def write_state(self, state: RunState) -> None:
         state.updated_at = time.time()
@@ -132,12 +178,30 @@ class RunDir:
         self.write_state(state)
         return state
 
+    launch_file = property(lambda self: self.path / "worker.pid")
+
     def status(self) -> str:
-        """The state's status, or ``crashed`` when it claims to run but no worker holds the run."""
+        """The state's status, or ``crashed`` when it claims to run but no worker holds the run,
+        or when it is still ``queued`` but the worker started for it is gone (killed before it
+        could take the run)."""
         state = self.read_state()
         if state.status in ACTIVE and not self.is_locked():
             return "crashed"
+        if state.status == "queued" and not self.is_locked() and self._launched_worker_gone():
+            return "crashed"
         return state.status
+
+    def record_launch(self, pid: int) -> None:
+        """Written by whoever starts a worker, in its own file so it never races the worker's
+        writes to state.json."""
+        atomic_write_text(self.launch_file, f"{pid}\n")
+
+    def _launched_worker_gone(self) -> bool:
+        try:
+            pid = int(self.launch_file.read_text().strip())
+        except (OSError, ValueError):
+            return False  # never launched: genuinely queued
+        return not pid_alive(pid)
 
     def is_locked(self) -> bool:
         """True while a worker process holds this run."""
@@ -163,13 +227,40 @@ class RunDir:
         return f
 
 
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): trust kill()
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def safe_name(name: str, default: str = "run", limit: int = 40) -> str:
+    """``name`` as one harmless path component: letters, digits, dots, dashes and underscores,
+    never ``..``, never a path separator (so no name can reach outside its folder)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).replace("..", "-").strip(".-_")[:limit].strip(".-_")
+    return slug or default
+
+
 def create_run(preset: Preset, root: Path | None = None) -> RunDir:
     """Make a new run directory holding the resolved preset and a ``queued`` state."""
-    root = root or runs_root()
+    root = (root or runs_root()).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", (preset.name or "run").lower()).strip("-")[:40] or "run"
+    slug = safe_name((preset.name or "run").lower()).replace(".", "-").replace("_", "-")
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
     run = RunDir(root / run_id)
+    if run.path.parent != root:  # cannot happen with safe_name; a guard, not a hope
+        raise RunStoreError(f"refusing run id {run_id!r}: it would leave {root}")
     run.path.mkdir()
     header = "# The resolved preset of this run (what actually runs). Rerun: tuitune run config.toml\n"
     atomic_write_text(run.config, header + tomli_w.dumps(preset.to_toml_dict()))
@@ -183,6 +274,9 @@ def find_run(ref: str, root: Path | None = None) -> RunDir:
     if (candidate / "state.json").exists():
         return RunDir(candidate)
     root = root or runs_root()
+    if not _SAFE_ID.match(ref):
+        # Not an id; and a path that is a run was handled above. Never join it under the root.
+        raise RunStoreError(f"{ref!r} is neither a run id nor a run's folder; `tuitune runs list` shows the runs")
     if (root / ref / "state.json").exists():
         return RunDir(root / ref)
     matches = [r for r in list_runs(root) if r.id.startswith(ref) or r.id.endswith(ref)]
@@ -202,3 +296,21 @@ def list_runs(root: Path | None = None) -> list[RunDir]:
         (RunDir(p) for p in root.iterdir() if (p / "state.json").exists()),
         key=lambda r: r.id,
     )
+
+
+def delete_run(run: RunDir) -> None:
+    """Remove a run's folder and everything in it, refusing while a worker holds it. The run's
+    lock is held during the removal, so no worker can start on a half-deleted run."""
+    if not run.state_file.exists():
+        raise RunStoreError(f"{run.path} is not a tuitune run (no state.json); nothing deleted")
+    try:
+        lock = run.acquire()
+    except RunStoreError:
+        raise RunStoreError(f"run {run.id} is running; stop it first (`tuitune runs stop {run.id}`)") from None
+    with lock:
+        shutil.rmtree(run.path)
+
+
+def run_size(run: RunDir) -> int:
+    """Bytes in the run's folder (checkpoints and exports make most of it)."""
+    return sum(f.stat().st_size for f in run.path.rglob("*") if f.is_file())

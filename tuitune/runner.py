@@ -29,7 +29,7 @@ def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | N
     # Keep transformers and hub libraries quiet and offline-friendly in the log.
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", module, str(run.path), *(args or [])],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -39,6 +39,8 @@ def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | N
         )
     finally:
         log.close()
+    run.record_launch(process.pid)
+    return process
 
 
 def follow(
@@ -75,7 +77,20 @@ def request_stop(run: RunDir) -> int:
     return state.pid
 
 
+def rebuild_if_unreadable(run: RunDir) -> str | None:
+    """Rebuild an unreadable state.json from the run's events (the old file is kept); returns a
+    note saying so, or None when the state was fine."""
+    try:
+        run.read_state()
+    except RunStoreError as e:
+        kept = run.rebuild_state()
+        return f"{e.args[0].split(';')[0]}: rebuilt it from events.jsonl (the unreadable file is kept as {kept.name})"
+    return None
+
+
 def check_resumable(run: RunDir) -> None:
+    """Raise unless the run can be resumed (an unreadable state.json is rebuilt first)."""
+    rebuild_if_unreadable(run)
     status = run.status()
     if run.is_locked():
         raise RunStoreError(f"run {run.id} is already running in another worker (pid {run.read_state().pid}); one worker per run")

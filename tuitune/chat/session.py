@@ -51,7 +51,9 @@ class ChatSession:
 
     def save(self, folder: Path, name: str | None = None) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name or time.strftime('%Y%m%d-%H%M%S')}.json"
+        from tuitune.run_store import safe_name
+
+        path = folder / f"{safe_name(name or '', default=time.strftime('%Y%m%d-%H%M%S'), limit=80)}.json"
         transcript = {"model": self.backend.name, "system": self.system, "params": self.params.to_json(),
                       "messages": self.history, "saved_at": time.time()}
         path.write_text(json.dumps(transcript, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuitune.model_files import check_model_files
 from tuitune.chat.backend import Backend, ChatError
 from tuitune.run_store import RunDir, RunStoreError, find_run
 
@@ -38,10 +39,12 @@ def resolve(ref: str) -> Target:
     if ref.endswith(".gguf"):
         if not path.is_file():
             raise ChatError(f"{ref}: no such GGUF file")
+        check_model_files(str(path))
         return Target(path.name, gguf=path)
     if path.is_dir() and not (path / "state.json").exists():
         if not (path / "config.json").exists():
             raise ChatError(f"{ref}: not a run, a .gguf file, or a model folder with a config.json")
+        check_model_files(str(path))
         return Target(path.name, worker=path)
     try:
         run = find_run(ref)

@@ -12,12 +12,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tuitune.data import hub
+
 OUTPUTS = ("train.jsonl", "val.jsonl", "rejected.jsonl", "report.json")
 CACHE_ENTRIES = 8  # cleaned datasets kept in a shared cache; the oldest go first
 
 
 def source_hash(path: Path) -> str:
-    """A content hash of the file (or every file of a saved dataset folder)."""
+    """A content hash of the file (or every file of a saved dataset folder); a hub snapshot is
+    already named by its commit."""
+    if hub.is_snapshot(path):
+        return hub.snapshot_id(path)
     h = hashlib.blake2b(digest_size=16)
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tuitune.bundled import resolve_data
+from tuitune.data import hub
 from tuitune.data.formats import CONVERTERS, FORMATS, SAMPLE, Detection, detect, rename_columns
 from tuitune.data.readers import read_rows
 from tuitune.data.schema import Conversation, DataError, Example, Message, Rejected, RowError
@@ -49,8 +50,13 @@ class LoadedData:
 
 
 def resolve_path(path: str | Path) -> Path:
+    """A local path for ``path``: bundled data, a hub dataset's snapshot (fetched), or a file."""
     text = str(path)
-    return resolve_data(text) if text.startswith("bundled:") else Path(text).expanduser()
+    if text.startswith("bundled:"):
+        return resolve_data(text)
+    if hub.is_hub_ref(text):
+        return hub.fetch(text)
+    return Path(text).expanduser()
 
 
 def import_file(
@@ -64,7 +70,7 @@ def import_file(
     file = resolve_path(path)
     if format not in FORMATS:
         raise DataError(f"{file}: unknown data format {format!r}; expected one of {', '.join(FORMATS)}")
-    rows, container = read_rows(file)
+    rows, container = read_rows(file, split=hub.parse(str(path)).split if hub.is_hub_ref(path) else None)
     if not rows:
         raise DataError(f"{file}: no rows; the file is empty")
     readable = [r for r in rows[:SAMPLE * 5] if r.problem is None]

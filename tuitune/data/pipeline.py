@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tuitune.data import hub
 from tuitune.data.cache import OUTPUTS, cache_key, copy_outputs, load_cached, store
 from tuitune.data.clean import CleanSettings, clean, fix_leakage
 from tuitune.data.loader import Imported, import_file, require_kind, resolve_path
@@ -68,7 +69,7 @@ def inspect(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq_len:
     rejected = data.rejected + dropped
     report: dict[str, Any] = {
         "version": REPORT_VERSION,
-        "source": str(data.path),
+        "source": hub.describe(section.path, data.path) if hub.is_hub_ref(section.path) else str(data.path),
         "container": data.container,
         "format": data.format,
         "kind": data.detection.kind,
@@ -106,7 +107,8 @@ def prepare(section: Any, run_data_dir: str | Path, tokenizer: Any = None, *, se
             raise DataError(f"{source}: the output folder {out} would overwrite the input file; choose another")
     fields = {k: getattr(section, k, None) for k in ("format", "columns", "on_error", "system_prompt", "val_fraction")}
     key = cache_key(source, fields, settings_from(section).to_json(), report=REPORT_VERSION, seed=seed,
-                    max_seq_len=max_seq_len, stage=stage, tokenizer=getattr(tokenizer, "name_or_path", None))
+                    max_seq_len=max_seq_len, stage=stage, tokenizer=getattr(tokenizer, "name_or_path", None),
+                    hub_split=hub.parse(section.path).split if hub.is_hub_ref(section.path) else None)
     cached = load_cached(out, key)
     if cached is None and cache_dir is not None and load_cached(Path(cache_dir) / key, key) is not None:
         copy_outputs(Path(cache_dir) / key, out)

@@ -2,7 +2,7 @@
 
 Supported: JSON Lines, JSON (an array, or an object holding exactly one array), CSV/TSV,
 Parquet, plain text (one document per line, or blank-line separated paragraphs) and a folder
-written by ``datasets.Dataset.save_to_disk``. Text must be UTF-8 (a BOM is fine).
+written by ``datasets.Dataset.save_to_disk``; a hub dataset's snapshot (``hub.py``). Text must be UTF-8 (a BOM is fine).
 
 Light core: ``pyarrow`` and ``datasets`` are imported only for Parquet and dataset folders.
 """
@@ -14,6 +14,7 @@ import io
 import json
 from pathlib import Path
 
+from tuitune.data import hub
 from tuitune.data.schema import DataError, Row
 
 JSONL = {".jsonl", ".ndjson", ".jsonlines"}
@@ -27,8 +28,11 @@ MAGIC_FIX = {"a gzip-compressed file": "decompress it first (gunzip)",
 SUFFIXES = ", ".join(sorted(JSONL | TEXT | {".json", ".csv", ".tsv", ".parquet"}))
 
 
-def read_rows(path: Path) -> tuple[list[Row], str]:
-    """All rows of ``path`` and the container read (``jsonl``, ``json``, ``csv`` …)."""
+def read_rows(path: Path, split: str | None = None) -> tuple[list[Row], str]:
+    """All rows of ``path`` and the container read (``jsonl``, ``json``, ``csv`` …); ``split``
+    names the split of a hub dataset's snapshot."""
+    if hub.is_snapshot(path):
+        return hub.read_snapshot(path, split), "hub dataset"
     if path.is_dir():
         return _read_dataset_folder(path), "datasets folder"
     if not path.exists():

@@ -20,7 +20,8 @@ from tuitune.export import gguf as gguf_files
 from tuitune.export.merge import ExportError, end_token_ids, merge
 from tuitune.export.modelfile import write_modelfile
 from tuitune.export.verify import Verification, check_agreement, check_stops, check_template, open_gguf, perplexity
-from tuitune.run_store import RunDir
+from tuitune.run_store import RunDir, atomic_write_text
+from tuitune.train import faults
 
 VALIDATION_ROWS = 8
 VALIDATION_TOKENS = 256
@@ -31,9 +32,19 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
     name = (preset.name or "model").replace(" ", "-")
     out = run.path / "gguf"
     out.mkdir(exist_ok=True)
+    # An export killed halfway must not leave an earlier report vouching for half-written files.
+    (out / "report.json").unlink(missing_ok=True)
     report: dict[str, Any] = {"files": [], "started_at": time.time()}
 
+    weights = run.read_state().weights
+    if weights:
+        # Early stopping saved the best checkpoint's weights, not the last step's: say so.
+        report["weights"] = weights
+        events.emit("note", message=f"exporting the weights of the {weights['text']}", weights=weights)
     step = _Stepper(events, report)
+    estimate = _estimated_bytes(run, preset.model.path)
+    if estimate:  # before merging, which alone writes the whole model once
+        _check_disk(run.path, estimate * (2 + len(quants)))
     with step("merge"):
         merged = merge(run, run.path / "merged")
         report["merge"] = {"dtype": merged.dtype, "from": merged.source}
@@ -76,7 +87,7 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
 
     report["status"] = "passed" if verification.passed else "failed"
     report["finished_at"] = time.time()
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2, default=str) + "\n")
     return report
 
 
@@ -116,12 +127,26 @@ def _held_out(run: RunDir, preset: Any) -> list[Any]:
     for name in ("val.jsonl", "train.jsonl"):
         path = run.data_dir / name
         if path.exists():
-            rows = [json.loads(line)["messages"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            rows = [_conversation(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()
+                    if line.strip()]
             if rows:
                 return rows
+    if preset.train.stage == "dpo":
+        from tuitune.data.pipeline import check
+
+        examples = [_conversation(e.data) for e in check(preset.data, "dpo").examples]
+        train, val = split(examples, preset.data.val_fraction, preset.train.seed)
+        return val or train
     data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
     train, val = split(data.conversations, preset.data.val_fraction, preset.train.seed)
     return val or train
+
+
+def _conversation(row: dict[str, Any]) -> list[Any]:
+    """A conversation to verify with: SFT's as is; a preference pair's prompt and chosen answer."""
+    if "messages" in row:
+        return row["messages"]
+    return row["prompt"] + row["chosen"]
 
 
 def _perplexity(llm: Any, sequences: list[list[int]]) -> float:
@@ -132,13 +157,28 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def _estimated_bytes(run: RunDir, base: str) -> int | None:
+    """16-bit size of the merged model from its shape, or None when the shape is unknown."""
+    from tuitune.hardware.errors import PlannerError
+    from tuitune.hardware.model_ref import load_shape
+
+    try:
+        return 2 * load_shape(str(run.model) if (run.model / "config.json").exists() else base).total_params
+    except (PlannerError, OSError, ValueError):
+        return None
+
+
 def _check_disk(where: Path, needed: int) -> None:
     free = shutil.disk_usage(where).free
     if free < needed * 1.1:
         raise ExportError(
-            f"not enough free disk space in {where}: the export needs about {needed / 2**30:.1f} GiB, "
-            f"{free / 2**30:.1f} GiB are free. Free some space or export fewer quant types."
+            f"not enough free disk space in {where}: the export needs about {_mib(needed)}, "
+            f"{_mib(free)} are free. Free some space or export fewer quant types."
         )
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 class _Stepper:
@@ -153,6 +193,7 @@ class _Stepper:
         return self
 
     def __enter__(self) -> None:
+        faults.export_stage(self.stage)
         self.start = time.monotonic()
         self.events.emit("export", stage=self.stage, state="started")
 

@@ -128,8 +128,11 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
     adapter = 0 if full else trainable * setup.adapter_bytes
     grads = trainable * setup.trainable_bytes
     state, step_temp = optimizer_bytes(shape, setup, trainable)
-    act = activation_bytes(shape, setup)
-    loss = loss_bytes(shape, setup, lm_head_trains=full)
+    dpo = setup.stage == "dpo"
+    # DPO runs chosen and rejected through the model as one batch of twice the rows.
+    sequences = setup.with_(batch=2 * setup.batch) if dpo else setup
+    act = activation_bytes(shape, sequences)
+    loss = loss_bytes(shape, sequences, lm_head_trains=full)
     grads_between = grads if setup.grad_accum > 1 else 0  # Trainer zeroes with set_to_none
     # Autocast caches a compute-dtype copy of each fp32 weight it casts, until the forward ends.
     autocast_copies = 0.0
@@ -140,6 +143,11 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
         dequant = setup.c * max(lin.d_in * lin.d_out for lin in shape.linears())
 
     base = {"weights": weights, "adapter": adapter, "optimizer_state": state}
+    reference = dpo and not setup.precompute_ref
+    if reference and full:
+        # A frozen copy of the starting model, in the compute dtype (LoRA's reference is the same
+        # weights with the adapter off: nothing extra).
+        base["reference_weights"] = shape.total_params * setup.c
     phases = {
         "forward": {**base, "gradients": grads_between, "autocast_copies": autocast_copies,
                     "activations": act["saved"], "loss_buffers": loss["forward"], "dequant_buffers": dequant},
@@ -149,6 +157,14 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
                            "dequant_buffers": dequant},
         "optimizer_step": {**base, "gradients": grads, "optimizer_temp": step_temp},
     }
+    if reference:
+        # The no-grad reference pass runs after the policy's forward, whose activations are still
+        # kept: it adds one layer's working set at a time and the log-prob tile.
+        # Still inside the policy's autocast region, so its cached weight casts are alive too.
+        phases["reference_forward"] = {**base, "gradients": grads_between, "autocast_copies": autocast_copies,
+                                       "activations": act["saved"],
+                                       "reference_forward": act["per_layer"] + loss["forward"],
+                                       "dequant_buffers": dequant}
     totals = {name: sum(terms.values()) for name, terms in phases.items()}
     phase = max(totals, key=totals.get)
     breakdown = {k: int(math.ceil(v)) for k, v in phases[phase].items() if v}

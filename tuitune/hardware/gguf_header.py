@@ -20,9 +20,31 @@ class GGUFFormatError(ValueError):
     """Not a GGUF file, or a truncated one."""
 
 
+# ggml type -> (bytes per block, elements per block), for the types exports use
+TYPE_SIZES = {0: (4, 1), 1: (2, 1), 2: (18, 32), 3: (20, 32), 6: (22, 32), 7: (24, 32), 8: (34, 32),
+              10: (84, 256), 11: (110, 256), 12: (144, 256), 13: (176, 256), 14: (210, 256), 30: (2, 1)}
+
+
 def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, int]]:
     """(metadata, tensor element counts by name). Arrays come back as their length, except
     arrays of scalars shorter than 64 items, which come back as lists."""
+    metadata, tensors, _ = _read(path)
+    return metadata, tensors
+
+
+def check_complete(path: str | Path) -> None:
+    """Raise :class:`GGUFFormatError` unless the header parses and the file holds every tensor's
+    data (a download cut short passes the header and fails here)."""
+    _metadata, _tensors, needed = _read(path)
+    size = Path(path).stat().st_size
+    if size < needed:
+        raise GGUFFormatError(
+            f"the file is truncated: {size:,} bytes, but its tensors need {needed:,} (an interrupted download or copy?)"
+        )
+
+
+def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, int], int]:
+    """Metadata, element counts, and the least file size that holds all tensor data."""
     with open(path, "rb") as f:
         if f.read(4) != b"GGUF":
             raise GGUFFormatError("not a GGUF file (bad magic)")
@@ -36,16 +58,21 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, int]]:
             vtype, = _unpack(f, "I")
             metadata[key] = _value(f, vtype)
         tensors = {}
+        data_end = 0
         for _ in range(n_tensors):
             name = _string(f)
             n_dims, = _unpack(f, "I")
             dims = _unpack(f, "Q" * n_dims)
-            _unpack(f, "IQ")  # ggml type, data offset
+            ggml_type, offset = _unpack(f, "IQ")
             count = 1
             for d in dims:
                 count *= d
             tensors[name] = count
-    return metadata, tensors
+            block_bytes, block_elems = TYPE_SIZES.get(ggml_type, (0, 1))
+            data_end = max(data_end, offset + count * block_bytes // block_elems)
+        alignment = metadata.get("general.alignment", 32)
+        data_start = -(-f.tell() // alignment) * alignment
+    return metadata, tensors, data_start + data_end
 
 
 def _unpack(f: BinaryIO, fmt: str) -> tuple:

@@ -1,5 +1,5 @@
 """Find a model's shape from what the user typed: a folder, a config.json, a .gguf file, a hub id
-already in the local Hugging Face cache, or a ``bundled:`` name. Nothing is downloaded and no
+already in the local Hugging Face cache, a ``bundled:`` name, or an earlier run (``run:<id>``). Nothing is downloaded and no
 weights are read: config.json is parsed with :mod:`json`, a GGUF file's header with
 :mod:`tuitune.hardware.gguf_header` (plain Python, no numpy, no torch).
 """
@@ -20,6 +20,14 @@ GGUF_ARCHITECTURES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gem
 
 def load_shape(ref: str) -> ModelShape:
     """The :class:`ModelShape` of ``ref``; a :class:`PlannerError` says why when there is none."""
+    if ref.startswith("run:"):
+        from tuitune.run_ref import shape_ref
+        from tuitune.run_store import RunStoreError
+
+        try:
+            return load_shape(shape_ref(ref))
+        except RunStoreError as e:
+            raise PlannerError(str(e)) from None
     if ref.startswith("bundled:"):
         from tuitune.bundled import BundledNotFound, resolve_model
 

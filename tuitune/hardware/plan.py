@@ -59,17 +59,18 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
     precision = t.precision if t.precision != "auto" else ("bf16" if bf16 else "fp16")
     return Setup(
         method=t.method if t.method != "auto" else "lora",
-        seq_len=t.max_seq_len, batch=t.batch_size, grad_accum=t.grad_accum,
-        lora_r=lora.r, lora_targets=parse_targets(lora.target_modules), lora_dropout=lora.dropout,
+        seq_len=t.max_seq_len, batch=t.batch_size, grad_accum=t.grad_accum or 1,
+        lora_r=lora.r or 16, lora_targets=parse_targets(lora.target_modules), lora_dropout=lora.dropout,
         grad_checkpointing=True if t.gradient_checkpointing == "auto" else bool(t.gradient_checkpointing),
         optimizer=t.optimizer, compute=precision,
         attention=t.attn_implementation,
         # `auto` as the worker resolves it (tuitune/train/speed.py); Liger only when installed,
         # which the planner cannot see: plan without it, the safe side.
-        padding_free=t.packing or t.padding_free is True or (
+        padding_free=t.stage == "sft" and (t.packing or t.padding_free is True or (
             t.padding_free == "auto" and t.batch_size > 1
-            and padding_free_mask_fits(t.batch_size * t.max_seq_len, DTYPE_BYTES[precision], t.attn_implementation)),
+            and padding_free_mask_fits(t.batch_size * t.max_seq_len, DTYPE_BYTES[precision], t.attn_implementation))),
         liger=t.liger is True,
+        stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
     )
 
 
@@ -78,10 +79,12 @@ def check_preset(preset: Any, gpu_bytes: int, *, shape: ModelShape | None = None
     """The preset's estimate; a :class:`PlannerError` with the planner's advice when it cannot fit,
     unless ``force``."""
     shape = shape or load_shape(preset.model.path)
-    est = estimate(shape, setup_from_preset(preset, bf16), gpu_bytes)
+    setup = setup_from_preset(preset, bf16)
+    est = estimate(shape, setup, gpu_bytes)
     if est.fits or force:
         return est
-    rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16")
+    rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16",
+                    stage=setup.stage, precompute_ref=setup.precompute_ref)
     hint = (f"the planner suggests: {rec.settings()}" if rec.chosen else "; ".join(rec.advice))
     raise PlannerError(
         f"this preset needs about {_gib(est.peak_bytes)} at its peak ({est.phase}) but the GPU has "

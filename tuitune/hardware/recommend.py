@@ -78,6 +78,8 @@ def recommend(
     methods: tuple[str, ...] = METHODS,
     compute: str = "bf16",
     margin: float = DEFAULT_MARGIN,
+    stage: str = "sft",
+    precompute_ref: bool = False,
 ) -> Recommendation:
     """The first method of ``methods`` that fits ``gpu_bytes``; given settings are kept as is.
 
@@ -86,7 +88,8 @@ def recommend(
     """
     if target_batch < 1 or (batch is not None and batch < 1):
         raise PlannerError("batch sizes must be positive integers")
-    base = Setup("lora", seq_len=seq_len, lora_r=lora_r, lora_targets=lora_targets, compute=compute)
+    base = Setup("lora", seq_len=seq_len, lora_r=lora_r, lora_targets=lora_targets, compute=compute,
+                 stage=stage, precompute_ref=precompute_ref)
     fixed = {"optimizer": optimizer, "grad_checkpointing": grad_checkpointing, "batch": batch}
     if gpu_bytes is None:
         options = [estimate(shape, _frugal(base.with_(method=m), fixed)) for m in methods]

@@ -62,6 +62,11 @@ class Setup:
     """Mixed precision autocast; None: on whenever weights and compute dtype differ (bf16=True)."""
     double_quant: bool = True
     device: str = "cuda"
+    stage: str = "sft"
+    """sft, or dpo: each row is two sequences (chosen and rejected, one forward pass) and a
+    reference forward pass follows the policy's (see docs/planner.md, "DPO")."""
+    precompute_ref: bool = False
+    """DPO: the reference log-probs were computed before training (no reference pass or copy)."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -74,6 +79,8 @@ class Setup:
             problems.append(f"optimizer {self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
         if self.compute not in DTYPE_BYTES:
             problems.append(f"compute dtype {self.compute!r}: use fp32, bf16 or fp16")
+        if self.stage not in ("sft", "dpo"):
+            problems.append(f"stage {self.stage!r}: use sft or dpo")
         if self.attention not in ("auto", "sdpa", "eager", "flash_attention_2"):
             problems.append(f"attention {self.attention!r}: use auto, sdpa, eager or flash_attention_2")
         if problems:
@@ -125,6 +132,9 @@ class Setup:
         data = asdict(self)
         keep = ("method", "seq_len", "batch", "grad_accum", "grad_checkpointing", "optimizer")
         out = {k: data[k] for k in keep}
+        if self.stage != "sft":
+            out["stage"] = self.stage
+            out["precompute_ref"] = self.precompute_ref
         if self.method != "full":
             targets = self.lora_targets
             out["lora_r"] = self.lora_r

@@ -6,7 +6,6 @@ They only read values the trainer already logged (no extra host syncs).
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ from transformers import TrainerCallback
 from tuitune.events import EventWriter
 from tuitune.run_store import RunDir
 from tuitune.checkpoints import mark_complete
+from tuitune.train.stop import stop_requested  # noqa: F401 - re-exported for the trainers
 
-# Set from the SIGINT/SIGTERM handler; checked at the end of every optimizer step.
-stop_requested = threading.Event()
 
 _STEP_KEYS = {
     "loss": "loss",
@@ -26,6 +24,14 @@ _STEP_KEYS = {
     "grad_norm": "grad_norm",
     "epoch": "epoch",
     "mean_token_accuracy": "accuracy",
+    # DPO (TRL's DPOTrainer): implicit rewards beta * log(pi / pi_ref) of each answer, their
+    # difference, the share of pairs where chosen wins, and the policy's summed log-probs.
+    "rewards/chosen": "reward_chosen",
+    "rewards/rejected": "reward_rejected",
+    "rewards/margins": "reward_margin",
+    "rewards/accuracies": "reward_accuracy",
+    "logps/chosen": "logp_chosen",
+    "logps/rejected": "logp_rejected",
 }
 
 
@@ -50,6 +56,7 @@ class EventCallback(TrainerCallback):
         logs = logs or {}
         if "eval_loss" in logs:
             metrics = {k.removeprefix("eval_"): v for k, v in logs.items() if k.startswith("eval_")}
+            metrics = {_STEP_KEYS.get(k, k) if "/" in k else k: v for k, v in metrics.items()}
             self.events.emit("eval", step=state.global_step, **metrics)
             return
         if "loss" not in logs:

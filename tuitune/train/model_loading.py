@@ -58,6 +58,10 @@ class Hardware:
 
 
 def model_source(ref: str) -> ModelSource:
+    if ref.startswith("run:"):
+        from tuitune.train.run_source import run_model_path
+
+        return ModelSource(str(run_model_path(ref)))
     if ref.startswith("bundled:"):
         ref = str(resolve_model(ref))
     path = Path(ref)
@@ -117,7 +121,9 @@ def _auto_method(device: str, preset: Preset) -> tuple[str, str]:
 
     free, _total = torch.cuda.mem_get_info()
     try:
-        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size)
+        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size,
+                            stage=preset.train.stage,
+                            precompute_ref=preset.train.stage == "dpo" and preset.dpo.precompute_ref)
     except PlannerError as e:
         return "qlora", f"the planner could not read the model's shape ({e}); QLoRA is the safest choice"
     if rec.method is None:
@@ -135,7 +141,8 @@ def count_parameters(source: ModelSource, trust_remote_code: bool) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, attn_implementation: str | None = None) -> Any:
+def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, allow_pickle: bool = False,
+               attn_implementation: str | None = None) -> Any:
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code, **source.kwargs}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
@@ -156,7 +163,7 @@ def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, attn_
         # Full fine-tuning keeps fp32 master weights; mixed precision autocasts the compute.
         kwargs["dtype"] = torch.float32 if hw.method == "full" or hw.device == "cpu" else hw.dtype
     if not source.gguf_file:
-        kwargs["use_safetensors"] = _has_safetensors(source.name_or_path)
+        kwargs["use_safetensors"] = _has_safetensors(source.name_or_path, allow_pickle)
     try:
         model = AutoModelForCausalLM.from_pretrained(source.name_or_path, **kwargs)
     except OSError as e:
@@ -174,16 +181,19 @@ def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, attn_
     return model
 
 
-def _has_safetensors(name_or_path: str) -> bool | None:
-    """Local folders must hold safetensors (never unpickle weights); hub ids: let HF prefer them."""
+def _has_safetensors(name_or_path: str, allow_pickle: bool = False) -> bool | None:
+    """Local folders must hold safetensors unless the preset allows pickles; hub ids: safetensors
+    when the repository has them (HF prefers them), pickles only when allowed."""
     path = Path(name_or_path)
     if not path.is_dir():
-        return None
+        return None if allow_pickle else True
     if any(path.glob("*.safetensors")):
         return True
+    if allow_pickle:
+        return False
     raise ModelLoadError(
         f"model.path: {path} has no .safetensors weights; tuitune does not load pickled weights "
-        "(.bin). Convert them with `save_pretrained(..., safe_serialization=True)` first."
+        "(.bin) unless model.allow_pickle = true. Convert them with `save_pretrained(..., safe_serialization=True)` first."
     )
 
 
@@ -192,6 +202,9 @@ def _explain_load_error(source: ModelSource, error: Exception) -> str:
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     if Path(ref).exists():
         return f"model.path: cannot load {ref}: {error}"
+    if "safetensors" in str(error) and ".bin" in str(error):
+        return (f"model.path: {ref!r} has no .safetensors weights, only pickled ones, and tuitune does not "
+                "unpickle weights unless model.allow_pickle = true (only for authors you trust).")
     hint = "it is not in the local Hugging Face cache and the hub cannot be reached"
     if offline:
         hint = "HF_HUB_OFFLINE=1 and it is not in the local Hugging Face cache"

@@ -57,3 +57,37 @@ def encode_all(tokenizer: PreTrainedTokenizerBase, conversations: list[Conversat
 
     rows = [encode(tokenizer, c, assistant_only) for c in conversations]
     return Dataset.from_list(rows)
+
+
+def encode_pair(tokenizer: PreTrainedTokenizerBase, row: dict[str, Conversation], max_prompt: int | None = None,
+                max_completion: int | None = None) -> dict[str, list[int]]:
+    """A preference row as TRL's DPO collator takes it: prompt, chosen and rejected token ids.
+
+    The answers are cut where the tokenized prompt and each full conversation stop agreeing, as
+    TRL does itself, so a template that renders the prompt alone a little differently still
+    trains only the answers. The prompt keeps its end (the part next to the answer, with the
+    assistant header); each answer keeps its start.
+    """
+    prompt = _ids(tokenizer, render(tokenizer, row["prompt"], generation_prompt=True))
+    chosen = _ids(tokenizer, render(tokenizer, row["prompt"] + row["chosen"]))
+    rejected = _ids(tokenizer, render(tokenizer, row["prompt"] + row["rejected"]))
+    cut = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
+    prompt_ids, chosen_ids, rejected_ids = prompt[:cut], chosen[cut:], rejected[cut:]
+    if max_prompt is not None:
+        prompt_ids = prompt_ids[-max_prompt:]
+    if max_completion is not None:
+        chosen_ids, rejected_ids = chosen_ids[:max_completion], rejected_ids[:max_completion]
+    return {"prompt_ids": prompt_ids, "chosen_ids": chosen_ids, "rejected_ids": rejected_ids}
+
+
+def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -18,6 +18,7 @@ import time
 import traceback
 
 from tuitune.events import EventWriter
+from tuitune.train import oom
 from tuitune.run_store import RunDir, RunStoreError
 
 
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m tuitune.train RUN_DIR", file=sys.stderr)
         return 2
     run = RunDir(argv[0])
+    from tuitune.train import faults
+
+    faults.at_start()
     try:
         lock = run.acquire()
     except (RunStoreError, FileNotFoundError) as e:
@@ -37,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(run: RunDir, events: EventWriter) -> int:
-    from tuitune.train.callbacks import stop_requested
+    # Handlers first, before the seconds spent importing the training stack: a stop asked for
+    # in that window must still end with a clean `stopped`.
+    from tuitune.train.stop import stop_requested
 
     def request_stop(signum: int, _frame: object) -> None:
         if not stop_requested.is_set():
@@ -60,9 +66,12 @@ def _run(run: RunDir, events: EventWriter) -> int:
     except BaseException as e:  # noqa: BLE001 - every failure must reach the run's record
         message = explain(e)
         traceback.print_exc()
-        run.update_state(status="failed", message=message, finished_at=time.time(), pid=None)
-        events.emit("error", sync=True, message=message, exception=type(e).__name__)
-        events.emit("finished", sync=True, status="failed")
+        try:
+            run.update_state(status="failed", message=message, finished_at=time.time(), pid=None)
+            events.emit("error", sync=True, message=message, exception=type(e).__name__)
+            events.emit("finished", sync=True, status="failed")
+        except OSError as record_error:  # a full disk: the run will read as crashed, and resumes
+            print(f"tuitune worker: could not record the failure ({record_error}): {message}", file=sys.stderr)
         return 1
     message = None if status == "done" else "stopped on request; `tuitune runs resume` continues it"
     run.update_state(status=status, message=message, finished_at=time.time(), pid=None)
@@ -77,28 +86,101 @@ def _run(run: RunDir, events: EventWriter) -> int:
 
 
 def _train(run: RunDir, events: EventWriter) -> str:
+    from tuitune.model_files import safety_warnings
+
     preset = run.preset()
+    train = _stage(preset)
+    for warning in safety_warnings(preset):
+        events.emit("warning", message=warning)
+    while True:
+        try:
+            return train(run, preset, events)
+        except BaseException as e:  # noqa: BLE001 - only out-of-memory is handled here
+            if not oom.is_oom(e):
+                raise
+            from tuitune.train.guided import effective
+
+            _after_oom(run, effective(run, preset), events, e)  # raises oom.OutOfMemory unless it retries
+        # Out of the except block: the traceback's frames (and the model they hold) are gone.
+        _free_memory()
+
+
+def _stage(preset):
+    """The training function of the preset's stage: (run, preset, events) -> final status."""
+    if preset.train.stage == "dpo":
+        from tuitune.train.dpo import train_dpo
+
+        return train_dpo
     from tuitune.train.sft import train_sft
 
-    return train_sft(run, preset, events)
+    return train_sft
+
+
+def _after_oom(run: RunDir, preset, events: EventWriter, error: BaseException) -> oom.Batching:
+    """Report the OOM with advice; with on_oom = "retry", record and return the smaller batching,
+    else raise :class:`oom.OutOfMemory` whose message is the advice."""
+    state = run.read_state()
+    device = state.device or "cpu"
+    note = oom.planner_note(preset) if device == "cuda" else None
+    now = oom.Batching(preset.train.batch_size, preset.train.grad_accum)
+    retries = sum(1 for c in state.changes if c.get("reason") == "out of memory")
+    smaller = now.halved() if preset.train.on_oom == "retry" and retries < preset.train.oom_retries else None
+    events.emit(
+        "oom", sync=True, step=state.step, device=device, error=str(error).split("\n")[0][:300],
+        batch_size=now.batch_size, grad_accum=now.grad_accum, max_seq_len=preset.train.max_seq_len,
+        advice=oom.advice(preset.train, device, note), action="retry" if smaller else "fail",
+    )
+    if smaller is None:
+        raise oom.OutOfMemory(oom.message(error, preset.train, device, note)) from error
+    from tuitune.checkpoints import latest_checkpoint
+
+    checkpoint = latest_checkpoint(run.checkpoints)
+    change = {
+        "reason": "out of memory", "at_step": state.step, "ts": round(time.time(), 3),
+        "batch_size": [now.batch_size, smaller.batch_size], "grad_accum": [now.grad_accum, smaller.grad_accum],
+        "resume_from": checkpoint.name if checkpoint else None,
+    }
+    run.update_state(batch_size=smaller.batch_size, grad_accum=smaller.grad_accum, changes=[*state.changes, change])
+    events.emit(
+        "retry", sync=True, reason="out of memory", attempt=retries + 1, of=preset.train.oom_retries,
+        batch_size=smaller.batch_size, grad_accum=smaller.grad_accum, effective_batch=smaller.effective,
+        resume_from=change["resume_from"],
+    )
+    return smaller
+
+
+def _free_memory() -> None:
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
 
 
 def explain(error: BaseException) -> str:
     """One message a person can act on."""
     from tuitune.bundled import BundledNotFound
+    from tuitune.checkpoints import CheckpointSaveError
     from tuitune.data.loader import DataError
     from tuitune.export.merge import ExportError
     from tuitune.preset import PresetError
     from tuitune.train.model_loading import ModelLoadError
 
-    if isinstance(error, (DataError, ModelLoadError, BundledNotFound, PresetError, RunStoreError, ExportError)):
+    if isinstance(error, (DataError, ModelLoadError, BundledNotFound, PresetError, RunStoreError, ExportError,
+                          CheckpointSaveError)):
         return str(error)
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"
-    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
-        return (
-            f"out of memory ({error}). Lower train.batch_size (raise train.grad_accum to keep the "
-            "effective batch), lower train.max_seq_len, turn on train.gradient_checkpointing, or use "
-            "method = 'qlora'; then `tuitune runs resume`."
-        )
+    if type(error).__name__ == "SecurityError":  # jinja2's sandbox refused a chat template
+        return (f"refused: the model's chat template tries to reach outside its sandbox ({error}). "
+                "Templates render in a sandboxed Jinja environment; use a model whose template is plain Jinja.")
+    if isinstance(error, oom.OutOfMemory):
+        return str(error)
+    if oom.is_oom(error):
+        return f"out of memory ({error}); see `tuitune plan` for settings that fit"
     return f"{type(error).__name__}: {error} (details in worker.log)"

@@ -42,7 +42,7 @@ class TuituneApp(App):
         Binding("1", "switch_mode('home')", "Home", id="app.home", tooltip="Hardware, recent runs, the demo"),
         Binding("2", "switch_mode('runs')", "Runs", id="app.runs", tooltip="Every run, with stop/resume/export/delete"),
         Binding("3", "switch_mode('new')", "New run", id="app.new", tooltip="Set up a run from a preset"),
-        Binding("question_mark", "help", "Keys", id="app.help", tooltip="Every key on this screen"),
+        Binding("question_mark,f1", "help", "Keys", id="app.help", tooltip="Every key on this screen (f1 also works while typing)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", id="app.theme", tooltip="Switch the light and dark theme"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave; running workers go on, reopen to re-attach"),
     ]
@@ -56,6 +56,18 @@ class TuituneApp(App):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.processes.reap)
+        self.call_after_refresh(self.apply_keymap)  # after the first frame: it imports the run store
+
+    def apply_keymap(self) -> None:
+        """Keys remapped in $TUITUNE_HOME/keys.toml; problems are shown, defaults stay."""
+        from tuitune.tui.keymap import keymap_file, load_keymap
+
+        if not keymap_file().is_file():
+            return
+        keymap, problems = load_keymap()
+        self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(problem, markup=False, severity="warning", timeout=15)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from tuitune.tui.commands import app_commands
@@ -74,6 +86,51 @@ class TuituneApp(App):
             self.notify(str(e), markup=False, severity="error")
             return
         self.push_screen(RunScreen(run))
+
+    def open_export(self, run_id: str) -> None:
+        """Push the export screen of a finished run (a notification says why not otherwise)."""
+        from tuitune.tui.launch import check_exportable, user_errors
+        from tuitune.tui.screens.export import ExportScreen
+
+        try:
+            from tuitune.run_store import find_run
+
+            run = find_run(run_id)
+            check_exportable(run)
+            screen = ExportScreen(run)
+        except user_errors() as e:
+            self.notify(str(e), markup=False, severity="error", timeout=8)
+            return
+        self.push_screen(screen)
+
+    def open_chat(self, ref: str, compare: bool = False) -> None:
+        """Push a chat with a run's result, a .gguf file or a model folder (it loads in a thread)."""
+        from tuitune.tui.screens.chat import ChatScreen
+
+        self.push_screen(ChatScreen(ref, compare))
+
+    def act_on_run(self, verb: str, run_id: str) -> None:
+        """stop / resume / delete (after asking) a run by id: the palette's run entries."""
+        from tuitune.run_store import find_run
+        from tuitune.tui import launch
+        from tuitune.tui.screens.confirm import ConfirmDialog
+
+        def act(yes: bool | None = True) -> None:
+            if not yes:
+                return
+            try:
+                getattr(launch, verb)(find_run(run_id), self.processes)
+            except launch.user_errors() as e:
+                self.notify(str(e), markup=False, severity="error", timeout=8)
+                return
+            self.notify(f"{verb}: run {run_id}", markup=False)
+            if verb == "resume":
+                self.open_run(run_id)
+
+        if verb == "delete":
+            self.push_screen(ConfirmDialog(f"Delete run {run_id} and all its files?"), act)
+        else:
+            act()
 
     def action_help(self) -> None:
         from tuitune.tui.screens.help import HelpScreen

@@ -54,12 +54,23 @@ _TEXT = {
     "step": lambda e: None,
     "eval": lambda e: f"step {e.get('step')}: validation loss {e.get('loss', float('nan')):.4f}",
     "checkpoint": lambda e: f"step {e.get('step')}: checkpoint saved",
-    "saved": lambda e: f"{e.get('kind')} written to {e.get('path')}",
+    "saved": lambda e: f"{e.get('kind')} written to {e.get('path')}" + (
+        f" ({e['weights']['text']})" if isinstance(e.get("weights"), dict) else ""),
+    "note": lambda e: str(e.get("message")),
+    "guidance": lambda e: f"guided defaults: {e.get('summary')}",
+    "probe": lambda e: f"probe answers ({e.get('label')}, step {e.get('step')}): " + " | ".join(
+        f"{a.get('prompt')!r} → {a.get('answer')!r}" for a in e.get("answers") or []),
+    "samples": lambda e: f"base and tuned answers side by side: {e.get('path')}",
     "export": lambda e: (f"export: {e.get('stage')} …" if e.get("state") == "started"
                          else f"export: {e.get('stage')} done ({e.get('seconds', 0):.1f} s)"),
-    "warning": lambda e: f"warning: {e.get('message')}",
+    "warning": lambda e: f"{'coach' if e.get('source') == 'coach' else 'warning'}: {e.get('message')}",
     "error": lambda e: f"ERROR: {e.get('message')}",
     "finished": _finished,
+    "oom": lambda e: (f"OUT OF MEMORY at step {e.get('step')} (batch {e.get('batch_size')} x {e.get('grad_accum')}); "
+                      "lower: " + "; ".join(e.get("advice", []))),
+    "retry": lambda e: (f"retry {e.get('attempt')}/{e.get('of')} after {e.get('reason')}: batch {e.get('batch_size')} "
+                        f"x grad_accum {e.get('grad_accum')} (effective {e.get('effective_batch')}), from "
+                        f"{e.get('resume_from') or 'the start'}"),
 }
 
 
@@ -78,6 +89,47 @@ def step_numbers(e: dict[str, Any]) -> dict[str, str]:
         "tokens/s": fmt("tokens_per_s", ".0f"),
         "ETA": "–" if e.get("eta_s") is None else format_duration(e["eta_s"]),
     }
+
+
+# Where each chart series comes from: (event type, key) pairs, first found wins. The worker's
+# memory readings are bytes (torch's max allocated / reserved in the worker process); DPO's
+# reward statistics come from TRL's ``rewards/margins`` and ``rewards/accuracies`` logs.
+SERIES_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "lr": (("step", "lr"),),
+    "allocated": (("vram", "allocated"), ("step", "vram_allocated"), ("step", "memory_allocated")),
+    "reserved": (("vram", "reserved"), ("step", "vram_reserved"), ("step", "memory_reserved")),
+    "margin": (("step", "reward_margin"), ("step", "rewards/margins"), ("step", "margin")),
+    "reward acc": (("step", "reward_accuracy"), ("step", "rewards/accuracies")),
+}
+GIB_SERIES = ("allocated", "reserved", "used")
+
+
+def series_points(events: list[dict[str, Any]], last_step: int = 0) -> dict[str, list[Point]]:
+    """Chart points per series from a batch of events. Events without a step (``vram``
+    readings between steps) are placed at the latest step seen; memory is in GiB."""
+    out: dict[str, list[Point]] = {}
+    step = last_step
+    for e in events:
+        if isinstance(e.get("step"), (int, float)):
+            step = e["step"]
+        for name, sources in SERIES_KEYS.items():
+            for kind, key in sources:
+                value = e.get(key) if e.get("type") == kind else None
+                if isinstance(value, (int, float)):
+                    out.setdefault(name, []).append((step, value / 2**30 if name in GIB_SERIES else float(value)))
+                    break
+    return out
+
+
+def dpo_numbers(e: dict[str, Any]) -> dict[str, str]:
+    """The DPO reward margin and accuracy of a step, when it has them."""
+    found = series_points([e])
+    out = {}
+    if "margin" in found:
+        out["margin"] = f"{found['margin'][-1][1]:.3f}"
+    if "reward acc" in found:
+        out["reward acc"] = f"{found['reward acc'][-1][1]:.0%}"
+    return out
 
 
 def downsample(points: list[Point], limit: int) -> list[Point]:

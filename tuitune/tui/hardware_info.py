@@ -37,9 +37,33 @@ def gpu_lines() -> list[str]:
             f"GPU {gpu.index} {gpu.name}: {gpu.memory_free / 2**30:.1f} of {gpu.memory_total / 2**30:.1f} GiB free, "
             f"compute {cc}, bf16 {'yes' if gpu.bf16 else 'no'}"
         )
+        lines.append(f"      {memory_bar(gpu.memory_used, gpu.memory_total)}{_sensors(gpu)}")
+        for p in gpu.processes[:5]:
+            used = f"{p.used_bytes / 2**30:.1f} GiB" if p.used_bytes is not None else "? GiB"
+            lines.append(f"      pid {p.pid} {p.name or '?'}: {used}")
+        if len(gpu.processes) > 5:
+            lines.append(f"      … and {len(gpu.processes) - 5} more processes")
     if report.driver_version:
         lines.append(f"      driver {report.driver_version}, CUDA {report.cuda_driver_version or '?'}")
     return lines
+
+
+def memory_bar(used: int, total: int, width: int = 30) -> str:
+    """``used ████░░░░ 3.2 / 24.0 GiB``."""
+    filled = min(width, round(width * used / total)) if total else 0
+    return f"used {'█' * filled}{'░' * (width - filled)} {used / 2**30:.1f} / {total / 2**30:.1f} GiB"
+
+
+def _sensors(gpu) -> str:  # type: ignore[no-untyped-def]
+    parts = []
+    if gpu.temperature_c is not None:
+        parts.append(f"{gpu.temperature_c} °C")
+    if gpu.power_draw_w is not None:
+        limit = f" of {gpu.power_limit_w:.0f}" if gpu.power_limit_w else ""
+        parts.append(f"{gpu.power_draw_w:.0f}{limit} W")
+    if gpu.throttle_reasons:
+        parts.append("throttled: " + ", ".join(gpu.throttle_reasons))
+    return ("   " + ", ".join(parts)) if parts else ""
 
 
 def summary() -> list[str]:

@@ -9,7 +9,6 @@ session: quitting the TUI leaves them running, and reopening it re-attaches from
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -96,25 +95,37 @@ def stop(run: RunDir, processes: WorkerProcesses) -> None:
     request_stop(run)
 
 
-def export(run: RunDir, processes: WorkerProcesses) -> list[str]:
-    """``tuitune export RUN``: GGUF files of the preset's ``export.gguf`` types; returns them."""
-    from tuitune.runner import start_worker
-
+def check_exportable(run: RunDir) -> None:
     status = run.status()
     if status != "done":
         raise ActionRefused(f"run {run.id} is {status}: only finished (done) runs can be exported")
-    quants = list(run.preset().export.gguf)
+
+
+def export(run: RunDir, processes: WorkerProcesses, quants: list[str] | None = None,
+           ollama: bool | None = None) -> list[str]:
+    """``tuitune export RUN [--quant …] [--no-ollama]``: verified GGUF files of ``quants``
+    (default: the preset's ``export.gguf``); returns the types asked for."""
+    from tuitune.runner import start_worker
+
+    check_exportable(run)
+    if processes.alive(run.id):
+        raise ActionRefused(f"run {run.id} is already exporting")
+    quants = list(run.preset().export.gguf) if quants is None else quants
     if not quants:
         raise ActionRefused(
-            f"run {run.id}: its preset lists no GGUF types in [export] gguf; "
-            f"use `tuitune export {run.id} --quant q8_0`"
+            f"run {run.id}: no GGUF types chosen (its preset lists none in [export] gguf); "
+            f"pick at least one, or `tuitune export {run.id} --quant q8_0`"
         )
-    processes.track(run, start_worker(run, module="tuitune.export", args=["--quant", ",".join(quants)]))
+    args = ["--quant", ",".join(quants)] + (["--no-ollama"] if ollama is False else [])
+    processes.track(run, start_worker(run, module="tuitune.export", args=args))
     return quants
 
 
 def delete(run: RunDir, processes: WorkerProcesses) -> None:
-    """Remove a run's folder, refusing while a worker holds it."""
-    if processes.alive(run.id) or run.is_locked():
+    """``tuitune runs delete``: remove a run's folder, refusing while a worker holds it (or
+    one this app just started has not taken the run yet)."""
+    from tuitune.run_store import delete_run
+
+    if processes.alive(run.id):
         raise ActionRefused(f"run {run.id} is running; stop it (s) before deleting it")
-    shutil.rmtree(run.path)
+    delete_run(run)

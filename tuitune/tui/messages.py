@@ -13,8 +13,11 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from tuitune.run_store import RunState
+    from tuitune.tui.chat_control import ChatControl
     from tuitune.tui.event_text import Point
+    from tuitune.tui.run_compare import RunCurves
     from tuitune.tui.run_rows import RunRow
+    from tuitune.tui.wizard import MemoryView
 
 
 class StepLogged(Message):
@@ -35,6 +38,14 @@ class LossPointsRead(Message):
         super().__init__()
         self.train = train
         self.eval = eval
+
+
+class SeriesPointsRead(Message):
+    """New points for the small charts (learning rate, VRAM in GiB, DPO rewards), by series."""
+
+    def __init__(self, points: dict[str, list[Point]]) -> None:
+        super().__init__()
+        self.points = points
 
 
 class RunEventsRead(Message):
@@ -101,3 +112,71 @@ class ActionFailed(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class ChatOpened(Message):
+    """The chat's model(s) loaded (``chat``), or could not be (``error`` says why)."""
+
+    def __init__(self, chat: ChatControl | None, error: str) -> None:
+        super().__init__()
+        self.chat = chat
+        self.error = error
+
+
+class ChatPieces(Message):
+    """More text of the answer on ``side`` (0: the only or the A pane, 1: B). Never replaced:
+    every piece counts."""
+
+    def __init__(self, side: int, text: str) -> None:
+        super().__init__()
+        self.side = side
+        self.text = text
+
+
+class ChatReplyDone(Message):
+    """The answer on ``side`` is complete; ``note`` is anything to tell (a trimmed context)."""
+
+    def __init__(self, side: int, note: str) -> None:
+        super().__init__()
+        self.side = side
+        self.note = note
+
+
+class CompareRead(Message):
+    """Both runs' loss curves and the rows of what differs, read again."""
+
+    def __init__(self, curves: list[RunCurves], rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.curves = curves
+        self.rows = rows
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CompareRead)
+
+
+class ModelsFound(Message):
+    """(label, model reference) of the models on this machine, for the new-run form."""
+
+    def __init__(self, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.choices = choices
+
+
+class MemoryPlanned(Message):
+    """The planner's estimate of the form's preset (a newer one supersedes a waiting one)."""
+
+    def __init__(self, view: MemoryView) -> None:
+        super().__init__()
+        self.view = view
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, MemoryPlanned)
+
+
+class DataInspected(Message):
+    """What the data step found in the form's data file (``ok`` False: why it cannot be used)."""
+
+    def __init__(self, lines: list[str], ok: bool) -> None:
+        super().__init__()
+        self.lines = lines
+        self.ok = ok

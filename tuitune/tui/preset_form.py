@@ -3,6 +3,7 @@ and the edited preset validated, rendered and saved in the format ``tuitune run`
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -15,7 +16,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-EDITABLE = ("train.method", "train.max_steps", "train.learning_rate", "train.batch_size")
+EDITABLE = ("model.path", "data.path", "train.method", "train.max_steps", "train.learning_rate", "train.batch_size",
+            "train.max_seq_len", "lora.r")
+PATH_KEYS = ("model.path", "data.path")
 METHODS = ("auto", "full", "lora", "qlora")
 
 
@@ -62,6 +65,7 @@ def build(path: Path, edits: dict[str, str]) -> Preset:
     overrides = []
     for key, text in edits.items():
         section, name = key.split(".")
+        text = _absolute(text) if key in PATH_KEYS else text
         if text.strip():
             overrides.append(f"{key}={text.strip()}")
         else:
@@ -70,6 +74,14 @@ def build(path: Path, edits: dict[str, str]) -> Preset:
     if problems:
         raise PresetError(str(path), problems)
     return parse_preset(tomli_w.dumps(raw), source=str(path), base_dir=path.resolve().parent)
+
+
+def _absolute(text: str) -> str:
+    """A path typed in the form means from where tuitune runs, not from the preset's folder."""
+    path = Path(text.strip()).expanduser()
+    if text.strip() and ":" not in text and not path.is_absolute() and path.exists():
+        return json.dumps(str(path.resolve()))  # a JSON string is a TOML string
+    return text
 
 
 def render(preset: Preset) -> str:
@@ -88,3 +100,24 @@ def save(preset: Preset, name: str, origin: Path) -> Path:
               f"# Run it: tuitune run {out}      (`tuitune keys` explains every key)\n")
     out.write_text(header + render(preset), encoding="utf-8")
     return out
+
+
+_checked: dict[tuple, object] = {}
+
+
+def guidance(preset: Preset):
+    """What tuitune would choose for the keys this preset leaves to it (None when the data or
+    model cannot be read yet). The data is read once per file version."""
+    from tuitune.errors import USER_ERRORS
+    from tuitune.preflight import guidance_for, preflight
+
+    path = Path(preset.data.path)
+    key = (preset.data.model_dump_json(), preset.model.path, preset.train.stage,
+           path.stat().st_mtime if path.exists() else None)
+    try:
+        if key not in _checked:
+            _checked.clear()
+            _checked[key] = preflight(preset)
+        return guidance_for(preset, _checked[key])[0]
+    except USER_ERRORS:
+        return None

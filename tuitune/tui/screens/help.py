@@ -45,8 +45,11 @@ def binding_rows(screen: Screen) -> list[tuple[str, str, str, str]]:
         for b in Binding.make_bindings(type(owner).BINDINGS):
             if b.description and not b.system:
                 row = found.setdefault((n, b.action), ["", b.description, b.id or "", b.tooltip])
+                if b.id and b.id in app._keymap:  # remapped in keys.toml: show what works now
+                    b = Binding(app._keymap[b.id].split(",")[0], b.action, b.description, id=b.id, tooltip=b.tooltip)
                 row[0] = f"{row[0]} / {app.get_key_display(b)}" if row[0] else app.get_key_display(b)
     rows = [(r[0], r[1], r[2], r[3]) for r in found.values()]
+    rows[len([k for k in found if k[0] == 0]):0] = getattr(screen, "HELP_EXTRA", [])  # typed commands
     rows.append((app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, "")), "Command palette", "",
                  "Search every action, and open any run by id"))
     return rows

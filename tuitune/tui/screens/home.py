@@ -44,6 +44,7 @@ class HomeScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "home"
         self.call_after_refresh(self.read_hardware)
+        self.set_interval(5.0, self.read_hardware)  # memory, temperature and processes change
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="hardware")
     def read_hardware(self) -> None:

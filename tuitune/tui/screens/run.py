@@ -20,11 +20,13 @@ from textual.widgets import Footer, Header, Log, Static
 from textual.worker import get_current_worker
 
 from tuitune.run_store import RunDir
-from tuitune.tui.event_text import describe
-from tuitune.tui.messages import ActionFailed, LossPointsRead, RunEventsRead, RunStateRead, StepLogged, WorkerLogRead
+from tuitune.tui.event_text import describe, series_points
+from tuitune.tui.messages import (ActionFailed, LossPointsRead, RunEventsRead, RunStateRead, SeriesPointsRead,
+                                  StepLogged, WorkerLogRead)
 from tuitune.tui.tail import RunTail
 from tuitune.tui.widgets.loss_chart import LossChart
 from tuitune.tui.widgets.run_stats import RunStats
+from tuitune.tui.widgets.series_chart import SeriesChart
 
 CRASHED = ("the worker ended without finishing (killed, or out of memory?); worker.log may say why. "
            "r resumes from the last checkpoint.")
@@ -44,7 +46,9 @@ class RunScreen(Screen):
         Binding("r", "resume_run", "Resume", id="run.resume",
                 tooltip="Continue a stopped, failed or crashed run from its last checkpoint"),
         Binding("e", "export_run", "Export", id="run.export",
-                tooltip="Write the GGUF types of the run's [export] gguf (finished runs only)"),
+                tooltip="Choose GGUF types (ticked from [export] gguf), export, read the verification report (done runs only)"),
+        Binding("c", "chat", "Chat", id="run.chat",
+                tooltip="Chat with the run's exported GGUF (or its adapter, through a worker)"),
     ]
 
     def __init__(self, run: RunDir) -> None:
@@ -61,6 +65,10 @@ class RunScreen(Screen):
             yield RunStats(id="stats")
             yield Static("", id="error")
             yield LossChart(id="chart")
+            with Horizontal(id="small-charts"):
+                yield SeriesChart("learning rate", ["lr"], id="lr-chart")
+                yield SeriesChart("VRAM GiB", ["allocated", "reserved", "used"], hide_empty=True, id="vram-chart")
+                yield SeriesChart("DPO rewards", ["margin", "reward acc"], hide_empty=True, id="reward-chart")
             with Horizontal(id="run-logs"):
                 yield Log(id="events", max_lines=500, highlight=False)
                 yield Log(id="worker-log", max_lines=300, highlight=False)
@@ -76,9 +84,13 @@ class RunScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="tail")
     def follow(self) -> None:
         """Poll the run's files until the screen goes away; post what changed."""
+        from tuitune.tui.gpu_memory import GpuMemory
+
         worker = get_current_worker()
         tail = RunTail(self.run)
+        gpu = GpuMemory()
         failing = False
+        last_step, pid, next_gpu_read = 0, None, 0.0
         while not worker.is_cancelled:
             try:
                 batch = tail.poll()
@@ -97,6 +109,17 @@ class RunScreen(Screen):
                 self.post_message(LossPointsRead(train, evals))
             if batch.steps:
                 self.post_message(StepLogged(batch.steps[-1]))
+            points = series_points(batch.steps + [e for e in batch.events if e.get("type") == "vram"], last_step)
+            last_step = batch.steps[-1]["step"] if batch.steps else last_step
+            if batch.state is not None:
+                pid = batch.state.pid if batch.status in ("running", "stopping") else None
+            if pid is not None and time.monotonic() >= next_gpu_read:  # NVML: device-wide, every 2 s
+                next_gpu_read = time.monotonic() + 2.0
+                used = gpu.used_bytes(pid)
+                if used is not None:
+                    points.setdefault("used", []).append((last_step, used / 2**30))
+            if points:
+                self.post_message(SeriesPointsRead(points))
             if batch.state is not None and batch.status is not None:
                 self.post_message(RunStateRead(batch.state, batch.status))
             if batch.log_lines is not None:
@@ -113,6 +136,11 @@ class RunScreen(Screen):
         self.query_one(LossChart).add_points(message.train, message.eval)
         if message.eval:
             self.query_one(RunStats).show_eval(message.eval[-1][1])
+
+    @on(SeriesPointsRead)
+    def _series(self, message: SeriesPointsRead) -> None:
+        for chart in self.query(SeriesChart):
+            chart.add_points(message.points)
 
     @on(RunEventsRead)
     def _events(self, message: RunEventsRead) -> None:
@@ -179,7 +207,10 @@ class RunScreen(Screen):
         self._act("resume", "resuming from the last checkpoint")
 
     def action_export_run(self) -> None:
-        self._act("export", "export started")
+        self.app.open_export(self.run.id)
+
+    def action_chat(self) -> None:
+        self.app.open_chat(self.run.id)
 
     def action_close(self) -> None:
         self.dismiss()

@@ -25,13 +25,20 @@ class RunsScreen(Screen):
         Binding("r", "resume_run", "Resume", id="runs.resume",
                 tooltip="Continue a stopped, failed or crashed run from its last checkpoint"),
         Binding("e", "export_run", "Export", id="runs.export",
-                tooltip="Write the GGUF types of the run's [export] gguf (finished runs only)"),
+                tooltip="Choose GGUF types (ticked from [export] gguf), export, read the verification report (done runs only)"),
+        Binding("c", "chat", "Chat", id="runs.chat",
+                tooltip="Chat with the run's exported GGUF (or its adapter, through a worker)"),
         Binding("d", "delete_run", "Delete", id="runs.delete",
                 tooltip="Delete the run's folder, after asking (not while it runs)"),
+        Binding("x", "compare", "Compare", id="runs.compare",
+                tooltip="Mark this run; x on a second run shows both loss curves and what differs"),
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Show only rows containing some text"),
         Binding("escape", "clear_filter", "Clear filter", id="runs.clear_filter", show=False,
                 tooltip="Show every run again"),
     ]
+
+    marked: str | None = None
+    """The run marked by x, waiting for a second one to compare with."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,9 +101,12 @@ class RunsScreen(Screen):
         self._with_run(resume, "resuming run {run_id}", open_after=True)
 
     def action_export_run(self) -> None:
-        from tuitune.tui.launch import export
+        if self.table.selected_run_id:
+            self.app.open_export(self.table.selected_run_id)
 
-        self._with_run(export, "exporting run {run_id}", open_after=True)
+    def action_chat(self) -> None:
+        if self.table.selected_run_id:
+            self.app.open_chat(self.table.selected_run_id)
 
     def action_delete_run(self) -> None:
         from tuitune.tui.launch import delete
@@ -112,6 +122,26 @@ class RunsScreen(Screen):
                 self._with_run(delete, "deleted run {run_id}")
 
         self.app.push_screen(ConfirmDialog(f"Delete run {run_id} and all its files?"), answered)
+
+    def action_compare(self) -> None:
+        from tuitune.run_store import RunStoreError, find_run
+        from tuitune.tui.screens.compare import CompareScreen
+
+        run_id = self.table.selected_run_id
+        if run_id is None:
+            self.notify("no run selected", severity="warning")
+        elif self.marked is None or self.marked == run_id:
+            self.marked = None if self.marked == run_id else run_id
+            self.sub_title = f"runs — comparing {run_id} with… (x on another run)" if self.marked else "runs"
+        else:
+            try:
+                a, b = find_run(self.marked), find_run(run_id)
+            except RunStoreError as e:
+                self.notify(str(e), markup=False, severity="error")
+                return
+            finally:
+                self.marked, self.sub_title = None, "runs"
+            self.app.push_screen(CompareScreen(a, b))
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

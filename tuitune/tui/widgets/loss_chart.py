@@ -19,6 +19,8 @@ class LossChart(PlotextPlot):
         self.train: list[Point] = []
         self.eval: list[Point] = []
         self.total_steps: int | None = None
+        self.batches = 0
+        """Batches of points received (each repaints once)."""
         """The x axis spans the whole run when known, so the curve also shows progress."""
 
     def set_total_steps(self, total: int | None) -> None:
@@ -27,6 +29,7 @@ class LossChart(PlotextPlot):
             self.refresh()
 
     def add_points(self, train: list[Point], eval: list[Point]) -> None:
+        self.batches += 1
         for series, new in ((self.train, train), (self.eval, eval)):
             for point in new:
                 while series and series[-1][0] >= point[0]:

@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from tuitune.tui.event_text import step_numbers
+from tuitune.tui.event_text import dpo_numbers, step_numbers
 from tuitune.tui.widgets.runs_table import STATUS_STYLE
 
 
@@ -19,12 +19,16 @@ class RunStats(Static):
         self.status = "…"
         self.phase = ""
         self.values: dict[str, str] = step_numbers({})
+        self.updates = 0
+        """Steps shown so far (a flood of steps is shown once per poll)."""
 
     def on_mount(self) -> None:
         self._render_line()
 
     def show_step(self, event: dict[str, Any]) -> None:
-        self.values = {**step_numbers(event), **{k: v for k, v in self.values.items() if k == "val loss"}}
+        self.updates += 1
+        self.values = {**step_numbers(event), **dpo_numbers(event),
+                       **{k: v for k, v in self.values.items() if k == "val loss"}}
         self._render_line()
 
     def show_progress(self, step: int, total: int) -> None:

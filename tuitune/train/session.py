@@ -1,0 +1,141 @@
+"""What every training stage does around its trainer: data → tokenizer and model → (the stage
+builds its trainer) → train or resume → save. SFT and DPO differ only in how rows become token
+ids and which TRL trainer runs them; the rest is here, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from tuitune.checkpoints import checkpoint_step, latest_checkpoint
+from tuitune.data.pipeline import prepare
+from tuitune.events import EventWriter
+from tuitune.preset import Preset
+from tuitune.run_store import RunDir, tuitune_home
+from tuitune.guidance import Guidance
+from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
+from tuitune.train.guided import guide
+from tuitune.train.probes import ProbeCallback, probe_prompts
+from tuitune.train.speed import Available, choose_attention, peak_memory_callback
+from tuitune.train.model_loading import Hardware, ModelSource, choose_hardware, load_model, load_tokenizer, model_source
+
+# (tokenizer, train rows, validation rows) -> (train dataset, validation dataset or None)
+Encoder = Callable[[Any, list[dict], list[dict]], tuple[Any, Any]]
+
+
+@dataclass
+class Session:
+    run: RunDir
+    preset: Preset
+    events: EventWriter
+    source: ModelSource
+    tokenizer: Any
+    hw: Hardware
+    model: Any
+    train_ds: Any
+    val_ds: Any
+    resume_from: Any  # Path of the checkpoint to resume from, or None
+    guidance: Guidance
+    probes: ProbeCallback
+    early: bool  # early stopping on: keep the best checkpoint
+    available: Available  # the speed-ups installed here (train/speed.py)
+    attention: tuple[str | None, str]  # the attention asked for, and why
+
+    def callbacks(self) -> list[Any]:
+        return [EventCallback(self.run, self.events), StopCallback(self.run), self.probes,
+                *coach_callbacks(self), peak_memory_callback(self.events)]
+
+
+def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> Session:
+    """Prepare the data, encode it, load the model; everything up to building the trainer."""
+    source = model_source(preset.model.path)
+    trust = preset.model.trust_remote_code
+    tokenizer = load_tokenizer(source, trust)
+    train, val, report = prepare(
+        preset.data, run.data_dir, tokenizer, seed=preset.train.seed, max_seq_len=preset.train.max_seq_len,
+        stage=preset.train.stage, cache_dir=tuitune_home() / "cache" / "data",
+    )
+    events.emit(
+        "data", path=report["source"], format=report["format"], train_rows=len(train),
+        val_rows=len(val), rejected=report["rejected"], steps=report["steps"],
+        tokens=report["stats"].get("tokens"),
+    )
+    train_ds, val_ds = encode(tokenizer, train, val)
+
+    hw = choose_hardware(preset, source)
+    preset, guidance = guide(run, preset, report, hw.device, hw.method, events)
+    events.emit(
+        "status",
+        status="loading_model",
+        model=preset.model.path,
+        device=hw.device,
+        precision=hw.precision,
+        method=hw.method,
+        method_reason=hw.reason,
+        gradient_checkpointing=hw.gradient_checkpointing,
+        stage=preset.train.stage,
+    )
+    available = Available.detect()
+    attention = choose_attention(preset.train, device=hw.device, precision=hw.precision, available=available)
+    model = load_model(source, hw, trust, allow_pickle=preset.model.allow_pickle, attn_implementation=attention[0])
+    run.update_state(method=hw.method, device=hw.device)
+
+    resume_from = latest_checkpoint(run.checkpoints)
+    if resume_from is not None:
+        events.emit("status", status="resuming", checkpoint=str(resume_from), step=checkpoint_step(resume_from))
+    prompts = probe_prompts(preset.eval.probes, preset.data.system_prompt, _conversations(val),
+                            _conversations(train), preset.eval.probe_count or 0)
+    probes = ProbeCallback(run, events, tokenizer, prompts, preset.eval.probe_tokens)
+    early = bool(preset.eval.early_stopping) and val_ds is not None
+    return Session(run, preset, events, source, tokenizer, hw, model, train_ds, val_ds, resume_from,
+                   guidance, probes, early, available, attention)
+
+
+def _conversations(rows: list[dict]) -> list[list[dict]]:
+    """Rows as conversations ending in an answer: SFT's as they are, a pair's prompt + chosen."""
+    return [r["messages"] if "messages" in r else r["prompt"] + r["chosen"] for r in rows]
+
+
+def coach_callbacks(s: Session) -> list[Any]:
+    from tuitune.guidance import learning_rate
+    from tuitune.train.coach import CoachCallback
+
+    usual, _ = learning_rate(s.hw.method, s.guidance.facts.get("params"), s.preset.train.stage)
+    callbacks = [CoachCallback(s.events, s.preset.train.learning_rate, usual, s.early)]
+    if s.early:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=s.preset.eval.patience))
+    return callbacks
+
+
+def finish(session: Session, trainer: Any) -> str:
+    """Train (or resume) to the end; returns ``done``, or ``stopped`` when a stop was asked for."""
+    if stop_requested.is_set():
+        return "stopped"
+    resume = session.resume_from
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if stop_requested.is_set() and trainer.state.global_step < trainer.state.max_steps:
+        return "stopped"
+
+    weights = weights_used(trainer.state, session.early)
+    session.run.update_state(weights=weights)
+    full = session.hw.method == "full"
+    out = session.run.model if full else session.run.adapter
+    trainer.save_model(str(out))
+    session.tokenizer.save_pretrained(str(out))
+    session.events.emit("saved", path=str(out), kind="model" if full else "adapter", sync=True, weights=weights)
+    session.probes.finish(trainer.model, weights["step"], weights["text"])
+    return "done"
+
+
+def weights_used(state: Any, early: bool) -> dict[str, Any]:
+    """Which weights are saved: the best checkpoint (early stopping on) or the last step."""
+    last = state.global_step
+    if early and state.best_model_checkpoint:
+        step = checkpoint_step(Path(state.best_model_checkpoint))
+        stopped = f", stopped early at step {last} of {state.max_steps}" if last < state.max_steps else ""
+        text = (f"best checkpoint: step {step} (validation loss {state.best_metric:.4f}) of {last} steps{stopped}")
+        return {"used": "best", "step": step, "eval_loss": state.best_metric, "last_step": last, "text": text}
+    return {"used": "last", "step": last, "last_step": last, "text": f"last step: {last}"}

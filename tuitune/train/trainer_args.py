@@ -1,0 +1,75 @@
+"""The trainer settings SFT and DPO share: one preset ``[train]`` section → TrainingArguments
+keywords, and ``[lora]`` → a PEFT LoraConfig. Each stage adds its own keys on top."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuitune.preset import Preset
+from tuitune.run_store import RunDir
+from tuitune.train.model_loading import Hardware
+from tuitune.train.trainer_base import shared_args
+
+OPTIMIZERS = {
+    "adamw": "adamw_torch",
+    "adamw_8bit": "adamw_bnb_8bit",
+    "paged_adamw_8bit": "paged_adamw_8bit",
+    "paged_adamw_32bit": "paged_adamw_32bit",
+    "adafactor": "adafactor",
+}
+
+
+def common_args(run: RunDir, preset: Preset, hw: Hardware, has_validation: bool) -> dict[str, Any]:
+    """Every guided key must be resolved already (tuitune.train.guided)."""
+    t = preset.train
+    early = bool(preset.eval.early_stopping) and has_validation
+    return dict(
+        **shared_args(t),
+        load_best_model_at_end=early,
+        metric_for_best_model="eval_loss" if early else None,
+        greater_is_better=False if early else None,
+        output_dir=str(run.checkpoints),
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps or -1,
+        learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.grad_accum,
+        max_length=t.max_seq_len,
+        warmup_steps=t.warmup_ratio,
+        lr_scheduler_type=t.lr_scheduler,
+        weight_decay=t.weight_decay,
+        gradient_checkpointing=hw.gradient_checkpointing,
+        seed=t.seed,
+        data_seed=t.seed,
+        logging_steps=t.logging_steps,
+        save_strategy="steps",
+        save_steps=t.save_steps,
+        save_total_limit=t.save_total_limit,
+        eval_strategy="steps" if has_validation else "no",
+        eval_steps=t.eval_steps or t.save_steps,
+        use_cpu=hw.device == "cpu",
+        # TRL's configs default bf16 on, even on the CPU, where it is ~15x slower: always say.
+        bf16=hw.precision == "bf16",
+        fp16=hw.precision == "fp16",
+        optim=OPTIMIZERS[t.optimizer],
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+
+
+def lora_config(preset: Preset, hw: Hardware) -> Any:
+    """The adapter to train, or None for full fine-tuning."""
+    if hw.method not in ("lora", "qlora"):
+        return None
+    from peft import LoraConfig
+
+    lora = preset.lora
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        task_type="CAUSAL_LM",
+    )

@@ -1,0 +1,274 @@
+"""Chat with a run's result (its verified GGUF, or its adapter through a worker), a .gguf file
+or a model folder; streaming, one pane per model. Compare mode (ctrl+o) answers with the run's
+base model (A) beside the tuned one (B), and ``/a`` or ``/b`` stores the preferred answer as a
+DPO preference pair in the run's preferences.jsonl — the same file ``tuitune chat`` writes."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from tuitune.tui.chat_control import COMMANDS, ChatControl, chat_errors, open_chat
+from tuitune.tui.messages import ChatOpened, ChatPieces, ChatReplyDone
+
+BATCH_SECONDS = 0.05  # stream pieces are gathered this long before a repaint
+
+
+class ChatScreen(Screen):
+    """A conversation with one model, or two side by side."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="chat.back", tooltip="Close the chat (the models are unloaded)"),
+        Binding("ctrl+o", "toggle_compare", "Compare", id="chat.compare",
+                tooltip="Answer with the run's base model (A) beside the tuned one (B), or go back to one"),
+        Binding("ctrl+r", "retry", "Retry", id="chat.retry",
+                tooltip="A new answer to the last question; /a keeps the old one, /b the new (a preference)"),
+        Binding("ctrl+n", "reset", "New chat", id="chat.reset", tooltip="Forget the conversation"),
+        Binding("ctrl+s", "save", "Save", id="chat.save", tooltip="Save the transcript in the run's chats/ folder"),
+    ]
+
+    HELP_EXTRA = [
+        ("/a  /b", "Prefer A or B", "", "Store the last two answers as a DPO preference pair (preferences.jsonl)"),
+        ("/prefer A|B TEXT", "Prefer, edited", "", "Store the pair with your own text as the chosen answer"),
+        ("/retry /reset", "Retry, new chat", "", "Same as ctrl+r and ctrl+n"),
+        ("/system TEXT", "System prompt", "", "Set (or, without TEXT, clear) the system prompt"),
+        ("/save [NAME]", "Save", "", "Save the transcript in the run's chats/ folder"),
+    ]
+
+    def __init__(self, ref: str, compare: bool = False) -> None:
+        super().__init__()
+        self.ref = ref
+        self.compare = compare
+        self.control: ChatControl | None = None
+        self.busy = False
+        self.replies: list[Static] = []
+        self.reply_texts: list[str] = []
+        self._lock = threading.Lock()
+        self._streaming = False
+        self._closing = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="chat-view"):
+            yield Static(f"loading {self.ref}…", id="chat-title")
+            yield Horizontal(id="chat-panes")
+            yield Input(placeholder="say something (enter sends; /a /b /retry /reset /system /save)", id="chat-input")
+            yield Static(COMMANDS, id="chat-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"chat {self.ref}"
+        self.query_one("#chat-input", Input).focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="chat-load")
+    def load(self) -> None:
+        try:
+            control = open_chat(self.ref, self.compare)
+        except chat_errors() as e:
+            self.post_message(ChatOpened(None, str(e)))
+            return
+        with self._lock:
+            if self._closing:  # closed while loading: nobody will hear the message
+                control.close()
+                return
+        self.post_message(ChatOpened(control, ""))
+
+    @on(ChatOpened)
+    async def _opened(self, message: ChatOpened) -> None:
+        title = self.query_one("#chat-title", Static)
+        if message.chat is None:
+            title.update(Text.assemble(("cannot chat: ", "bold red"), message.error))
+            self.compare = self.control.compare if self.control else False
+            return
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        control = message.chat
+        title.update(Text.assemble(("chatting with ", "dim"), (control.target.label, "bold"),
+                                   ("   (compare: base A / tuned B)" if control.compare else "", "dim")))
+        panes = self.query_one("#chat-panes", Horizontal)
+        await panes.remove_children()
+        for n, label in enumerate(control.labels):
+            pane = VerticalScroll(classes="chat-pane", id=f"pane-{n}")
+            await panes.mount(pane)
+            pane.border_title = label
+        if self._closing:  # the screen went away while the panes were built
+            control.close()
+            return
+        self.control, self.compare = control, control.compare  # ready: the panes exist
+
+    @on(Input.Submitted, "#chat-input")
+    def _submitted(self, message: Input.Submitted) -> None:
+        text = message.value.strip()
+        if not text:
+            return
+        message.input.value = ""
+        if text.startswith("/"):
+            self._command(text)
+        else:
+            self._ask(text)
+
+    def _command(self, line: str) -> None:
+        command, _, rest = line.partition(" ")
+        command = command.lower()
+        if command in ("/a", "/b"):
+            self._prefer(command[1], rest)
+        elif command == "/prefer":
+            side, _, edited = rest.strip().partition(" ")
+            self._prefer(side, edited)
+        elif command == "/retry":
+            self.action_retry()
+        elif command == "/reset":
+            self.action_reset()
+        elif command == "/save":
+            self.action_save(rest.strip() or None)
+        elif command == "/system" and self._ready():
+            assert self.control is not None
+            self.control.set_system(rest.strip() or None)
+            self.notify(f"system prompt {'set' if rest.strip() else 'cleared'}")
+        else:
+            self.notify(f"unknown command {command}. {COMMANDS}", markup=False, severity="warning", timeout=8)
+
+    def _ready(self) -> bool:
+        if self.control is None:
+            self.notify("the model is still loading", severity="warning")
+            return False
+        if self.busy:
+            self.notify("wait for the answer to finish", severity="warning")
+            return False
+        return True
+
+    def _ask(self, text: str) -> None:
+        if not self._ready():
+            return
+        assert self.control is not None
+        self.busy = self._streaming = True
+        self.replies, self.reply_texts = [], []
+        for n in range(len(self.control.sessions)):
+            pane = self.query_one(f"#pane-{n}", VerticalScroll)
+            pane.mount(Static(Text.assemble(("you  ", "bold"), text), classes="chat-user"))
+            reply = Static("…", classes="chat-reply")
+            pane.mount(reply)
+            self.replies.append(reply)
+            self.reply_texts.append("")
+            pane.scroll_end(animate=False)
+        self.stream(text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="chat-stream")
+    def stream(self, text: str) -> None:
+        """Each side answers in turn; pieces are posted in small batches."""
+        assert self.control is not None
+        try:
+            self._stream(self.control, text)
+        finally:
+            with self._lock:  # the screen may have closed meanwhile: unload the models now
+                self._streaming = False
+                if self._closing:
+                    self.control.close()
+
+    def _stream(self, control: ChatControl, text: str) -> None:
+        for n, session in enumerate(control.sessions):
+            pieces: list[str] = []
+            last = time.monotonic()
+            try:
+                for piece in session.ask(text):
+                    if self._closing:
+                        return
+                    pieces.append(piece)
+                    if time.monotonic() - last >= BATCH_SECONDS:
+                        self.post_message(ChatPieces(n, "".join(pieces)))
+                        pieces, last = [], time.monotonic()
+            except Exception as e:  # noqa: BLE001 - a dead chat worker must not take the app down
+                self.post_message(ChatPieces(n, "".join(pieces)))
+                self.post_message(ChatReplyDone(n, f"the answer broke off: {e}"))
+                continue
+            self.post_message(ChatPieces(n, "".join(pieces)))
+            notes = list(session.notices)
+            session.notices.clear()
+            self.post_message(ChatReplyDone(n, "; ".join(notes)))
+
+    @on(ChatPieces)
+    def _pieces(self, message: ChatPieces) -> None:
+        if message.side >= len(self.replies):
+            return
+        reply = self.replies[message.side]
+        self.reply_texts[message.side] += message.text
+        reply.update(Text(self.reply_texts[message.side] or "…"))
+        reply.parent.scroll_end(animate=False)  # type: ignore[union-attr]
+
+    @on(ChatReplyDone)
+    def _done(self, message: ChatReplyDone) -> None:
+        if message.note:
+            self.notify(message.note, markup=False, severity="warning", timeout=8)
+        if message.side == len(self.replies) - 1:
+            self.busy = False
+            if self.control is not None and self.control.pair() is not None:
+                self.query_one("#chat-hint", Static).update("/a or /b: which answer is better? (saved as a preference pair)")
+
+    def _prefer(self, side: str, edited: str) -> None:
+        if not self._ready():
+            return
+        assert self.control is not None
+        try:
+            path = self.control.prefer(side, edited)
+        except chat_errors() as e:
+            self.notify(str(e), markup=False, severity="warning", timeout=8)
+            return
+        self.notify(f"preference {side.upper()} saved to {path}", markup=False)
+        self.query_one("#chat-hint", Static).update(COMMANDS)
+
+    def action_retry(self) -> None:
+        if not self._ready():
+            return
+        assert self.control is not None
+        question = self.control.take_retry()
+        if question is None:
+            self.notify("nothing to retry (in compare mode both sides already answer)", severity="warning")
+            return
+        self._ask(question)
+
+    async def action_reset(self) -> None:
+        if not self._ready():
+            return
+        assert self.control is not None
+        self.control.reset()
+        for pane in self.query(".chat-pane"):
+            await pane.remove_children()
+        self.notify("conversation cleared")
+
+    def action_save(self, name: str | None = None) -> None:
+        if not self._ready():
+            return
+        assert self.control is not None
+        try:
+            path = self.control.save(name)
+        except OSError as e:
+            self.notify(f"cannot save: {e}", markup=False, severity="error")
+            return
+        self.notify(f"saved {path}", markup=False)
+
+    def action_toggle_compare(self) -> None:
+        if self.busy:
+            self.notify("wait for the answer to finish", severity="warning")
+            return
+        self.compare = not self.compare
+        self.query_one("#chat-title", Static).update(f"loading {'compare mode' if self.compare else 'one model'}…")
+        self.load()
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def on_unmount(self) -> None:
+        with self._lock:
+            self._closing = True
+            if self.control is not None and not self._streaming:
+                self.control.close()

@@ -1,0 +1,84 @@
+"""Two runs compared: both loss curves on one chart and every preset key that differs.
+Opened from the runs table by marking one run with x and pressing x on another."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from tuitune.run_store import RunDir
+from tuitune.tui.event_text import downsample
+from tuitune.tui.messages import CompareRead
+from tuitune.tui.run_compare import RunCurves, compare_rows, curves
+
+
+class CompareChart(PlotextPlot):
+    """Training loss of both runs (lines) and their validation losses (points)."""
+
+    def __init__(self, labels: list[str], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.labels = labels
+        self.curves: list[RunCurves] = []
+
+    def render(self):  # type: ignore[override]
+        plt = self.plt
+        plt.clear_data()
+        plt.title("loss: A and B")
+        plt.xlabel("step")
+        limit = max(10, self.size.width * 2)
+        for label, c in zip(self.labels, self.curves):
+            if c.train:
+                xs, ys = zip(*downsample(c.train, limit))
+                plt.plot(xs, ys, label=f"{label} train", marker="braille")
+            if c.eval:
+                xs, ys = zip(*c.eval)
+                plt.scatter(xs, ys, label=f"{label} val", marker="o")
+        return super().render()
+
+
+class CompareScreen(Screen):
+    """Run A against run B, refreshed every two seconds (either may still be training)."""
+
+    BINDINGS = [Binding("escape", "close", "Back", id="compare.back", tooltip="Back to the runs table")]
+
+    def __init__(self, a: RunDir, b: RunDir) -> None:
+        super().__init__()
+        self.runs = [a, b]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="compare-view"):
+            yield Static(Text.assemble(("A ", "bold"), self.runs[0].id, ("   B ", "bold"), self.runs[1].id),
+                         id="compare-title")
+            yield CompareChart(["A", "B"], id="compare-chart")
+            yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "compare runs"
+        self.query_one(DataTable).add_columns("", "A", "B")
+        self.read()
+        self.set_interval(2.0, self.read)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
+    def read(self) -> None:
+        self.post_message(CompareRead([curves(r) for r in self.runs], compare_rows(*self.runs)))
+
+    @on(CompareRead)
+    def _read(self, message: CompareRead) -> None:
+        chart = self.query_one(CompareChart)
+        chart.curves = message.curves
+        chart.refresh()
+        table = self.query_one(DataTable)
+        if [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)] != message.rows:
+            table.clear()
+            table.add_rows([tuple(Text(c) for c in row) for row in message.rows])
+
+    def action_close(self) -> None:
+        self.dismiss()

@@ -1,0 +1,172 @@
+"""The new-run screen's model, data and memory panels, UI-free.
+
+- :func:`model_choices`: the bundled demo model, models in the local Hugging Face cache, and
+  model folders under ``$TUITUNE_HOME/models`` and the current directory.
+- :class:`MemoryPlanner`: the planner's peak-memory estimate of the form's preset (redone on
+  every edit, so the bar follows batch, sequence length, rank and method) and its
+  recommendation with the reason, from :mod:`tuitune.hardware.plan` (light: no torch).
+- :func:`data_summary`: what the data step detects, from :func:`tuitune.data.pipeline.check`
+  (no tokenizer). :func:`data_details` runs ``tuitune data inspect`` and ``data preview`` in a
+  subprocess for token statistics and the loss-mask preview, because a tokenizer needs
+  transformers, which the app process never imports.
+
+All of it can be slow (file reads, NVML): the screen calls it from thread workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REFERENCE_GPU = 24 * 2**30  # no GPU here: plan for the reference card (an RTX 4090), and say so
+
+
+def model_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
+    """(label, reference for ``model.path``), the bundled demo model first."""
+    from tuitune.bundled import BUNDLED_MODELS
+    from tuitune.hardware.model_ref import hub_cache_dir
+    from tuitune.run_store import tuitune_home
+
+    out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_MODELS]
+    cache = hub_cache_dir()
+    if cache.is_dir():
+        for repo in sorted(cache.glob("models--*")):
+            if list((repo / "snapshots").glob("*/config.json")):
+                repo_id = repo.name.removeprefix("models--").replace("--", "/")
+                out.append((f"{repo_id} (Hugging Face cache)", repo_id))
+    for folder in (tuitune_home() / "models", cwd or Path.cwd()):
+        if folder.is_dir():
+            for sub in sorted(p for p in folder.iterdir() if (p / "config.json").is_file()):
+                out.append((f"{sub} (local folder)", str(sub)))
+    return out
+
+
+@dataclass
+class MemoryView:
+    """What the memory panel shows."""
+
+    peak_bytes: int | None = None
+    gpu_bytes: int | None = None
+    gpu_text: str = ""
+    fits: bool | None = None
+    breakdown: dict[str, int] = field(default_factory=dict)
+    recommendation: str = ""
+    overrides: list[str] = field(default_factory=list)
+    """The recommendation as preset overrides (what ``apply`` puts in the form)."""
+    problem: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if not self.peak_bytes or not self.gpu_bytes else self.peak_bytes / self.gpu_bytes
+
+
+class MemoryPlanner:
+    """Estimates presets against this machine's GPU (read once) and their models' shapes
+    (read once per model reference)."""
+
+    def __init__(self) -> None:
+        self._gpu: tuple[int | None, bool, str] | None = None
+        self._shapes: dict[str, Any] = {}
+
+    def gpu(self) -> tuple[int | None, bool, str]:
+        if self._gpu is None:
+            from tuitune.hardware.plan import detect_gpu
+
+            try:
+                self._gpu = detect_gpu()
+            except Exception as e:  # noqa: BLE001 - no NVML is a normal answer here
+                self._gpu = (None, False, f"no GPU: {e}")
+        return self._gpu
+
+    def plan(self, preset: Any) -> MemoryView:
+        from tuitune.hardware.errors import PlannerError
+        from tuitune.hardware.estimate import estimate
+        from tuitune.hardware.model_ref import load_shape
+        from tuitune.hardware.plan import recommend, setup_from_preset
+
+        gpu_bytes, bf16, gpu_text = self.gpu()
+        if gpu_bytes is None:
+            gpu_text = f"{gpu_text}; planned for a 24 GiB GPU (the reference card)"
+            gpu_bytes, bf16 = REFERENCE_GPU, True
+        if getattr(preset.train, "device", "auto") == "cpu":
+            gpu_text += "; this preset trains on the CPU: the bar is what a GPU would need"
+        ref = preset.model.path
+        try:
+            if ref not in self._shapes:
+                self._shapes[ref] = load_shape(ref)
+            shape = self._shapes[ref]
+            est = estimate(shape, setup_from_preset(preset, bf16), gpu_bytes)
+            rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16")
+        except (PlannerError, OSError, ValueError, KeyError) as e:
+            return MemoryView(gpu_bytes=gpu_bytes, gpu_text=gpu_text, problem=f"no estimate for {ref}: {e}")
+        settings = rec.settings()
+        text = (", ".join(f"{k} {v}" for k, v in settings.items() if k != "lora_targets") + f". {rec.explanation}"
+                if settings else "; ".join(rec.advice) or rec.explanation)
+        return MemoryView(est.peak_bytes, gpu_bytes, gpu_text, est.fits, dict(est.breakdown), text,
+                          rec.preset_overrides())
+
+
+def memory_bar(view: MemoryView, width: int = 40) -> str:
+    """``[██████░░░░] 5.2 of 24.0 GiB (22%)`` — the usable 90% is where the bar ends."""
+    if view.peak_bytes is None or not view.gpu_bytes:
+        return ""
+    filled = min(width, round(view.fraction / 0.9 * width))
+    bar = "█" * filled + "░" * (width - filled)
+    over = " — does NOT fit" if view.fits is False else ""
+    return f"[{bar}] {view.peak_bytes / 2**30:.1f} of {view.gpu_bytes / 2**30:.1f} GiB ({view.fraction:.0%}){over}"
+
+
+def data_summary(preset: Any) -> list[str]:
+    """Format, kind, rows and the detection's evidence (no tokenizer; raises DataError)."""
+    from tuitune.data.pipeline import check
+
+    data = check(preset.data, preset.train.stage)
+    lines = [f"{data.path}: {data.format} ({data.detection.kind}), {data.rows_read} rows read, "
+             f"{len(data.examples)} usable, {len(data.rejected)} set aside"]
+    lines += [f"  {line}" for line in data.detection.evidence]
+    lines += [f"  set aside: {r}" for r in data.rejected[:3]]
+    return lines
+
+
+def data_details(preset: Any, timeout: float = 300) -> list[str]:
+    """Cleaning report, token statistics and one loss-mask preview, computed by ``tuitune data``
+    in a subprocess (it loads the model's tokenizer)."""
+    base = [sys.executable, "-m", "tuitune", "data"]
+    common = [str(preset.data.path), "--model", preset.model.path, "--max-seq-len", str(preset.train.max_seq_len),
+              "--format", preset.data.format]
+    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
+    inspect = subprocess.run(base + ["inspect", *common, "--json"], capture_output=True, text=True, timeout=timeout,
+                             env=env)
+    if inspect.returncode != 0:
+        return [f"tuitune data inspect failed: {(inspect.stderr.strip().splitlines() or ['?'])[-1]}"]
+    lines = report_lines(json.loads(inspect.stdout))
+    preview = subprocess.run(base + ["preview", *common, "--plain", "-n", "1"], capture_output=True, text=True,
+                             timeout=timeout, env=env)
+    if preview.returncode == 0 and preview.stdout.strip():
+        lines += ["", "loss mask (trained text inside ⟦ ⟧, cut text inside ✂[ ]):", *preview.stdout.strip().splitlines()]
+    return lines
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """The data report as the panel shows it: cleaning, split, and a token-length profile."""
+    split, stats = report["split"], report["stats"]
+    lines = ["cleaning: " + (" · ".join(f"{k} {v}" for k, v in report["steps"].items()) or "off"),
+             f"split: {split['train']} train / {split['val']} validation"]
+    if report.get("rejected"):
+        lines.append(f"set aside: {report['rejected']} rows {json.dumps(report['rejected_summary']['by_step'])}")
+    tokens = stats.get("tokens")
+    if tokens and tokens.get("count"):
+        longest = max(tokens["max"], tokens.get("max_seq_len") or 0) or 1
+        lines.append(f"tokens per row (max_seq_len {tokens.get('max_seq_len')}):")
+        for label in ("p50", "p90", "p99", "max"):
+            n = tokens[label]
+            lines.append(f"  {label:>4} {'▇' * max(1, round(30 * n / longest)):30} {n}")
+        lines.append(f"  {tokens.get('truncated_fraction', 0):.1%} of rows are cut at max_seq_len")
+        if tokens.get("answer_cut_rows"):
+            lines.append(f"  warning: {tokens['answer_cut_rows']} rows are cut before the answer starts")
+    return lines
