@@ -78,6 +78,12 @@ class RunDisplay:
             self.note("[yellow]stopping after this step; a checkpoint is being saved…")
             self.progress.update(self.task, description="stopping")
 
+    def _on_speed(self, e: dict[str, Any]) -> None:
+        batches = "packed" if e.get("packing") else "padding-free" if e.get("padding_free") else (
+            "padded, grouped by length" if e.get("group_by_length") else "padded")
+        self.note(f"speed: attention {e.get('attention')}, batches {batches}, "
+                  f"Liger {'on' if e.get('liger') else 'off'} ({e.get('reasons', {}).get('liger', '')})")
+
     def _on_step(self, e: dict[str, Any]) -> None:
         loss = e.get("loss")
         if loss is not None:

@@ -174,7 +174,28 @@ class TrainSection(_Section):
     CUDA, off on the CPU."""
 
     packing: bool = False
-    """Pack several short examples into one sequence (no attention across examples)."""
+    """Fill each row up to `max_seq_len` with several examples (TRL's best-fit packing), so a step
+    holds more examples than `batch_size` and an epoch takes fewer steps. Rows are padding-free:
+    no attention across examples."""
+
+    padding_free: Literal["auto"] | bool = "auto"
+    """Lay each batch's examples end to end in one row, positions restarting per example, instead
+    of padding them to the longest: no compute spent on padding, and no attention across examples.
+    Same examples per step, same loss. `auto`: on, unless a batch is one example, the model runs
+    its own code, or (without flash-attention) a batch could exceed 16384 tokens."""
+
+    group_by_length: Literal["auto"] | bool = "auto"
+    """Batch examples of similar length together, so padded batches waste less. `auto`: on when
+    batches are padded (padding-free and packing off)."""
+
+    attn_implementation: Literal["auto", "sdpa", "flash_attention_2", "eager"] = "auto"
+    """Attention kernel. `auto`: flash-attention 2 on a CUDA GPU in bf16/fp16 when the `flash-attn`
+    package is installed, otherwise PyTorch's SDPA (eager where a model has no SDPA path)."""
+
+    liger: Literal["auto"] | bool = "auto"
+    """Liger's Triton kernels for RMSNorm, SwiGLU and RoPE (less memory, faster). CUDA only;
+    `auto`: on when the `liger-kernel` package is installed and supports the model's architecture.
+    The loss is already computed by TRL's fused, chunked LM head (no full logits)."""
 
     assistant_only_loss: bool = True
     """Learn only from the assistant's turns, not from the prompts and system messages."""

@@ -74,6 +74,8 @@ def layer_bytes_per_token(shape: ModelShape, setup: Setup) -> float:
     normed = 4 if shape.family in ("gemma", "gemma2") else r
 
     def norm() -> float:
+        if setup.liger:
+            return r * h + 4  # Liger's RMSNorm keeps its input and an fp32 1/rms (ops/rms_norm.py)
         # RMSNorm upcasts to fp32 (kept by pow/mul) and keeps 1/rms; the normalized x is kept
         # by `weight *` only when the weight trains.
         return 4 * h + 4 + (normed * h if full else 0)
@@ -84,7 +86,9 @@ def layer_bytes_per_token(shape: ModelShape, setup: Setup) -> float:
     # SDPA keeps rotated q, k, v, its output (o_proj reads the same storage) and a log-sum-exp.
     total += c * (2 * q + 2 * kv) + 4 * shape.num_heads
     if attention != "flash_attention_2":
-        total += c * setup.seq_len  # the padding/causal mask row each layer's attention keeps
+        # The mask row each layer's attention keeps: over the padded sequence, or, padding-free,
+        # over the whole flattened micro-batch (one block-diagonal tokens x tokens mask).
+        total += c * (setup.tokens if setup.padding_free else setup.seq_len)
     if "o_proj" in adapted:
         total += _lora_bytes(q, c, setup)[0]
     if shape.qk_norm:
@@ -95,8 +99,9 @@ def layer_bytes_per_token(shape: ModelShape, setup: Setup) -> float:
         # fp32 softmax output, its cast copy, the dropout mask: heads x seq per token.
         total += shape.num_heads * setup.seq_len * (4 + c + 1)
     # Gated MLP: gate output (kept by the activation), activation and up outputs (kept by the
-    # product); the product is down_proj's input.
-    total += 3 * c * i + inputs(("down_proj",), i, c)
+    # product); the product is down_proj's input. Liger's SwiGLU keeps only gate and up outputs
+    # and recomputes the activation in the backward (ops/swiglu.py).
+    total += (2 if setup.liger else 3) * c * i + inputs(("down_proj",), i, c)
     if shape.norms_per_layer == 4:  # Gemma 2's post-attention / post-MLP norms on the branches
         total += 2 * norm()
     return total

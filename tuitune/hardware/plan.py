@@ -10,7 +10,7 @@ from tuitune.hardware.estimate import Estimate, GiB, estimate
 from tuitune.hardware.model_ref import load_shape
 from tuitune.hardware.nvml import GpuReport, read_gpus
 from tuitune.hardware.recommend import Recommendation, recommend
-from tuitune.hardware.setup import Setup
+from tuitune.hardware.setup import DTYPE_BYTES, Setup, padding_free_mask_fits
 from tuitune.hardware.shapes import ModelShape
 
 SHORT_TARGETS = {"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj", "gate": "gate_proj",
@@ -63,6 +63,13 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
         lora_r=lora.r or 16, lora_targets=parse_targets(lora.target_modules), lora_dropout=lora.dropout,
         grad_checkpointing=True if t.gradient_checkpointing == "auto" else bool(t.gradient_checkpointing),
         optimizer=t.optimizer, compute=precision,
+        attention=t.attn_implementation,
+        # `auto` as the worker resolves it (tuitune/train/speed.py); Liger only when installed,
+        # which the planner cannot see: plan without it, the safe side.
+        padding_free=t.stage == "sft" and (t.packing or t.padding_free is True or (
+            t.padding_free == "auto" and t.batch_size > 1
+            and padding_free_mask_fits(t.batch_size * t.max_seq_len, DTYPE_BYTES[precision], t.attn_implementation))),
+        liger=t.liger is True,
         stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
     )
 

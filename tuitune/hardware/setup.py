@@ -15,6 +15,16 @@ METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
 OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor")
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 
+# Without a varlen kernel, a padding-free micro-batch of N tokens attends through a dense
+# block-diagonal N x N mask, which each layer's SDPA keeps in the compute dtype. `auto` goes
+# padding-free only while that stays small.
+DENSE_MASK_MAX_BYTES = 64 * 2**20
+
+
+def padding_free_mask_fits(tokens: int, compute_bytes: int, attention: str) -> bool:
+    """Whether `train.padding_free = "auto"` may flatten a micro-batch of ``tokens`` tokens."""
+    return attention == "flash_attention_2" or tokens * tokens * compute_bytes <= DENSE_MASK_MAX_BYTES
+
 
 @dataclass(frozen=True)
 class Setup:
@@ -35,6 +45,12 @@ class Setup:
     attention: str = "auto"
     """transformers' attention implementation: sdpa, eager or flash_attention_2; auto: what
     transformers 5 picks by default (sdpa; eager for Gemma 2, which has no sdpa path)."""
+    padding_free: bool = False
+    """Each micro-batch's examples lie end to end in one row (tuitune's default, and always with
+    packing). Worst case unchanged (batch x seq_len tokens); the attention mask changes: none with
+    flash-attention's varlen kernel, one block-diagonal (tokens x tokens) mask with SDPA/eager."""
+    liger: bool = False
+    """Liger's RMSNorm and SwiGLU kernels (CUDA): they keep less for the backward."""
     loss: str = "fused"
     """fused: TRL 1.16 SFTTrainer's chunked LM head (no full logits); full_logits: the model's own loss."""
     weights: str | None = None

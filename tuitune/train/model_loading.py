@@ -141,8 +141,11 @@ def count_parameters(source: ModelSource, trust_remote_code: bool) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, allow_pickle: bool = False) -> Any:
+def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, allow_pickle: bool = False,
+               attn_implementation: str | None = None) -> Any:
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code, **source.kwargs}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if hw.method == "qlora":
         from transformers import BitsAndBytesConfig
 

@@ -4,7 +4,7 @@ ids and which TRL trainer runs them; the rest is here, once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +17,7 @@ from tuitune.guidance import Guidance
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
 from tuitune.train.guided import guide
 from tuitune.train.probes import ProbeCallback, probe_prompts
+from tuitune.train.speed import Available, choose_attention, peak_memory_callback
 from tuitune.train.model_loading import Hardware, ModelSource, choose_hardware, load_model, load_tokenizer, model_source
 
 # (tokenizer, train rows, validation rows) -> (train dataset, validation dataset or None)
@@ -38,11 +39,12 @@ class Session:
     guidance: Guidance
     probes: ProbeCallback
     early: bool  # early stopping on: keep the best checkpoint
-    extra_callbacks: list[Any] = field(default_factory=list)
+    available: Available  # the speed-ups installed here (train/speed.py)
+    attention: tuple[str | None, str]  # the attention asked for, and why
 
     def callbacks(self) -> list[Any]:
         return [EventCallback(self.run, self.events), StopCallback(self.run), self.probes,
-                *coach_callbacks(self), *self.extra_callbacks]
+                *coach_callbacks(self), peak_memory_callback(self.events)]
 
 
 def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> Session:
@@ -74,7 +76,9 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> 
         gradient_checkpointing=hw.gradient_checkpointing,
         stage=preset.train.stage,
     )
-    model = load_model(source, hw, trust, allow_pickle=preset.model.allow_pickle)
+    available = Available.detect()
+    attention = choose_attention(preset.train, device=hw.device, precision=hw.precision, available=available)
+    model = load_model(source, hw, trust, allow_pickle=preset.model.allow_pickle, attn_implementation=attention[0])
     run.update_state(method=hw.method, device=hw.device)
 
     resume_from = latest_checkpoint(run.checkpoints)
@@ -85,7 +89,7 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> 
     probes = ProbeCallback(run, events, tokenizer, prompts, preset.eval.probe_tokens)
     early = bool(preset.eval.early_stopping) and val_ds is not None
     return Session(run, preset, events, source, tokenizer, hw, model, train_ds, val_ds, resume_from,
-                   guidance, probes, early)
+                   guidance, probes, early, available, attention)
 
 
 def _conversations(rows: list[dict]) -> list[list[dict]]:

@@ -12,6 +12,7 @@ from tuitune.preset import Preset
 from tuitune.run_store import RunDir
 from tuitune.train import session as stage
 from tuitune.train.guided import check_labels
+from tuitune.train.speed import apply_liger, choose_speed, truncate
 from tuitune.train.tokenize import encode_all
 from tuitune.train.trainer_args import OPTIMIZERS, common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
@@ -36,16 +37,26 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
 def _build_trainer(s: stage.Session) -> Any:
     from trl import SFTConfig, SFTTrainer
 
-    config = SFTConfig(
-        **common_args(s.run, s.preset, s.hw, s.val_ds is not None),
-        packing=s.preset.train.packing,
-        completion_only_loss=False,
-    )
+    t, hw = s.preset.train, s.hw
+    speed = choose_speed(t, device=hw.device, precision=hw.precision, model_type=s.model.config.model_type,
+                         trust_remote_code=s.preset.model.trust_remote_code, available=s.available,
+                         attention=s.attention)
+    apply_liger(s.model, speed)
+    s.events.emit("speed", **speed.event_fields(s.model.config._attn_implementation))
+    train_ds, val_ds = s.train_ds, s.val_ds
+    if speed.padding_free and not speed.packing:
+        train_ds, val_ds = truncate(train_ds, t.max_seq_len), truncate(val_ds, t.max_seq_len)
+
+    args = common_args(s.run, s.preset, hw, val_ds is not None)
+    fast = speed.sft_config_kwargs(t.max_seq_len)
+    if t.longest_first:  # its length-grouped sampler is asked for explicitly: keep it
+        fast.pop("train_sampling_strategy")
+    config = SFTConfig(**{**args, **fast}, completion_only_loss=False)
     return trainer_class(SFTTrainer)(
         model=s.model,
         args=config,
-        train_dataset=s.train_ds,
-        eval_dataset=s.val_ds,
+        train_dataset=train_ds,
+        eval_dataset=val_ds,
         processing_class=s.tokenizer,
         peft_config=lora_config(s.preset, s.hw),
         callbacks=s.callbacks(),

@@ -1,0 +1,207 @@
+"""The fast path: attention kernel, padding-free batches, length grouping, Liger kernels and
+dataloader settings, resolved from the preset's `auto`s for the hardware at hand.
+
+Every switch is a preset key (`train.padding_free`, `train.group_by_length`,
+`train.attn_implementation`, `train.liger`, `train.packing`); :func:`choose_speed` decides what
+`auto` means here and why, and the worker reports the outcome as a ``speed`` event. Everything
+comes from well-kept libraries: TRL's padding-free collator (position ids restart per example,
+and transformers turns them into a block-diagonal mask, or flash-attention's varlen kernel
+reads the sequence boundaries), transformers' length-grouped sampler, and the `liger-kernel`
+package through transformers' own integration. docs/speed.md has the measurements.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tuitune.hardware.setup import DTYPE_BYTES, padding_free_mask_fits
+from tuitune.train.model_loading import ModelLoadError
+
+# Model types whose transformers 5 code builds its mask with `masking_utils.create_causal_mask`
+# (or its sliding-window twin), which reads restarting position ids as separate sequences: the
+# families the planner knows. Code we have not read (remote code, other architectures) might
+# let examples attend to each other, so `auto` keeps them padded.
+PADDING_FREE_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3"})
+
+
+class SpeedSettingError(ModelLoadError):
+    """A speed switch set explicitly that cannot work here; the message says what to do."""
+
+
+@dataclass
+class Available:
+    """What this machine offers: read once in the worker, passed in so the choice is testable."""
+
+    cuda: bool
+    flash_attn: bool = False
+    liger: bool = False
+    liger_types: frozenset[str] = frozenset()
+
+    @classmethod
+    def detect(cls) -> Available:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        liger = cuda and _installed("liger_kernel")
+        types: frozenset[str] = frozenset()
+        if liger:
+            from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+
+            types = frozenset(MODEL_TYPE_TO_APPLY_LIGER_FN)
+        return cls(cuda=cuda, flash_attn=cuda and _installed("flash_attn"), liger=liger, liger_types=types)
+
+
+@dataclass
+class SpeedPlan:
+    attention: str | None
+    """What to ask transformers for; None: its own default (SDPA where the model has it)."""
+    padding_free: bool
+    packing: bool
+    group_by_length: bool
+    liger: bool
+    pin_memory: bool
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def event_fields(self, loaded_attention: str | None = None) -> dict[str, Any]:
+        fields = asdict(self)
+        fields["attention"] = loaded_attention or self.attention or "sdpa"
+        return fields
+
+    def sft_config_kwargs(self, max_seq_len: int) -> dict[str, Any]:
+        """SFTConfig fields. TRL refuses padding-free without packing while it owns truncation,
+        so then we truncate the examples ourselves (:func:`truncate`) and hand it none."""
+        return {
+            "packing": self.packing,
+            "padding_free": self.padding_free,
+            "max_length": None if self.padding_free and not self.packing else max_seq_len,
+            "train_sampling_strategy": "group_by_length" if self.group_by_length else "random",
+            # Collating pre-tokenized rows takes well under a millisecond a batch: loader processes
+            # would only compete with the CPU's compute and catch the terminal's Ctrl-C.
+            "dataloader_num_workers": 0,
+            "dataloader_pin_memory": self.pin_memory,
+        }
+
+
+def choose_attention(train: Any, *, device: str, precision: str, available: Available) -> tuple[str | None, str]:
+    """(what to ask transformers for, why); decided before the model loads."""
+    cuda = device == "cuda"
+    attention = train.attn_implementation
+    if attention == "flash_attention_2":
+        if not (cuda and available.flash_attn):
+            raise SpeedSettingError(
+                "train.attn_implementation = 'flash_attention_2' needs a CUDA GPU and the flash-attn package "
+                "(pip install flash-attn --no-build-isolation); set it to 'auto' or 'sdpa'")
+        if precision not in ("bf16", "fp16"):
+            raise SpeedSettingError("train.attn_implementation = 'flash_attention_2' needs train.precision bf16 or fp16")
+        return attention, "set in the preset"
+    if attention != "auto":
+        return attention, "set in the preset"
+    if cuda and available.flash_attn and precision in ("bf16", "fp16"):
+        return "flash_attention_2", "CUDA with the flash-attn package"
+    why = "no CUDA GPU" if not cuda else ("fp32 compute" if precision == "fp32" else "flash-attn not installed")
+    return None, f"transformers' default, SDPA ({why})"
+
+
+def choose_speed(train: Any, *, device: str, precision: str, model_type: str | None, trust_remote_code: bool,
+                 available: Available, attention: tuple[str | None, str] | None = None) -> SpeedPlan:
+    """Resolve the preset's speed switches (``train`` is its TrainSection) for this machine;
+    ``attention`` is :func:`choose_attention`'s answer when the model was loaded with it."""
+    cuda = device == "cuda"
+    attention = attention or choose_attention(train, device=device, precision=precision, available=available)
+    reasons = {"attention": attention[1]}
+    attention = attention[0]
+
+    packing = bool(train.packing)
+    padding_free = train.padding_free
+    if packing:
+        padding_free, reasons["padding_free"] = True, "packing rows are always padding-free"
+    elif padding_free == "auto":
+        tokens = train.batch_size * train.max_seq_len
+        if trust_remote_code or (model_type or "") not in PADDING_FREE_TYPES:
+            padding_free, reasons["padding_free"] = False, f"model type {model_type!r} not known to respect packed positions"
+        elif train.batch_size == 1:
+            padding_free, reasons["padding_free"] = False, "one example per batch: nothing to pad"
+        elif not padding_free_mask_fits(tokens, DTYPE_BYTES[precision], attention or "sdpa"):
+            padding_free = False
+            reasons["padding_free"] = (f"{train.batch_size} x {train.max_seq_len} tokens would need a large dense "
+                                       "mask without flash-attention")
+        else:
+            padding_free, reasons["padding_free"] = True, "variable-length examples, no padding"
+    else:
+        reasons["padding_free"] = "set in the preset"
+
+    group = train.group_by_length
+    if group == "auto":
+        group = not padding_free
+        reasons["group_by_length"] = "padded batches" if group else "nothing is padded"
+    else:
+        reasons["group_by_length"] = "set in the preset"
+
+    liger = train.liger
+    liger_ok = cuda and available.liger and (model_type or "") in available.liger_types
+    if liger is True and not liger_ok:
+        raise SpeedSettingError(
+            f"train.liger = true needs a CUDA GPU, the liger-kernel package (pip install liger-kernel) and a "
+            f"supported architecture (this model: {model_type!r}); set it to 'auto' or false")
+    if liger == "auto":
+        liger = liger_ok
+        if liger_ok:
+            reasons["liger"] = "CUDA with liger-kernel"
+        else:
+            reasons["liger"] = ("no CUDA GPU" if not cuda else "liger-kernel not installed" if not available.liger
+                                else f"liger-kernel has no kernels for {model_type!r}")
+    else:
+        reasons["liger"] = "set in the preset"
+
+    return SpeedPlan(attention=attention, padding_free=bool(padding_free), packing=packing,
+                     group_by_length=bool(group), liger=bool(liger), pin_memory=cuda, reasons=reasons)
+
+
+def apply_liger(model: Any, plan: SpeedPlan) -> None:
+    """Swap in Liger's RMSNorm, SwiGLU and RoPE kernels, through transformers' integration. Its
+    fused linear cross-entropy stays off: TRL's SFTTrainer computes the loss with its own fused,
+    chunked LM head, and refuses Liger's (which replaces the model's forward)."""
+    if not plan.liger:
+        return
+    from transformers.integrations.liger import apply_liger_kernel
+
+    apply_liger_kernel(model, {"rope": True, "rms_norm": True, "swiglu": True, "cross_entropy": False,
+                               "fused_linear_cross_entropy": False})
+
+
+def truncate(dataset: Any, max_len: int) -> Any:
+    """Cut every example to ``max_len`` tokens (what TRL does itself for padded batches)."""
+    if dataset is None:
+        return None
+    return dataset.map(lambda row: {k: row[k][:max_len] for k in ("input_ids", "labels")})
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def peak_memory_callback(events: Any) -> Any:
+    """A callback that emits one ``memory`` event when training ends, with the process's peak:
+    torch's allocator counters on CUDA, the peak resident set on the CPU. Read once, never per
+    step, so it adds no host sync to the training loop."""
+    from transformers import TrainerCallback
+
+    class PeakMemory(TrainerCallback):
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            events.emit("memory", step=state.global_step, **peak_memory())
+
+    return PeakMemory()
+
+
+def peak_memory() -> dict[str, int]:
+    import resource
+
+    import torch
+
+    peak = {"max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        peak["cuda_max_allocated_bytes"] = torch.cuda.max_memory_allocated()
+        peak["cuda_max_reserved_bytes"] = torch.cuda.max_memory_reserved()
+    return peak
