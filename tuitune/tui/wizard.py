@@ -126,7 +126,9 @@ def data_summary(preset: Any) -> list[str]:
     from tuitune.data.pipeline import check
 
     data = check(preset.data, preset.train.stage)
-    lines = [f"{data.path}: {data.format} ({data.detection.kind}), {data.rows_read} rows read, "
+    named = str(preset.data.path)  # bundled:… and hf:… say more than the folder they resolve to
+    shown = named if named.startswith(("bundled:", "hf:")) else data.path
+    lines = [f"{shown}: {data.format} ({data.detection.kind}), {data.rows_read} rows read, "
              f"{len(data.examples)} usable, {len(data.rejected)} set aside"]
     lines += [f"  {line}" for line in data.detection.evidence]
     lines += [f"  set aside: {r}" for r in data.rejected[:3]]
