@@ -122,6 +122,13 @@ def test_dpo_rules():
     from tuitune.guidance import learning_rate
 
     assert learning_rate("lora", int(8e9), "dpo")[0] < g.value("train.learning_rate") / 10
+    assert "dpo.beta" not in g.choices  # an SFT run has no beta to choose
+    dpo = resolve(preset('[train]\nstage = "dpo"\n'), facts(500), params=int(8e9), device="cuda", method="lora")
+    assert dpo.choices["dpo.beta"].value == beta and dpo.choices["dpo.beta"].auto
+    assert dpo.apply(preset('[train]\nstage = "dpo"\n')).dpo.beta == beta
+    kept = resolve(preset('[train]\nstage = "dpo"\n[dpo]\nbeta = 0.3\n'), facts(500), params=None, device="cpu",
+                   method="lora")
+    assert kept.choices["dpo.beta"].value == 0.3 and not kept.choices["dpo.beta"].auto
 
 
 def test_guidance_round_trips_through_json():

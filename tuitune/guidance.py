@@ -187,6 +187,10 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
         probe_reason = "the preset's eval.probes"
     pick("eval.probe_count", ev.probe_count if not ev.probes else len(ev.probes), count, probe_reason)
 
+    if t.stage == "dpo":
+        beta, beta_reason = dpo_beta(data.train_rows, method)
+        pick("dpo.beta", preset.dpo.beta, beta, beta_reason)
+
     warnings += data_warnings(data, t, total, chosen_epochs, effective)
     if t.learning_rate is not None:
         warnings += lr_warnings(t.learning_rate, lr, method)
@@ -288,7 +292,7 @@ def eval_cadence(total_steps: int, device: str) -> tuple[int, str]:
 
 
 def dpo_beta(pairs: int, method: str) -> tuple[float, str]:
-    """DPO's beta (the lead wires this into the [dpo] section after merging)."""
+    """DPO's beta, for ``[dpo] beta`` left out."""
     if pairs < 1000:
         return 0.1, (f"{pairs} pairs: 0.1, the DPO paper's and TRL's default; a small set gets no "
                      "looser leash from the reference model")

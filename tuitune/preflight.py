@@ -72,7 +72,7 @@ def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None)
         lines += [f"  {line}" for line in guidance.lines()[1:]]
         lines += [f"  warning: {w['message']}" for w in guidance.warnings]
     if t.stage == "dpo":
-        lines.append("dpo:    " + describe_dpo(preset))
+        lines.append("dpo:    " + describe_dpo(preset if guidance is None else guidance.apply(preset)))
     return lines
 
 
@@ -89,7 +89,8 @@ def describe_dpo(preset: Preset) -> str:
     limits = [f"prompt <= {d.max_prompt_len}" if d.max_prompt_len else "",
               f"answers <= {d.max_completion_len} tokens" if d.max_completion_len else ""]
     limits_text = ", ".join(x for x in limits if x)
-    return f"beta {d.beta:g}, loss {d.loss_type}" + (f", {limits_text}" if limits_text else "") + f"; {reference}"
+    beta = f"{d.beta:g}" if d.beta is not None else "auto"
+    return f"beta {beta}, loss {d.loss_type}" + (f", {limits_text}" if limits_text else "") + f"; {reference}"
 
 
 def _started_from(model: str) -> str:

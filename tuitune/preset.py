@@ -29,7 +29,7 @@ GGUF_TYPES = GgufType.__args__
 GUIDED = (
     "train.epochs", "train.max_steps", "train.learning_rate", "train.grad_accum", "train.warmup_ratio",
     "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha",
-    "eval.early_stopping", "eval.probe_count",
+    "eval.early_stopping", "eval.probe_count", "dpo.beta",
 )
 
 
@@ -282,9 +282,11 @@ DpoLoss = Literal["sigmoid", "ipo", "hinge", "robust", "sigmoid_norm", "apo_zero
 
 
 class DpoSection(_Section):
-    beta: float = Field(0.1, gt=0, le=10)
+    beta: float | None = Field(None, gt=0, le=10)
     """How far the model may drift from the reference (the starting model): higher keeps it closer.
-    0.1 is usual; for `ipo` it is the regularization strength."""
+    0.1 is usual; for `ipo` it is the regularization strength. Left out: chosen by tuitune."""
+
+    _auto_means_none = field_validator("beta", mode="before")(lambda value: _auto(value))
 
     loss_type: DpoLoss = "sigmoid"
     """The preference loss: `sigmoid` (the DPO paper), `ipo`, `hinge`, `robust` (noisy labels, see
