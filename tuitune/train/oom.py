@@ -41,7 +41,7 @@ class Batching:
 
 def advice(train: Any, device: str, planner_note: str | None = None) -> list[str]:
     """What to lower, by how much, most effective first."""
-    now = Batching(train.batch_size, train.grad_accum)
+    now = Batching(train.batch_size, train.grad_accum or 1)  # None: guidance not resolved yet
     items = []
     smaller = now.halved()
     if smaller:

@@ -98,9 +98,7 @@ def _train(run: RunDir, events: EventWriter) -> str:
         except BaseException as e:  # noqa: BLE001 - only out-of-memory is handled here
             if not oom.is_oom(e):
                 raise
-            from tuitune.train.guided import effective
-
-            _after_oom(run, effective(run, preset), events, e)  # raises oom.OutOfMemory unless it retries
+            _after_oom(run, preset, events, e)  # raises oom.OutOfMemory unless it retries
         # Out of the except block: the traceback's frames (and the model they hold) are gone.
         _free_memory()
 
@@ -119,6 +117,11 @@ def _stage(preset):
 def _after_oom(run: RunDir, preset, events: EventWriter, error: BaseException) -> oom.Batching:
     """Report the OOM with advice; with on_oom = "retry", record and return the smaller batching,
     else raise :class:`oom.OutOfMemory` whose message is the advice."""
+    from tuitune.train.guided import effective
+
+    preset = effective(run, preset).model_copy(deep=True)
+    if preset.train.grad_accum is None:  # out of memory before the guidance was stored
+        preset.train.grad_accum = 1
     state = run.read_state()
     device = state.device or "cpu"
     note = oom.planner_note(preset) if device == "cuda" else None
