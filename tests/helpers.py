@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -57,3 +58,14 @@ def step_losses(run_dir: Path) -> list[float]:
 
 def read_state(run_dir: Path) -> dict:
     return json.loads((run_dir / "state.json").read_text())
+
+
+def wait_for(predicate, timeout: float = 180, what: str = "condition"):
+    """Poll ``predicate`` until it returns something true (returned), or fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import read_state, run_dir_from, tuitune, write_preset
+from tests.helpers import read_state, run_dir_from, tuitune, wait_for, write_preset
 from tuitune.checkpoints import complete_checkpoints
 from tuitune.events import read_events
 
@@ -89,8 +89,8 @@ def test_sft_then_dpo_from_the_run_survives_sigkill_and_learns_the_preference(tm
 
     front = subprocess.Popen([sys.executable, "-m", "tuitune", "run", str(preset), "--json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    run = _wait(lambda: next(iter((tmp_path / "home" / "runs").glob("*")), None))
-    _wait(lambda: any(e["type"] == "checkpoint" for e in read_events(run / "events.jsonl")))
+    run = wait_for(lambda: next(iter((tmp_path / "home" / "runs").glob("*")), None), 300, "run dir")
+    wait_for(lambda: any(e["type"] == "checkpoint" for e in read_events(run / "events.jsonl")), 300, "first checkpoint")
     os.kill(read_state(run)["pid"], signal.SIGKILL)
     front.communicate(timeout=60)
     assert front.returncode == 1
@@ -252,15 +252,3 @@ def test_qlora_dpo_on_cuda(tmp_path, tiny_model_dir, pairs):
     margins = [e["reward_margin"] for e in steps(run)]
     assert mean(margins[-3:]) > mean(margins[:3])
     assert (run / "adapter" / "adapter_model.safetensors").exists()
-
-
-def _wait(predicate, timeout=300):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")

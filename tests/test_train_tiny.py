@@ -5,11 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.helpers import read_state, run_dir_from, step_losses, tuitune, write_preset
+from tests.helpers import read_state, run_dir_from, step_losses, tuitune, wait_for, write_preset
 from tuitune.checkpoints import complete_checkpoints
 from tuitune.events import read_events
 from tuitune.train.model_loading import DEFAULT_CHAT_TEMPLATE
@@ -95,16 +94,6 @@ def test_qlora_sft_on_cpu(tmp_path, tiny_model_dir, small_data):
     assert loading["method"] == "qlora"
     assert falls(step_losses(run))
     assert (run / "adapter" / "adapter_model.safetensors").exists()
-
-
-def wait_for(predicate, timeout=180, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def events_of(run, type_):
