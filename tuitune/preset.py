@@ -1,9 +1,8 @@
 """The preset: one TOML file that says what to train, on what, and how.
 
-The schema below is the single source of truth for presets. The docstring under each field is
-its help text everywhere (``tuitune keys``, the TUI's tooltips, comments in written presets).
-Unknown keys, wrong types and impossible values are errors; every problem in a file is reported
-at once, each naming the file, the key and the bad value.
+Reading a preset file, applying dotted overrides and reporting every problem at once, each
+naming the file, the key and the bad value. The schema itself is ``preset_schema.py``; its names
+are re-exported here, so ``from tuitune.preset import Preset`` is the one import callers need.
 
 This module is part of the light core: it must not import torch or the training stack.
 """
@@ -12,340 +11,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
+
+from tuitune.preset_schema import (  # noqa: F401 - re-exported
+    GGUF_TYPES,
+    GUIDED,
+    RUN_PREFIX,
+    DataSection,
+    DpoSection,
+    EvalSection,
+    ExportSection,
+    GgufType,
+    LoraSection,
+    ModelSection,
+    Preset,
+    TrainSection,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
-
-GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"]
-GGUF_TYPES = GgufType.__args__
-
-
-# Keys tuitune chooses itself when a preset leaves them out or sets them to "auto" (tuitune.guidance).
-GUIDED = (
-    "train.epochs", "train.max_steps", "train.learning_rate", "train.grad_accum", "train.warmup_ratio",
-    "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha",
-    "eval.early_stopping", "eval.probe_count", "dpo.beta",
-)
-
-
-def _auto(value: Any) -> Any:
-    """`"auto"` in a preset means the same as leaving the key out: tuitune chooses."""
-    return None if isinstance(value, str) and value.strip().lower() == "auto" else value
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
-
-
-RUN_PREFIX = "run:"
-
-
-class ModelSection(_Section):
-    path: str
-    """The base model: a hub id (`Qwen/Qwen2.5-7B-Instruct`), a local Hugging Face folder, a `.gguf`
-    file (loaded dequantized), `bundled:smollm2-135m-instruct` for the demo model, or `run:<id>`
-    to start from an earlier finished run (its fine-tuned model; a LoRA run's adapter merged into
-    its base), e.g. SFT then DPO."""
-
-    trust_remote_code: bool = False
-    """Run Python code shipped with the model. Off unless you trust its author."""
-
-    allow_pickle: bool = False
-    """Load weights from pickled `.bin` files when a local model folder has no `.safetensors`.
-    Unpickling can run arbitrary code: leave it off unless you trust where the files came from."""
-
-
-class DataSection(_Section):
-    path: str
-    """The training data: JSON Lines, JSON (an array, or an object holding one), CSV/TSV, Parquet,
-    plain text (one document per line, or blank-line separated), or a folder written by
-    `datasets`' save_to_disk; a hub dataset as `hf:ORG/NAME` (or `hf:ORG/NAME:SPLIT`), fetched
-    into the Hugging Face cache; `bundled:pirate` for the demo set. It is only ever read."""
-
-    format: Literal[
-        "auto", "alpaca", "sharegpt", "messages", "prompt_completion", "preference", "unpaired_preference", "text"
-    ] = "auto"
-    """Row format; `auto` detects it from the keys of the first rows (`tuitune data inspect FILE`
-    shows the evidence). SFT trains `alpaca`, `sharegpt`, `messages` and `prompt_completion`."""
-
-    columns: dict[str, str] = Field(default_factory=dict)
-    """Rename your columns to the names a format expects, as ours = "yours", e.g.
-    { prompt = "question", completion = "answer" } or { messages = "dialog" }. Applied before detection."""
-
-    on_error: Literal["fail", "skip"] = "fail"
-    """A row that cannot be used: `fail` stops and lists every bad row; `skip` leaves it out and
-    records it, with the reason, in the run's data/rejected.jsonl."""
-
-    val_fraction: float = Field(0.05, ge=0.0, lt=0.5)
-    """Share of rows held out for validation (0 turns validation off)."""
-
-    system_prompt: str | None = None
-    """A system message put before every conversation that has none."""
-
-    normalize_whitespace: bool = True
-    """Tidy every turn: Unix newlines, no trailing spaces, at most one blank line in a row, no
-    leading or trailing whitespace."""
-
-    drop_empty: bool = True
-    """Leave out rows with an empty turn or empty text (empty system messages are just removed)."""
-
-    dedup_exact: bool = True
-    """Leave out rows that repeat an earlier row, ignoring case and spacing."""
-
-    dedup_near: bool = True
-    """Leave out rows nearly identical to an earlier row (MinHash over word 3-grams, confirmed
-    exactly; see `near_threshold`)."""
-
-    near_threshold: float = Field(0.9, gt=0.0, le=1.0)
-    """How alike two rows must be to count as near duplicates: the Jaccard similarity of their
-    word 3-grams (1.0: identical words)."""
-
-    min_tokens: int | None = Field(None, ge=1)
-    """Leave out rows shorter than this many tokens (counted with the model's chat template)."""
-
-    max_tokens: int | None = Field(None, ge=1)
-    """Leave out rows longer than this many tokens, instead of truncating them at `train.max_seq_len`."""
-
-    drop_degenerate_pairs: bool = True
-    """Preference data: leave out pairs whose chosen and rejected answers are equal or empty."""
-
-    fix_leakage: bool = True
-    """Move validation rows whose prompt also appears in training to the training split, so that
-    validation loss measures generalization, not memory."""
-
-    @model_validator(mode="after")
-    def _token_bounds_in_order(self) -> DataSection:
-        if self.min_tokens and self.max_tokens and self.min_tokens > self.max_tokens:
-            raise ValueError(f"data.min_tokens ({self.min_tokens}) is above data.max_tokens ({self.max_tokens})")
-        return self
-
-
-class TrainSection(_Section):
-    stage: Literal["sft", "dpo"] = "sft"
-    """`sft` trains on example answers; `dpo` on preference pairs."""
-
-    method: Literal["auto", "full", "lora", "qlora"] = "auto"
-    """`full` updates every weight; `lora` trains a small adapter; `qlora` trains an adapter on a
-    4-bit base. `auto` picks LoRA when the 16-bit model fits comfortably, else QLoRA."""
-
-    epochs: float | None = Field(None, gt=0)
-    """Passes over the training data (ignored when `max_steps` is set). `auto` (or left out):
-    tuitune chooses from the number of examples, and on the CPU caps the run to a few minutes."""
-
-    max_steps: int | None = Field(None, gt=0)
-    """Stop after this many optimizer steps; overrides `epochs` (left out: from the epochs)."""
-
-    learning_rate: float | None = Field(None, gt=0, lt=1)
-    """Peak learning rate. Typical: 1e-4 to 5e-4 for LoRA, 1e-5 to 5e-5 for full fine-tuning.
-    `auto`: chosen from the method and the model's size (docs/guidance.md)."""
-
-    batch_size: int = Field(4, ge=1, le=4096)
-    """Examples per forward pass (per device)."""
-
-    grad_accum: int | None = Field(None, ge=1, le=4096)
-    """Forward passes per optimizer step; effective batch = batch_size x grad_accum. `auto`:
-    chosen for an effective batch that suits the dataset's size (1 on the CPU)."""
-
-    max_seq_len: int = Field(1024, ge=16, le=1_048_576)
-    """Longest sequence in tokens; longer examples are truncated."""
-
-    warmup_ratio: float | None = Field(None, ge=0, lt=1)
-    """Share of the steps spent ramping the learning rate up from zero (`auto`: 3%, more on short runs)."""
-
-    lr_scheduler: Literal[
-        "auto", "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"
-    ] = "auto"
-    """How the learning rate falls after warmup (`auto`: cosine)."""
-
-    optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor"] = "adamw"
-    """AdamW in fp32; `adamw_8bit` keeps its two states in 8 bits (bitsandbytes), saving 6 bytes
-    per trained parameter; `paged_` variants also spill them to CPU memory under pressure."""
-
-    weight_decay: float = Field(0.0, ge=0, lt=1)
-    """Decoupled weight decay of AdamW."""
-
-    gradient_checkpointing: Literal["auto"] | bool = "auto"
-    """Recompute activations in the backward pass: less memory, ~30% slower. `auto`: on for
-    CUDA, off on the CPU."""
-
-    packing: bool = False
-    """Fill each row up to `max_seq_len` with several examples (TRL's best-fit packing), so a step
-    holds more examples than `batch_size` and an epoch takes fewer steps. Rows are padding-free:
-    no attention across examples."""
-
-    padding_free: Literal["auto"] | bool = "auto"
-    """Lay each batch's examples end to end in one row, positions restarting per example, instead
-    of padding them to the longest: no compute spent on padding, and no attention across examples.
-    Same examples per step, same loss. `auto`: on, unless a batch is one example, the model runs
-    its own code, or (without flash-attention) a batch could exceed 16384 tokens."""
-
-    group_by_length: Literal["auto"] | bool = "auto"
-    """Batch examples of similar length together, so padded batches waste less. `auto`: on when
-    batches are padded (padding-free and packing off)."""
-
-    attn_implementation: Literal["auto", "sdpa", "flash_attention_2", "eager"] = "auto"
-    """Attention kernel. `auto`: flash-attention 2 on a CUDA GPU in bf16/fp16 when the `flash-attn`
-    package is installed, otherwise PyTorch's SDPA (eager where a model has no SDPA path)."""
-
-    liger: Literal["auto"] | bool = "auto"
-    """Liger's Triton kernels for RMSNorm, SwiGLU and RoPE (less memory, faster). CUDA only;
-    `auto`: on when the `liger-kernel` package is installed and supports the model's architecture.
-    The loss is already computed by TRL's fused, chunked LM head (no full logits)."""
-
-    assistant_only_loss: bool = True
-    """Learn only from the assistant's turns, not from the prompts and system messages."""
-
-    seed: int = Field(42, ge=0)
-    """Seed for shuffling, splitting and weight initialization."""
-
-    logging_steps: int = Field(1, ge=1)
-    """Report loss and learning rate every this many steps."""
-
-    save_steps: int | None = Field(None, ge=1)
-    """Save a resumable checkpoint every this many steps (`auto`: at every evaluation, or five
-    times per run without a validation split)."""
-
-    save_total_limit: int = Field(2, ge=1)
-    """Keep at most this many checkpoints (the oldest are deleted)."""
-
-    eval_steps: int | None = Field(None, ge=1)
-    """Evaluate on the validation split every this many steps (`auto`: about 10 times per run,
-    5 on the CPU)."""
-
-    device: Literal["auto", "cuda", "cpu"] = "auto"
-    """Where to train; `auto` uses the GPU when there is one."""
-
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    """Compute precision; `auto`: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on the CPU."""
-
-    on_oom: Literal["fail", "retry"] = "fail"
-    """Out of memory: `fail` stops the run with the planner's advice; `retry` resumes from the last
-    checkpoint (or starts over when there is none) with batch_size halved and grad_accum doubled,
-    so the effective batch stays the same. Each change is recorded in the run."""
-
-    oom_retries: int = Field(3, ge=0, le=10)
-    """With on_oom = "retry": give up after this many halvings."""
-
-    longest_first: bool = False
-    """Start each epoch with the longest examples (batches grouped by length), so that a batch
-    that does not fit fails in the first minute, not hours in."""
-    _auto_means_none = field_validator(
-        "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", mode="before"
-    )(lambda value: _auto(value))
-
-
-class LoraSection(_Section):
-    r: int | None = Field(None, ge=1, le=1024)
-    """Adapter rank: capacity of the adapter. 8-64 is typical (`auto`: 16, more for large datasets)."""
-
-    alpha: int | None = Field(None, ge=1)
-    """Adapter scaling; the update is scaled by alpha / r. Often 2 x r (`auto`: 2 x r)."""
-
-    dropout: float = Field(0.05, ge=0, lt=1)
-    """Dropout on the adapter's input."""
-
-    target_modules: Literal["all-linear"] | list[str] = "all-linear"
-    """Layers that get an adapter: `all-linear`, or a list of module names like ["q_proj", "v_proj"]."""
-
-    _auto_means_none = field_validator("r", "alpha", mode="before")(lambda value: _auto(value))
-
-
-class EvalSection(_Section):
-    early_stopping: Literal["auto"] | bool = "auto"
-    """Stop when the validation loss has not improved for `patience` evaluations, and keep the best
-    checkpoint (it is saved and exported instead of the last). `auto`: on when there is a
-    validation split."""
-
-    patience: int = Field(3, ge=1)
-    """Evaluations in a row without a new best validation loss before early stopping ends the run."""
-
-    probes: list[str] = Field(default_factory=list)
-    """Prompts the model answers at every evaluation, and base against tuned at the end (see
-    `tuitune runs show`). Empty: drawn from the validation split."""
-
-    probe_count: int | None = Field(None, ge=0, le=16)
-    """How many prompts to draw from the validation split when `probes` is empty (`auto`: 2 on
-    the CPU, 4 on a GPU; 0 turns probes off)."""
-
-    probe_tokens: int = Field(48, ge=1, le=1024)
-    """Longest probe answer in tokens (greedy decoding)."""
-
-    _auto_means_none = field_validator("probe_count", mode="before")(lambda value: _auto(value))
-
-
-DpoLoss = Literal["sigmoid", "ipo", "hinge", "robust", "sigmoid_norm", "apo_zero", "apo_down"]
-
-
-class DpoSection(_Section):
-    beta: float | None = Field(None, gt=0, le=10)
-    """How far the model may drift from the reference (the starting model): higher keeps it closer.
-    0.1 is usual; for `ipo` it is the regularization strength. Left out: chosen by tuitune."""
-
-    _auto_means_none = field_validator("beta", mode="before")(lambda value: _auto(value))
-
-    loss_type: DpoLoss = "sigmoid"
-    """The preference loss: `sigmoid` (the DPO paper), `ipo`, `hinge`, `robust` (noisy labels, see
-    `label_smoothing`), `sigmoid_norm` (length-normalized), `apo_zero` / `apo_down` (anchored)."""
-
-    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
-    """Share of pairs assumed mislabeled, for `robust` (and conservative `sigmoid`); 0 trusts every pair."""
-
-    max_prompt_len: int | None = Field(None, ge=1)
-    """Keep at most this many prompt tokens (the end of the prompt, next to the answer, is kept);
-    default: no limit beyond `train.max_seq_len`."""
-
-    max_completion_len: int | None = Field(None, ge=1)
-    """Keep at most this many tokens of each answer (its start); default: no limit beyond
-    `train.max_seq_len`."""
-
-    precompute_ref: bool = False
-    """Compute the reference model's log-probabilities once, before training. Full fine-tuning then
-    needs no second copy of the model in memory; LoRA/QLoRA (whose reference is the base with the
-    adapter off, no copy either way) save the reference forward pass at every step. Redone at each
-    start or resume."""
-
-
-class ExportSection(_Section):
-    gguf: list[GgufType] = Field(default_factory=lambda: ["q4_k_m"])
-    """GGUF files to write after training (empty: none)."""
-
-    ollama: bool = True
-    """Write an Ollama Modelfile next to the GGUF."""
-
-
-class Preset(_Section):
-    name: str | None = None
-    """A short name for runs of this preset (default: the file name)."""
-
-    model: ModelSection
-    """The base model."""
-
-    data: DataSection
-    """The training data."""
-
-    train: TrainSection = Field(default_factory=TrainSection)
-    """How to train."""
-
-    lora: LoraSection = Field(default_factory=LoraSection)
-    """Adapter settings (LoRA and QLoRA)."""
-
-    eval: EvalSection = Field(default_factory=EvalSection)
-    """Held-out evaluation: early stopping, the best checkpoint, probe prompts."""
-
-    dpo: DpoSection = Field(default_factory=DpoSection)
-    """Preference training settings (used when `train.stage = "dpo"`)."""
-
-    export: ExportSection = Field(default_factory=ExportSection)
-    """What to write after training."""
-
-    def to_toml_dict(self) -> dict[str, Any]:
-        """The preset as a TOML-writable dict (TOML has no null: unset values are left out)."""
-        return self.model_dump(mode="json", exclude_none=True)
 
 
 class PresetError(Exception):
