@@ -223,7 +223,14 @@ class TrainSection(_Section):
 
     longest_first: bool = False
     """Start each epoch with the longest examples (batches grouped by length), so that a batch
-    that does not fit fails in the first minute, not hours in."""
+    that does not fit fails in the first minute, not hours in. SFT only."""
+
+    @model_validator(mode="after")
+    def _longest_first_is_for_sft(self) -> TrainSection:
+        if self.longest_first and self.stage != "sft":
+            raise ValueError("train.longest_first works with stage 'sft' only (the length-grouped sampler "
+                             "measures SFT rows); remove it from this DPO preset")
+        return self
     _auto_means_none = field_validator(
         "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", mode="before"
     )(lambda value: _auto(value))

@@ -47,11 +47,8 @@ def _build_trainer(s: stage.Session) -> Any:
     if speed.padding_free and not speed.packing:
         train_ds, val_ds = truncate(train_ds, t.max_seq_len), truncate(val_ds, t.max_seq_len)
 
-    args = common_args(s.run, s.preset, hw, val_ds is not None)
-    fast = speed.sft_config_kwargs(t.max_seq_len)
-    if t.longest_first:  # its length-grouped sampler is asked for explicitly: keep it
-        fast.pop("train_sampling_strategy")
-    config = SFTConfig(**{**args, **fast}, completion_only_loss=False)
+    args = {**common_args(s.run, s.preset, hw, val_ds is not None), **speed.sft_config_kwargs(t.max_seq_len)}
+    config = SFTConfig(**args, completion_only_loss=False)
     return trainer_class(SFTTrainer)(
         model=s.model,
         args=config,

@@ -133,7 +133,11 @@ def choose_speed(train: Any, *, device: str, precision: str, model_type: str | N
         reasons["padding_free"] = "set in the preset"
 
     group = train.group_by_length
-    if group == "auto":
+    if train.longest_first:
+        # HF's length-grouped sampler puts the batch holding the longest example first in every
+        # epoch: a batch that cannot fit fails in minute one.
+        group, reasons["group_by_length"] = True, "train.longest_first: the longest batch comes first"
+    elif group == "auto":
         group = not padding_free
         reasons["group_by_length"] = "padded batches" if group else "nothing is padded"
     else:

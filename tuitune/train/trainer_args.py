@@ -8,7 +8,6 @@ from typing import Any
 from tuitune.preset import Preset
 from tuitune.run_store import RunDir
 from tuitune.train.model_loading import Hardware
-from tuitune.train.trainer_base import shared_args
 
 OPTIMIZERS = {
     "adamw": "adamw_torch",
@@ -24,7 +23,6 @@ def common_args(run: RunDir, preset: Preset, hw: Hardware, has_validation: bool)
     t = preset.train
     early = bool(preset.eval.early_stopping) and has_validation
     return dict(
-        **shared_args(t),
         load_best_model_at_end=early,
         metric_for_best_model="eval_loss" if early else None,
         greater_is_better=False if early else None,

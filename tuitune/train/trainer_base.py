@@ -1,8 +1,7 @@
 """What every tuitune trainer (SFT, DPO) shares on top of TRL's: checkpoints that appear whole
 or not at all, a clear error when one cannot be written, and the test-only fault hooks.
 
-Use it as ``trainer_class(SFTTrainer)(...)`` and pass ``**shared_args(preset.train)`` to the
-trainer's config.
+Use it as ``trainer_class(SFTTrainer)(...)``.
 
 Why a subclass: transformers' ``Trainer._save_checkpoint`` writes ``checkpoint-N/`` in place, file
 by file, and resume takes the highest-numbered folder. A kill or a full disk halfway leaves a
@@ -27,16 +26,6 @@ from transformers.trainer_utils import rotate_checkpoints
 
 from tuitune.checkpoints import STAGING, CheckpointSaveError, fsync_dir, fsync_tree, latest_checkpoint, mark_complete
 from tuitune.train import faults
-
-
-def shared_args(train: Any) -> dict[str, Any]:
-    """Config fields every stage sets the same way from the preset's [train] section."""
-    args: dict[str, Any] = {}
-    if train.longest_first:
-        # HF's length-grouped sampler puts the batch holding the longest example first in every
-        # epoch: a batch that cannot fit fails in minute one. Lengths come from `input_ids`.
-        args["train_sampling_strategy"] = "group_by_length"
-    return args
 
 
 class AtomicCheckpoints:
