@@ -77,9 +77,6 @@ class SpeedPlan:
             "padding_free": self.padding_free,
             "max_length": None if self.padding_free and not self.packing else max_seq_len,
             "train_sampling_strategy": "group_by_length" if self.group_by_length else "random",
-            # Collating pre-tokenized rows takes well under a millisecond a batch: loader processes
-            # would only compete with the CPU's compute and catch the terminal's Ctrl-C.
-            "dataloader_num_workers": 0,
             "dataloader_pin_memory": self.pin_memory,
         }
 
