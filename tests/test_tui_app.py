@@ -73,7 +73,7 @@ async def test_command_palette_offers_the_actions_and_the_runs():
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="palette")
         await pilot.press(*"open run")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_offers(app, "open run"), what="palette search")
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run opened from the palette")
         assert app.screen.run.id == run.id
@@ -82,11 +82,22 @@ async def test_command_palette_offers_the_actions_and_the_runs():
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="palette")
         await pilot.press(*"delete run")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: palette_offers(app, "delete run"), what="palette search")
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="confirmation")
         await pilot.press("y")
         await wait_for(pilot, lambda: not run.path.exists(), what="run deleted from the palette")
+
+
+def palette_offers(app, text: str) -> bool:
+    """The command palette has finished its search and highlights a command starting with `text`."""
+    from textual.command import CommandList
+
+    options = app.screen.query(CommandList)
+    if not options or options.first().highlighted is None:
+        return False
+    highlighted = options.first().get_option_at_index(options.first().highlighted)
+    return str(highlighted.prompt).startswith(text)
 
 
 def test_the_tui_process_never_imports_the_training_stack(tuitune_home):
@@ -96,23 +107,32 @@ def test_the_tui_process_never_imports_the_training_stack(tuitune_home):
 import asyncio, sys
 from tuitune.tui.app import TuituneApp
 
+async def until(pilot, predicate):
+    for _ in range(200):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("timed out")
+
 async def main():
     app = TuituneApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        for key in ("2", "3", "1"):
+        for key, screen in (("2", "RunsScreen"), ("3", "NewRunScreen"), ("1", "HomeScreen")):
             app.screen.set_focus(None)
             await pilot.press(key)
-            await pilot.pause(0.3)
-        app.open_run(app.screen.query_one("#recent").rows_shown[0].id if app.screen.query_one("#recent").rows_shown else "x")
-        await pilot.pause(0.6)
-        assert type(app.screen).__name__ == "RunScreen", app.screen
+            await until(pilot, lambda: type(app.screen).__name__ == screen)
+        await until(pilot, lambda: app.screen.query_one("#recent").rows_shown)
+        app.open_run(app.screen.query_one("#recent").rows_shown[0].id)
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen")
+        await pilot.pause(0.5)  # its chart and log read the run
         await pilot.press("question_mark")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         run_id = app.screen_stack[-2].run.id
         app.pop_screen()
-        for opener in (app.open_export, app.open_chat):  # export report, chat (nothing to load)
-            opener(run_id)
-            await pilot.pause(0.6)
+        for opener, screen in ((app.open_export, "ExportScreen"), (app.open_chat, "ChatScreen")):
+            opener(run_id)  # export report, chat (nothing to load)
+            await until(pilot, lambda: type(app.screen).__name__ == screen)
+            await pilot.pause(0.5)
             app.pop_screen()
 
 asyncio.run(main())
