@@ -93,3 +93,19 @@ def test_preview_of_a_pair_shows_the_chosen_side_and_raw_text_is_all_trained(tok
     assert "Good." in trained and "Bad." not in trained
     text = mask_preview(tokenizer, Example("t:1", "text", {"text": "plain words"}))
     assert text.segments == [("plain words", "trained")] and text.trained == text.total == 2
+
+
+def test_histogram_has_round_bins_and_marks_what_max_seq_len_cuts():
+    from tuitune.data.stats import histogram, histogram_lines
+
+    hist = histogram([3, 65, 75, 85, 99, 130, 131])
+    assert hist == {"width": 20, "counts": [1, 0, 0, 2, 2, 0, 2]}
+    assert sum(histogram(list(range(2048)))["counts"]) == 2048
+    assert len(histogram(list(range(2048)))["counts"]) <= 12
+    lines = histogram_lines(hist, max_seq_len=90, width=10)
+    assert lines[0] == "  0–19  █████      1"
+    assert lines[3] == " 60–79  ██████████ 2"
+    assert lines[4] == " 80–99  ██████████ 2 (over 90: cut)"
+    assert lines[5].startswith("100–119") and lines[5].endswith(" 0")
+    assert lines[6] == "120–139 ░░░░░░░░░░ 2 (cut)"
+    assert histogram_lines(histogram([])) == []

@@ -138,8 +138,10 @@ def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
     report = {"steps": {"empty": 1, "exact_duplicate": 2}, "split": {"train": 9, "val": 1}, "rejected": 3,
               "rejected_summary": {"by_step": {"empty": 1, "exact_duplicate": 2}},
               "stats": {"tokens": {"count": 10, "p50": 50, "p90": 90, "p99": 120, "max": 300, "max_seq_len": 256,
-                                   "truncated_fraction": 0.1, "answer_cut_rows": 1}}}
+                                   "truncated_fraction": 0.1, "answer_cut_rows": 1,
+                                   "histogram": {"width": 100, "counts": [6, 3, 0, 1]}}}}
     lines = report_lines(report)
     assert lines[0] == "cleaning: empty 1 · exact_duplicate 2" and lines[1] == "split: 9 train / 1 validation"
-    assert any(line.startswith("   max ") and line.endswith(" 300") and "▇" * 30 in line for line in lines)
+    assert "tokens per row: p50 50 · p90 90 · p99 120 · max 300" in lines
+    assert "    0–99  " + "█" * 30 + " 6" in lines and any(line.endswith("1 (cut)") for line in lines)
     assert "  10.0% of rows are cut at max_seq_len" in lines and any("cut before the answer" in line for line in lines)

@@ -16,6 +16,7 @@ from typing import Any
 
 from tuitune.data.formats import FORMATS  # light: no heavy import behind it
 from tuitune.data.loader import KIND_NAMES
+from tuitune.data.stats import histogram_lines
 
 STAGES = ("sft", "dpo", "kto", "pretrain")
 
@@ -165,6 +166,8 @@ def _show(report: dict[str, Any], as_json: bool) -> None:
     if tokens and tokens.get("count"):
         print(f"tokens:    p50 {tokens['p50']} · p90 {tokens['p90']} · p99 {tokens['p99']} · max {tokens['max']}"
               f" · {tokens['truncated_fraction']:.1%} of rows over max_seq_len {tokens['max_seq_len']}")
+        for line in histogram_lines(tokens.get("histogram", {}), tokens.get("max_seq_len")):
+            print(f"           {line}")
         if tokens.get("answer_cut_rows"):
             print(f"warning:   in {tokens['answer_cut_rows']} rows max_seq_len cuts before the answer starts: "
                   "they teach nothing. Raise max_seq_len or drop them with --max-tokens")

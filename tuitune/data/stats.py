@@ -75,11 +75,54 @@ def token_lengths(examples: list[Example], tokenizer: Any, texts_of: Any = rende
     return lengths
 
 
+def histogram(values: list[int], max_bins: int = 12) -> dict[str, Any]:
+    """Counts in equal bins of a round width (1, 2 or 5 times a power of ten) from 0 past the
+    largest value: ``{"width": w, "counts": [...]}``, bin i holding values in [i*w, (i+1)*w)."""
+    if not values:
+        return {"width": 1, "counts": []}
+    top = max(values) + 1
+    width = 1
+    while math.ceil(top / width) > max_bins:
+        width = _next_round(width)
+    counts = [0] * math.ceil(top / width)
+    for v in values:
+        counts[v // width] += 1
+    return {"width": width, "counts": counts}
+
+
+def histogram_lines(hist: dict[str, Any], max_seq_len: int | None = None, width: int = 30) -> list[str]:
+    """The histogram as text rows, ``  128–191  ████████  41``; bins past ``max_seq_len`` (rows
+    that will be cut) are drawn ``░``, and the bin it falls in says so."""
+    counts, step = hist.get("counts") or [], hist.get("width", 1)
+    nonzero = [i for i, n in enumerate(counts) if n]
+    if not nonzero:
+        return []
+    most = max(counts)
+    digits = len(str(len(counts) * step))
+    lines = []
+    for i in range(nonzero[0], nonzero[-1] + 1):
+        lo, hi, n = i * step, (i + 1) * step - 1, counts[i]
+        cut = max_seq_len is not None and lo > max_seq_len
+        partly = max_seq_len is not None and lo <= max_seq_len < hi
+        bar = ("░" if cut else "█") * (max(1, round(width * n / most)) if n else 0)
+        note = " (cut)" if cut and n else f" (over {max_seq_len}: cut)" if partly and n else ""
+        lines.append(f"{lo:>{digits}}–{hi:<{digits}} {bar:{width}} {n}{note}")
+    return lines
+
+
+def _next_round(width: int) -> int:
+    """1 → 2 → 5 → 10 → 20 → 50 → …"""
+    magnitude = 10 ** (len(str(width)) - 1)
+    lead = width // magnitude
+    return {1: 2, 2: 5, 5: 10}[lead] * magnitude
+
+
 def token_stats(lengths: list[int], max_seq_len: int | None, prompt_lengths: list[int] | None = None) -> dict[str, Any]:
     """Percentiles and total; with ``max_seq_len``, how many rows it truncates, and (given the
     prompt lengths) how many it cuts before the answer even starts."""
     stats: dict[str, Any] = percentiles(lengths)
     stats["total"] = sum(lengths)
+    stats["histogram"] = histogram(lengths)
     if max_seq_len:
         over = sum(n > max_seq_len for n in lengths)
         stats |= {"max_seq_len": max_seq_len, "truncated_rows": over,

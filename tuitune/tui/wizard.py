@@ -163,11 +163,10 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"set aside: {report['rejected']} rows {json.dumps(report['rejected_summary']['by_step'])}")
     tokens = stats.get("tokens")
     if tokens and tokens.get("count"):
-        longest = max(tokens["max"], tokens.get("max_seq_len") or 0) or 1
-        lines.append(f"tokens per row (max_seq_len {tokens.get('max_seq_len')}):")
-        for label in ("p50", "p90", "p99", "max"):
-            n = tokens[label]
-            lines.append(f"  {label:>4} {'▇' * max(1, round(30 * n / longest)):30} {n}")
+        from tuitune.data.stats import histogram_lines
+
+        lines.append(f"tokens per row: p50 {tokens['p50']} · p90 {tokens['p90']} · p99 {tokens['p99']} · max {tokens['max']}")
+        lines += [f"  {line}" for line in histogram_lines(tokens.get("histogram", {}), tokens.get("max_seq_len"))]
         lines.append(f"  {tokens.get('truncated_fraction', 0):.1%} of rows are cut at max_seq_len")
         if tokens.get("answer_cut_rows"):
             lines.append(f"  warning: {tokens['answer_cut_rows']} rows are cut before the answer starts")
