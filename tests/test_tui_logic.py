@@ -133,7 +133,7 @@ def test_preset_form_edits_validates_and_saves(tuitune_home, monkeypatch):
     assert preset_form.values_of(preset) == {
         "model.path": "bundled:smollm2-135m-instruct", "data.path": "bundled:pirate", "train.method": "full",
         "train.max_steps": "5", "train.learning_rate": "0.0001", "train.batch_size": "2", "train.max_seq_len": "256",
-        "lora.r": "16"}
+        "lora.r": "16", "data.format": "auto", "train.stage": "sft", "dpo.beta": ""}
     assert "max_steps = 5" in preset_form.render(preset)
     assert preset_form.build(demo, {"train.max_steps": ""}).train.max_steps is None
     local = tuitune_home / "rows.jsonl"  # a relative path typed in the form means from the current folder

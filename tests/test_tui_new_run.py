@@ -3,12 +3,13 @@ save a preset file `tuitune run` accepts, and launch it."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import Input, Select, TabbedContent
 
 from tests.test_tui_support import pilot_test, record_start_worker, wait_for
 from tuitune.bundled import presets_dir
 from tuitune.preset import load_preset
 from tuitune.tui.app import TuituneApp
+from tuitune.tui.screens.new_run import FIRST_FIELD
 
 
 async def open_form(app, pilot):
@@ -20,28 +21,54 @@ async def open_form(app, pilot):
     return screen
 
 
+async def go_to(pilot, screen, step: str) -> None:
+    """Walk the wizard with its keys until `step` shows."""
+    steps = screen.query_one("#steps", TabbedContent)
+    order = ["step-model", "step-data", "step-method", "step-review"]
+    key = "ctrl+n" if order.index(step) > order.index(steps.active) else "ctrl+b"
+    while steps.active != step:
+        await pilot.press(key)
+    first = screen.query_one(FIRST_FIELD[step])
+    await wait_for(pilot, lambda: first.has_focus, what=f"the focus on {step}'s first field")
+
+
 def toml_shown(screen) -> str:
     return str(screen.query_one("#preset-toml").render())
 
 
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
 @pilot_test
-async def test_the_demo_preset_is_shown_resolved_with_every_keys_help():
+async def test_the_wizard_walks_model_data_method_review_with_each_fields_help():
     app = TuituneApp()
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await open_form(app, pilot)
+        assert screen.query_one("#steps", TabbedContent).active == "step-model"
         assert screen.query_one("#preset", Select).value.endswith("demo-cpu.toml")
-        assert 'path = "bundled:smollm2-135m-instruct"' in toml_shown(screen) and "[train]" in toml_shown(screen)
+        await wait_for(pilot, lambda: "llama · 134.5M parameters · 30 layers" in text_of(screen, "#model-info"),
+                       what="what the planner read from the model")
+        assert screen.query_one("#f-model-path", Input).has_focus
+        await go_to(pilot, screen, "step-data")
+        await wait_for(pilot, lambda: screen.query_one("#f-data-path", Input).has_focus, what="data path focused")
+        await wait_for(pilot, lambda: "messages (sft), 200 rows read" in text_of(screen, "#data-info"),
+                       what="the data summary")
+        await go_to(pilot, screen, "step-method")
         demo = load_preset(presets_dir() / "demo-cpu.toml")
         assert screen.query_one("#f-train-max_steps", Input).value == str(demo.train.max_steps)
         assert screen.query_one("#f-train-method", Select).value == "lora"
-        help_table = screen.query_one("#key-help", DataTable)
-        keys = [help_table.get_row_at(i)[0] for i in range(help_table.row_count)]
-        assert "train.learning_rate" in keys and "export.gguf" in keys
-        assert '["q_proj", "v_proj"]' in str(help_table.get_row_at(keys.index("lora.target_modules"))[2])
+        assert screen.query_one("#f-train-stage", Select).value == "sft"
+        assert screen.query_one("#f-dpo-beta", Input).disabled  # an SFT run has no beta
+        assert "The preset sets the method" in text_of(screen, "#plan-note")
         assert "Peak learning rate" in str(screen.query_one("#f-train-learning_rate").tooltip)
         screen.query_one("#f-train-batch_size", Input).focus()
-        await wait_for(pilot, lambda: "Examples per forward pass" in str(screen.query_one("#field-help").render()),
+        await wait_for(pilot, lambda: "Examples per forward pass" in text_of(screen, "#field-help"),
                        what="the focused field's help")
+        await go_to(pilot, screen, "step-review")
+        assert 'path = "bundled:smollm2-135m-instruct"' in toml_shown(screen) and "[train]" in toml_shown(screen)
+        await wait_for(pilot, lambda: screen.query_one("#launch").has_focus, what="launch focused")
+        await go_to(pilot, screen, "step-model")
 
 
 @pilot_test
@@ -49,6 +76,7 @@ async def test_edits_revalidate_and_bad_values_are_named():
     app = TuituneApp()
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await open_form(app, pilot)
+        await go_to(pilot, screen, "step-method")
         steps = screen.query_one("#f-train-max_steps", Input)
         steps.focus()
         await pilot.press("end", *["backspace"] * 4, "1", "2")
@@ -113,6 +141,8 @@ async def test_memory_bar_follows_edits_and_the_plan_fills_the_form(tmp_path):
         await wait_for(pilot, lambda: f'batch_size = {planned["train.batch_size"]}' in toml_shown(screen),
                        what="the planner's batch size in the preset")
         assert screen.query_one("#f-train-method", Select).value == planned["train.method"].strip('"')
+        # keys the form has no field for go into the preset too: the plan fits only as a whole
+        assert f'gradient_checkpointing = {planned["train.gradient_checkpointing"]}' in toml_shown(screen)
         await wait_for(pilot, lambda: "messages (sft), 200 rows read" in str(screen.query_one("#data-info").render()),
                        what="data summary")
         bad = tmp_path / "broken.jsonl"
@@ -123,8 +153,81 @@ async def test_memory_bar_follows_edits_and_the_plan_fills_the_form(tmp_path):
         assert "broken.jsonl:2" in str(screen.query_one("#data-info").render())
 
 
+@pilot_test
+async def test_with_a_gpu_the_plan_is_filled_in_where_the_preset_leaves_the_method_open(monkeypatch, tuitune_home):
+    import json
+
+    from tests.test_hardware_cli import NVML_DATA
+    from tuitune.hardware.nvml import read_gpus
+    from tuitune.hardware.nvml_replay import RecordedNvml
+    from tuitune.hardware.plan import detect_gpu
+
+    recorded = RecordedNvml(json.loads((NVML_DATA / "rtx4090.json").read_text()))  # a real RTX 4090, recorded
+    monkeypatch.setattr("tuitune.tui.wizard.MemoryPlanner.gpu", lambda self: detect_gpu(read_gpus(recorded)))
+    app = TuituneApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_form(app, pilot)
+        picker = screen.query_one("#preset", Select)
+        picker.value = next(v for _, v in picker._options if str(v).endswith("demo-auto.toml"))
+        await wait_for(pilot, lambda: "Filled in from the planner" in text_of(screen, "#plan-note"), what="the plan")
+        assert "NVIDIA GeForce RTX 4090" in text_of(screen, "#memory")
+        planned = dict(item.split("=", 1) for item in screen.memory_view.overrides)
+        assert screen.query_one("#f-train-method", Select).value == planned["train.method"].strip('"') != "auto"
+        assert screen.query_one("#f-train-batch_size", Input).value == planned["train.batch_size"]
+        await wait_for(pilot, lambda: f'method = {planned["train.method"]}' in toml_shown(screen), what="in the preset")
+        # once per model: editing a planned field afterwards sticks
+        screen.query_one("#f-train-batch_size", Input).value = "3"
+        await wait_for(pilot, lambda: "batch_size = 3" in toml_shown(screen), what="the edit")
+        await pilot.pause(0.5)
+        assert screen.query_one("#f-train-batch_size", Input).value == "3"
+
+
+@pilot_test
+async def test_without_a_gpu_the_plan_is_offered_not_filled_in(tuitune_home):
+    app = TuituneApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_form(app, pilot)
+        picker = screen.query_one("#preset", Select)
+        picker.value = next(v for _, v in picker._options if str(v).endswith("demo-auto.toml"))
+        await wait_for(pilot, lambda: "No GPU here" in text_of(screen, "#plan-note"), what="the note")
+        assert screen.query_one("#f-train-method", Select).value == "auto"
+
+
+@pilot_test
+async def test_the_data_step_shows_the_token_histogram_and_a_loss_mask_preview(tuitune_home):
+    app = TuituneApp()
+    async with app.run_test(size=(140, 60)) as pilot:
+        screen = await open_form(app, pilot)
+        await go_to(pilot, screen, "step-data")
+        await wait_for(pilot, lambda: "loss mask" in text_of(screen, "#data-details"), timeout=90,
+                       what="the tokenizer's report")
+        details = text_of(screen, "#data-details")
+        assert "tokens per row: p50" in details and "█" in details and "split: 190 train / 10 validation" in details
+        assert "⟦" in details  # the trained part of the preview
+        screen.query_one("#f-data-path", Input).value = "bundled:pirate-pairs"
+        await wait_for(pilot, lambda: "preference" in text_of(screen, "#data-info"), what="pairs detected")
+
+
+@pilot_test
+async def test_a_dpo_run_is_set_up_from_the_stage_field(tuitune_home):
+    app = TuituneApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_form(app, pilot)
+        screen.query_one("#f-data-path", Input).value = "bundled:pirate-pairs"
+        await go_to(pilot, screen, "step-method")
+        screen.query_one("#f-train-stage", Select).value = "dpo"
+        await wait_for(pilot, lambda: not screen.query_one("#f-dpo-beta", Input).disabled, what="beta enabled")
+        screen.query_one("#f-dpo-beta", Input).value = "0.2"
+        await wait_for(pilot, lambda: 'stage = "dpo"' in toml_shown(screen) and "beta = 0.2" in toml_shown(screen),
+                       what="a DPO preset")
+        screen.query_one("#save-name", Input).value = "pirate-dpo"
+        await pilot.press("ctrl+s")
+        saved = load_preset(tuitune_home / "presets" / "pirate-dpo.toml")
+        assert (saved.train.stage, saved.dpo.beta, saved.data.path) == ("dpo", 0.2, "bundled:pirate-pairs")
+
+
 def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
-    from tuitune.tui.wizard import model_choices, report_lines
+    from tuitune.tui.wizard import data_choices, model_choices, report_lines
 
     cache = tmp_path / "hub" / "models--Org--Tiny" / "snapshots" / "abc"
     cache.mkdir(parents=True)
@@ -135,6 +238,14 @@ def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     refs = [ref for _, ref in model_choices(cwd=tmp_path / "work")]
     assert refs == ["bundled:smollm2-135m-instruct", "Org/Tiny", str(local)]
+    (tmp_path / "work" / "chats.jsonl").write_text("{}\n")
+    (tmp_path / "work" / "sub").mkdir()
+    (tmp_path / "work" / "sub" / "pairs.csv").write_text("a\n")
+    (tmp_path / "work" / ".hidden").mkdir()
+    (tmp_path / "work" / ".hidden" / "x.jsonl").write_text("{}\n")
+    data_refs = [ref for _, ref in data_choices(cwd=tmp_path / "work")]
+    assert data_refs == ["bundled:pirate", "bundled:pirate-pairs", str(tmp_path / "work" / "chats.jsonl"),
+                         str(tmp_path / "work" / "sub" / "pairs.csv")]
     report = {"steps": {"empty": 1, "exact_duplicate": 2}, "split": {"train": 9, "val": 1}, "rejected": 3,
               "rejected_summary": {"by_step": {"empty": 1, "exact_duplicate": 2}},
               "stats": {"tokens": {"count": 10, "p50": 50, "p90": 90, "p99": 120, "max": 300, "max_seq_len": 256,

@@ -162,6 +162,14 @@ class ModelsFound(Message):
         self.choices = choices
 
 
+class DataFilesFound(Message):
+    """(label, data reference) of the data files near the user, for the new-run form."""
+
+    def __init__(self, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.choices = choices
+
+
 class MemoryPlanned(Message):
     """The planner's estimate of the form's preset (a newer one supersedes a waiting one)."""
 
@@ -174,9 +182,11 @@ class MemoryPlanned(Message):
 
 
 class DataInspected(Message):
-    """What the data step found in the form's data file (``ok`` False: why it cannot be used)."""
+    """What the data step found in the form's data file (``ok`` False: why it cannot be used);
+    ``details``: the tokenizer's part (cleaning report, token histogram, loss-mask preview)."""
 
-    def __init__(self, lines: list[str], ok: bool) -> None:
+    def __init__(self, lines: list[str], ok: bool, details: bool = False) -> None:
         super().__init__()
         self.lines = lines
         self.ok = ok
+        self.details = details

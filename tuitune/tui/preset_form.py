@@ -9,6 +9,8 @@ from pathlib import Path
 
 import tomli_w
 
+from tuitune.data.formats import FORMATS
+
 from tuitune.preset import Preset, PresetError, apply_overrides, field_help, parse_preset
 
 if sys.version_info >= (3, 11):
@@ -16,10 +18,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-EDITABLE = ("model.path", "data.path", "train.method", "train.max_steps", "train.learning_rate", "train.batch_size",
-            "train.max_seq_len", "lora.r")
+EDITABLE = ("model.path", "data.path", "data.format", "train.stage", "train.method", "train.max_steps",
+            "train.learning_rate", "train.batch_size", "train.max_seq_len", "lora.r", "dpo.beta")
 PATH_KEYS = ("model.path", "data.path")
 METHODS = ("auto", "full", "lora", "qlora")
+STAGES = ("sft", "dpo")
+DATA_FORMATS = FORMATS
 
 
 def saved_dir() -> Path:

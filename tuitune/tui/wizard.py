@@ -2,6 +2,8 @@
 
 - :func:`model_choices`: the bundled demo model, models in the local Hugging Face cache, and
   model folders under ``$TUITUNE_HOME/models`` and the current directory.
+- :func:`data_choices`: the bundled datasets and data files under ``$TUITUNE_HOME/data`` and
+  the current directory.
 - :class:`MemoryPlanner`: the planner's peak-memory estimate of the form's preset (redone on
   every edit, so the bar follows batch, sequence length, rank and method) and its
   recommendation with the reason, from :mod:`tuitune.hardware.plan` (light: no torch).
@@ -46,6 +48,44 @@ def model_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
     return out
 
 
+DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".txt")
+MAX_DATA_CHOICES = 60
+
+
+def data_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
+    """(label, reference for ``data.path``): the bundled datasets, then data files (two folders
+    deep at most, hidden folders skipped) under ``$TUITUNE_HOME/data`` and the current directory."""
+    from tuitune.bundled import BUNDLED_DATA
+    from tuitune.run_store import tuitune_home
+
+    out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_DATA]
+    seen: set[Path] = set()
+    for folder in (tuitune_home() / "data", cwd or Path.cwd()):
+        if not folder.is_dir():
+            continue
+        for path in sorted(_data_files(folder, depth=2)):
+            if path.resolve() not in seen and len(out) < MAX_DATA_CHOICES:
+                seen.add(path.resolve())
+                size = path.stat().st_size
+                out.append((f"{path} ({size / 2**20:.1f} MiB)" if size >= 2**20 else f"{path} ({size / 1024:.0f} KiB)",
+                            str(path)))
+    return out
+
+
+def _data_files(folder: Path, depth: int):
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith((".", "__")) or entry.name in ("node_modules", "runs"):
+            continue
+        if entry.is_file() and entry.suffix.lower() in DATA_SUFFIXES:
+            yield entry
+        elif entry.is_dir() and depth > 1 and not (entry / "config.json").exists():  # a model folder
+            yield from _data_files(entry, depth - 1)
+
+
 @dataclass
 class MemoryView:
     """What the memory panel shows."""
@@ -59,6 +99,9 @@ class MemoryView:
     overrides: list[str] = field(default_factory=list)
     """The recommendation as preset overrides (what ``apply`` puts in the form)."""
     problem: str = ""
+    reference_gpu: bool = False
+    """No GPU here: the plan is for the reference card, not for this machine."""
+    model_text: str = ""
 
     @property
     def fraction(self) -> float:
@@ -90,7 +133,8 @@ class MemoryPlanner:
         from tuitune.hardware.plan import recommend, setup_from_preset
 
         gpu_bytes, bf16, gpu_text = self.gpu()
-        if gpu_bytes is None:
+        reference = gpu_bytes is None
+        if reference:
             gpu_text = f"{gpu_text}; planned for a 24 GiB GPU (the reference card)"
             gpu_bytes, bf16 = REFERENCE_GPU, True
         if getattr(preset.train, "device", "auto") == "cpu":
@@ -103,12 +147,21 @@ class MemoryPlanner:
             est = estimate(shape, setup_from_preset(preset, bf16), gpu_bytes)
             rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16")
         except (PlannerError, OSError, ValueError, KeyError) as e:
-            return MemoryView(gpu_bytes=gpu_bytes, gpu_text=gpu_text, problem=f"no estimate for {ref}: {e}")
+            return MemoryView(gpu_bytes=gpu_bytes, gpu_text=gpu_text, problem=f"no estimate for {ref}: {e}",
+                              reference_gpu=reference)
         settings = rec.settings()
         text = (", ".join(f"{k} {v}" for k, v in settings.items() if k != "lora_targets") + f". {rec.explanation}"
                 if settings else "; ".join(rec.advice) or rec.explanation)
         return MemoryView(est.peak_bytes, gpu_bytes, gpu_text, est.fits, dict(est.breakdown), text,
-                          rec.preset_overrides())
+                          rec.preset_overrides(), reference_gpu=reference, model_text=describe_shape(shape))
+
+
+def describe_shape(shape: Any) -> str:
+    """``llama · 134.5M parameters · 30 layers · hidden 576 · 9 heads (3 KV)``"""
+    params = sum(shape.components().values())
+    size = f"{params / 1e9:.2f}B" if params >= 1e9 else f"{params / 1e6:.1f}M"
+    return (f"{shape.family} · {size} parameters · {shape.num_layers} layers · hidden {shape.hidden_size} · "
+            f"{shape.num_heads} heads ({shape.num_kv_heads} KV)")
 
 
 def memory_bar(view: MemoryView, width: int = 40) -> str:

@@ -1,9 +1,17 @@
-"""Set up a run on one page, top to bottom: a preset to start from, the model (bundled demo, the
-Hugging Face cache, local folders, or a typed hub id / path), the data file (what was
-detected; ctrl+o adds the cleaning report, token lengths and a loss-mask preview), method and
-hyperparameters (each with its help from the preset schema) beside a memory bar that follows
-every edit and the planner's recommendation (ctrl+r applies it), then the resolved preset to
-review, save (ctrl+s) and launch (ctrl+l). The saved file reruns headless with ``tuitune run``."""
+"""The new-run wizard, in four steps (ctrl+n / ctrl+b, or the tabs):
+
+1. Model: a preset to start from, then the model (bundled demo, the Hugging Face cache, local
+   folders, or a typed hub id / path) with what the planner reads from its config.
+2. Data: a data file (bundled, found nearby, or typed), what was detected, then the cleaning
+   report, token-length histogram and a loss-mask preview (computed in a subprocess, which
+   loads the tokenizer).
+3. Method: stage, method and hyperparameters, each with its help from the preset schema,
+   beside a memory bar that follows every edit. Where the preset leaves the method to tuitune
+   and a GPU is here, the planner's recommendation is filled in with its reason (ctrl+r puts
+   it in at any time).
+4. Review: the resolved preset that will run, saved (ctrl+s) as a file ``tuitune run`` reads,
+   and launched (ctrl+l).
+"""
 
 from __future__ import annotations
 
@@ -15,25 +23,32 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
 
 from tuitune.preset import Preset
 from tuitune.tui import preset_form
-from tuitune.tui.messages import DataInspected, MemoryPlanned, ModelsFound
+from tuitune.tui.messages import DataFilesFound, DataInspected, MemoryPlanned, ModelsFound
 
 FIELD_IDS = {key: "f-" + key.replace(".", "-") for key in preset_form.EDITABLE}
+STEPS = ("step-model", "step-data", "step-method", "step-review")
+FIRST_FIELD = {"step-model": "#f-model-path", "step-data": "#f-data-path", "step-method": "#f-train-stage",
+               "step-review": "#launch"}
+SELECTS = {"train.method": preset_form.METHODS, "train.stage": preset_form.STAGES,
+           "data.format": preset_form.DATA_FORMATS}
 
 
 class NewRunScreen(Screen):
-    """A preset, four editable keys, its resolved TOML and every key's help."""
+    """Model → data → method → review, over one preset file and the form's edits of it."""
 
     BINDINGS = [
+        Binding("ctrl+n", "step(1)", "Next step", id="new.next", tooltip="Go to the next step"),
+        Binding("ctrl+b", "step(-1)", "Back", id="new.back", tooltip="Go to the previous step"),
         Binding("ctrl+s", "save", "Save preset", id="new.save", tooltip="Write the preset to $TUITUNE_HOME/presets"),
         Binding("ctrl+l", "launch", "Save + launch", id="new.launch", tooltip="Save, then start a run of it"),
         Binding("ctrl+r", "apply_recommendation", "Use plan", id="new.recommend",
                 tooltip="Put the planner's recommended method, batch, sequence length and rank in the form"),
         Binding("ctrl+o", "data_details", "Data details", id="new.data",
-                tooltip="Cleaning report, token lengths and a loss-mask preview (loads the tokenizer in a subprocess)"),
+                tooltip="Recompute the cleaning report, token histogram and loss-mask preview"),
     ]
 
     def __init__(self) -> None:
@@ -48,75 +63,127 @@ class NewRunScreen(Screen):
         self.planner = MemoryPlanner()
         self.recommended: list[str] = []
         self.memory_view = None
-        self._data_key: tuple[str, str] | None = None
+        self.guidance = None
+        self.plan_extra: dict[str, str] = {}
+        """Keys of an applied plan that the form has no field for (grad_accum, checkpointing…)."""
+        self._prefill_for: str | None = None
+        """The model whose plan is still to be filled in (None: the preset chose the method)."""
+        self._data_key: tuple | None = None
+        self._details_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="new-run"):
-            with VerticalScroll(id="new-run-form"):
-                yield Label("preset file")
-                yield Select([(p.name, str(p)) for p in self.files], id="preset", allow_blank=False,
-                             value=str(self.files[0]) if self.files else Select.NULL)
-                for key, field_id in FIELD_IDS.items():
-                    if key == "model.path":
-                        yield Label("model: pick one, or type a hub id or folder below")
-                        yield Select([], id="model-choice", prompt="models found on this machine")
-                    yield Label(key)
-                    if key == "train.method":
-                        yield Select([(m, m) for m in preset_form.METHODS], id=field_id, allow_blank=False)
-                    else:
-                        yield Input(id=field_id, placeholder="(default)")
-                yield Label("save as (name)")
-                yield Input(id="save-name")
-                with Horizontal(id="new-run-buttons"):
-                    yield Button("Save", id="save")
-                    yield Button("Launch", id="launch", variant="success")
-                yield Static("", id="field-help")
+            with TabbedContent(id="steps", initial=STEPS[0]):
+                with TabPane("1 Model", id="step-model"), VerticalScroll(classes="step"):
+                    yield Label("start from a preset")
+                    yield Select([(p.name, str(p)) for p in self.files], id="preset", allow_blank=False,
+                                 value=str(self.files[0]) if self.files else Select.NULL)
+                    yield Label("model: pick one, or type a hub id or folder below")
+                    yield Select([], id="model-choice", prompt="models found on this machine")
+                    yield from self._fields("model.path")
+                    yield Static("", id="model-info")
+                    yield Button("Next: data →", classes="next")
+                with TabPane("2 Data", id="step-data"), VerticalScroll(classes="step"):
+                    yield Label("data: pick a file, or type a path or hf:ORG/NAME below")
+                    yield Select([], id="data-choice", prompt="data files found here")
+                    yield from self._fields("data.path", "data.format")
+                    yield Static("", id="data-info")
+                    yield Static("", id="data-details")
+                    yield Button("Next: method →", classes="next")
+                with TabPane("3 Method", id="step-method"), VerticalScroll(classes="step"):
+                    yield Static("", id="plan-note")
+                    yield from self._fields(*(k for k in FIELD_IDS if k.split(".")[0] in ("train", "lora", "dpo")))
+                    yield Button("Next: review →", classes="next")
+                with TabPane("4 Review", id="step-review"), Vertical(classes="step"):
+                    with VerticalScroll(id="preset-toml-box"):
+                        yield Static("", id="preset-toml")
+                    with Horizontal(id="new-run-buttons"):
+                        yield Label("save as")
+                        yield Input(id="save-name")
+                        yield Button("Save", id="save")
+                        yield Button("Launch", id="launch", variant="success")
             with Vertical(id="new-run-side"):
                 yield Static("", id="memory")
-                with VerticalScroll(id="data-box"):
-                    yield Static("", id="data-info")
-                with VerticalScroll(id="preset-toml-box"):
-                    yield Static("", id="preset-toml")
-                yield DataTable(id="key-help", cursor_type="row")
+                yield Static("", id="field-help")
         yield Footer()
+
+    def _fields(self, *keys: str) -> ComposeResult:
+        for key in keys:
+            yield Label(key)
+            if key in SELECTS:
+                yield Select([(v, v) for v in SELECTS[key]], id=FIELD_IDS[key], allow_blank=False)
+            else:
+                yield Input(id=FIELD_IDS[key], placeholder="(default)")
 
     def on_mount(self) -> None:
         self.sub_title = "new run"
         for key, field_id in FIELD_IDS.items():
             type_name, default, text = self.help.get(key, ("", "", ""))
             self.query_one(f"#{field_id}").tooltip = f"{key} ({type_name}, default {default})\n{text}"
-        self.query_one("#preset-toml-box").border_title = "resolved preset (what will run)"
-        self.query_one("#key-help").border_title = "every key (tuitune keys)"
+        self.query_one("#preset-toml-box").border_title = "the preset that will run"
         self.query_one("#memory").border_title = "GPU memory (planner estimate)"
-        self.query_one("#data-box").border_title = "data (ctrl+o: details)"
-        self.find_models()
-        table = self.query_one("#key-help", DataTable)
-        table.add_columns("key", "default", "help")
-        table.add_rows([(k, Text(_short(d, 14)), Text(_short(h, 110))) for k, (_t, d, h) in self.help.items()])
+        self.query_one("#field-help").border_title = "help"
+        self.query_one("#field-help", Static).update(Text(
+            "ctrl+n next step · ctrl+b back · tab moves between fields.\n"
+            "A field's help shows here when it has the focus.", style="dim"))
+        self.find_choices()
+        self.call_after_refresh(self._focus_step, STEPS[0])
         if self.files:
             self._load(Path(self.files[0]))
         else:
             self.query_one("#preset-toml", Static).update("no preset files found")
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def action_step(self, delta: int) -> None:
+        steps = self.query_one("#steps", TabbedContent)
+        step = STEPS[max(0, min(len(STEPS) - 1, STEPS.index(steps.active) + delta))]
+        self.set_focus(None)  # else hiding the focused field moves the focus on its own, racing ours
+        steps.active = step
+        self.call_after_refresh(self._focus_step, step)
+
+    def _focus_step(self, step: str, tries: int = 10) -> None:
+        # Focusing a widget in another pane switches TabbedContent to it: a step left behind
+        # by a quick second ctrl+n must not pull the wizard back.
+        if self.query_one("#steps", TabbedContent).active != step:
+            return
+        target = self.query_one(FIRST_FIELD[step])
+        if target.focusable:
+            target.focus()
+        elif tries:  # the pane is not shown yet: focus() would be ignored
+            self.set_timer(0.02, lambda: self._focus_step(step, tries - 1))
+
+    @on(Button.Pressed, ".next")
+    def _next_pressed(self) -> None:
+        self.action_step(1)
+
+    @on(TabbedContent.TabActivated)
+    def _step_shown(self, message: TabbedContent.TabActivated) -> None:
+        if message.pane.id == "step-data":
+            self._details_if_stale()
+
+    # -- the preset ----------------------------------------------------------------------
 
     def _load(self, path: Path) -> None:
         """Fill the form from a preset file (its own values, unedited)."""
         from tuitune.tui.launch import user_errors
 
         self.source = path
+        self.plan_extra = {}
         self.query_one("#save-name", Input).value = f"{path.stem}-custom"
         try:
             preset = preset_form.build(path, {})
         except user_errors() as e:
             self._show(None, str(e))
             return
+        self._prefill_for = preset.model.path if preset.train.method == "auto" else None
         for key, value in preset_form.values_of(preset).items():
-            widget = self.query_one(f"#{FIELD_IDS[key]}")
-            widget.value = value
+            self.query_one(f"#{FIELD_IDS[key]}").value = value
         self._show(preset, "")
 
     def edits(self) -> dict[str, str]:
-        return {key: str(self.query_one(f"#{fid}").value) for key, fid in FIELD_IDS.items()}
+        return {**self.plan_extra, **{key: str(self.query_one(f"#{fid}").value) for key, fid in FIELD_IDS.items()}}
 
     def _rebuild(self) -> None:
         from tuitune.tui.launch import user_errors
@@ -139,27 +206,62 @@ class NewRunScreen(Screen):
         self.guidance = preset_form.guidance(preset)
         guided = f"\n# guided: {self.guidance.summary}" if self.guidance else ""
         box.update(Text.assemble(*warnings, preset_form.render(preset) + guided))
+        self.query_one(f"#{FIELD_IDS['dpo.beta']}").disabled = preset.train.stage != "dpo"
         self.plan_memory(preset)
-        key = (str(preset.data.path), preset.data.format)
+        key = (str(preset.data.path), preset.data.format, preset.train.stage)
         if key != self._data_key:
             self._data_key = key
             self.query_one("#data-info", Static).update(Text("reading the data…", style="dim"))
             self.inspect_data(preset)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="models")
-    def find_models(self) -> None:
-        from tuitune.tui.wizard import model_choices
+    @on(Select.Changed, "#preset")
+    def _preset_picked(self, message: Select.Changed) -> None:
+        if message.value is not Select.NULL:
+            self._load(Path(str(message.value)))
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _field_changed(self, message: Input.Changed | Select.Changed) -> None:
+        if message.control.id in FIELD_IDS.values() and self.source is not None:
+            self._rebuild()
+
+    def on_descendant_focus(self, event) -> None:  # type: ignore[no-untyped-def]
+        key = next((k for k, fid in FIELD_IDS.items() if fid == event.widget.id), None)
+        if key:
+            type_name, default, text = self.help.get(key, ("", "", ""))
+            choice = self.guidance and self.guidance.choices.get(key)
+            why = f"\n\n{'tuitune chooses' if choice.auto else 'now'}: {choice.value} — {choice.reason}" if choice else ""
+            self.query_one("#field-help", Static).update(
+                Text.assemble((key, "bold"), f" ({type_name}, default {default})\n{text}{why}"))
+
+    # -- model and data choices ----------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="choices")
+    def find_choices(self) -> None:
+        from tuitune.tui.wizard import data_choices, model_choices
 
         self.post_message(ModelsFound(model_choices()))
+        self.post_message(DataFilesFound(data_choices()))
 
     @on(ModelsFound)
     def _models_found(self, message: ModelsFound) -> None:
         self.query_one("#model-choice", Select).set_options(message.choices)
 
+    @on(DataFilesFound)
+    def _data_found(self, message: DataFilesFound) -> None:
+        self.query_one("#data-choice", Select).set_options(message.choices)
+
     @on(Select.Changed, "#model-choice")
     def _model_picked(self, message: Select.Changed) -> None:
         if message.value is not Select.NULL:
             self.query_one(f"#{FIELD_IDS['model.path']}", Input).value = str(message.value)
+
+    @on(Select.Changed, "#data-choice")
+    def _data_picked(self, message: Select.Changed) -> None:
+        if message.value is not Select.NULL:
+            self.query_one(f"#{FIELD_IDS['data.path']}", Input).value = str(message.value)
+
+    # -- memory and the planner ----------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="memory")
     def plan_memory(self, preset: Preset) -> None:
@@ -177,12 +279,52 @@ class NewRunScreen(Screen):
             text.append(view.problem, style="yellow")
         else:
             style = "bold red" if view.fits is False else "bold green"
-            text.append(memory_bar(view) + "\n", style=style)
+            text.append(memory_bar(view, width=30) + "\n", style=style)
             text.append("  ".join(f"{k} {v / 2**30:.2f}" for k, v in view.breakdown.items()) + " GiB\n", style="dim")
             text.append("planner: ", style="bold")
             text.append(view.recommendation + " (ctrl+r applies it)")
         text.append(f"\n{view.gpu_text}", style="dim")
         self.query_one("#memory", Static).update(text)
+        self.query_one("#model-info", Static).update(Text(view.model_text or view.problem, style="dim"))
+        self._prefill(view)
+
+    def _prefill(self, view) -> None:  # type: ignore[no-untyped-def]
+        """Fill in the plan once per model, where the preset leaves the method to tuitune."""
+        note = self.query_one("#plan-note", Static)
+        if self._prefill_for is None:
+            note.update(Text("The preset sets the method; the planner's view is on the right (ctrl+r applies it).",
+                             style="dim"))
+            return
+        if view.reference_gpu:
+            note.update(Text("No GPU here: tuitune chooses at run start (method auto). The bar shows what the "
+                             "24 GiB reference card would need; ctrl+r fills in the plan for that card.", style="dim"))
+            return
+        if self.preset is None or self._prefill_for == "done:" + self.preset.model.path or not view.overrides:
+            return
+        self._prefill_for = "done:" + self.preset.model.path
+        self.apply_plan(view.overrides)
+        note.update(Text.assemble(("Filled in from the planner: ", "bold"), view.recommendation))
+
+    def apply_plan(self, overrides: list[str]) -> list[str]:
+        """Put a plan in the form; keys without a field go into the preset as they are."""
+        applied = []
+        for item in overrides:
+            key, _, value = item.partition("=")
+            if key in FIELD_IDS:
+                self.query_one(f"#{FIELD_IDS[key]}").value = value.strip('"')
+            else:
+                self.plan_extra[key] = value
+            applied.append(f"{key}={value}")
+        self._rebuild()
+        return applied
+
+    def action_apply_recommendation(self) -> None:
+        if not self.recommended:
+            self.notify("no recommendation yet (the planner needs a valid preset and a known model)", severity="warning")
+            return
+        self.notify("applied " + ", ".join(self.apply_plan(self.recommended)), markup=False)
+
+    # -- data ----------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data")
     def inspect_data(self, preset: Preset) -> None:
@@ -194,60 +336,47 @@ class NewRunScreen(Screen):
         except user_errors() as e:
             self.post_message(DataInspected([str(e)], ok=False))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="data")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="data-details")
     def inspect_data_details(self, preset: Preset) -> None:
         from tuitune.tui.launch import user_errors
-        from tuitune.tui.wizard import data_details, data_summary
+        from tuitune.tui.wizard import data_details
 
         try:
-            self.post_message(DataInspected(data_summary(preset) + data_details(preset), ok=True))
+            self.post_message(DataInspected(data_details(preset), ok=True, details=True))
         except (*user_errors(), TimeoutError) as e:
-            self.post_message(DataInspected([str(e)], ok=False))
+            self.post_message(DataInspected([str(e)], ok=False, details=True))
+
+    def _details_if_stale(self) -> None:
+        """The details cost a tokenizer load (seconds): computed when the data step is shown
+        and the data, model or sequence length changed since."""
+        preset = self.preset
+        if preset is None:
+            return
+        key = (str(preset.data.path), preset.data.format, preset.model.path, preset.train.max_seq_len)
+        if key != self._details_key:
+            self._details_key = key
+            self.action_data_details()
 
     @on(DataInspected)
     def _data_inspected(self, message: DataInspected) -> None:
-        self.query_one("#data-info", Static).update(
-            Text("\n".join(message.lines), style="" if message.ok else "bold red"))
+        target = self.query_one("#data-details" if message.details else "#data-info", Static)
+        target.update(Text("\n".join(message.lines), style="" if message.ok else "bold red"))
+        if not message.details:
+            if not message.ok:
+                self.query_one("#data-details", Static).update("")
+                self._details_key = None
+            elif self.query_one("#steps", TabbedContent).active == "step-data":
+                self._details_if_stale()
 
     def action_data_details(self) -> None:
         if self.preset is None:
             self.notify(f"fix the preset first:\n{self.problems}", markup=False, severity="error", timeout=8)
             return
-        self.query_one("#data-info", Static).update(
-            Text("loading the tokenizer for token statistics and the loss-mask preview…", style="dim"))
+        self.query_one("#data-details", Static).update(
+            Text("loading the tokenizer for the cleaning report, token histogram and loss-mask preview…", style="dim"))
         self.inspect_data_details(self.preset)
 
-    def action_apply_recommendation(self) -> None:
-        """Fill the form's fields from the planner's choice (other keys it sets are shown only)."""
-        if not self.recommended:
-            self.notify("no recommendation yet (the planner needs a valid preset and a known model)", severity="warning")
-            return
-        applied = []
-        for item in self.recommended:
-            key, _, value = item.partition("=")
-            if key in FIELD_IDS:
-                self.query_one(f"#{FIELD_IDS[key]}").value = value.strip('"')
-                applied.append(f"{key}={value}")
-        self.notify("applied " + ", ".join(applied), markup=False)
-
-    @on(Select.Changed, "#preset")
-    def _preset_picked(self, message: Select.Changed) -> None:
-        if message.value is not Select.NULL:
-            self._load(Path(str(message.value)))
-
-    @on(Input.Changed)
-    @on(Select.Changed)
-    def _field_changed(self, message: Input.Changed | Select.Changed) -> None:
-        if message.control.id in FIELD_IDS.values() and self.source is not None:
-            self._rebuild()
-
-    def on_descendant_focus(self, event) -> None:  # type: ignore[no-untyped-def]
-        key = next((k for k, fid in FIELD_IDS.items() if fid == event.widget.id), None)
-        if key:
-            type_name, default, text = self.help.get(key, ("", "", ""))
-            choice = getattr(self, "guidance", None) and self.guidance.choices.get(key)
-            why = f"\n{'tuitune chooses' if choice.auto else 'now'}: {choice.value} — {choice.reason}" if choice else ""
-            self.query_one("#field-help", Static).update(Text.assemble((key, "bold"), f" ({type_name}, default {default})\n{text}{why}"))
+    # -- save and launch -----------------------------------------------------------------
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> Path | None:
@@ -267,7 +396,3 @@ class NewRunScreen(Screen):
         path = self.action_save()
         if path is not None:
             self.app.launch_preset(path)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
