@@ -1,5 +1,5 @@
-"""One real run through the app, as a new user would do it from the keyboard: the new-run form
-(model and data typed in, a few keys changed, ctrl+l saves and launches), the run view until
+"""One real run through the app, as a new user would do it from the keyboard: the new-run wizard
+(model, data and a few keys filled in step by step, ctrl+l saves and launches), the run view until
 the real worker is done (a tiny random Llama trained on the CPU, then its q8_0 GGUF exported
 and verified as the preset asks), the export screen with its verification report, and a chat
 with the result (the adapter through the chat worker: a 4-step model fails verification).
@@ -12,6 +12,7 @@ from textual.widgets import Input
 from tests.test_tui_support import pilot_test, wait_for
 from tuitune.chat.backend import GenerationParams
 from tuitune.tui.app import TuituneApp
+from tuitune.tui.screens.new_run import FIRST_FIELD
 from tuitune.tui.widgets.loss_chart import LossChart
 from tuitune.tui.widgets.run_stats import RunStats
 
@@ -24,9 +25,16 @@ async def test_from_the_form_to_a_finished_run_an_export_and_a_chat(tiny_model_d
         await wait_for(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.preset is not None,
                        what="the form with the demo preset")
         form = app.screen
-        for field, value in (("model-path", str(tiny_model_dir)), ("data-path", str(small_data)),
-                             ("train-max_steps", "4"), ("train-max_seq_len", "128"), ("lora-r", "8")):
-            form.query_one(f"#f-{field}", Input).value = value
+        # step by step, as the wizard leads: each step's first field has the focus
+        for step, fields in (("step-model", {"model-path": str(tiny_model_dir)}),
+                             ("step-data", {"data-path": str(small_data)}),
+                             ("step-method", {"train-max_steps": "4", "train-max_seq_len": "128", "lora-r": "8"})):
+            await wait_for(pilot, lambda: form.query_one("#steps").active == step
+                           and form.query_one(FIRST_FIELD[step]).has_focus, what=step)
+            for field, value in fields.items():
+                form.query_one(f"#f-{field}", Input).value = value
+            await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: "llama · " in str(form.query_one("#model-info").render()), what="the tiny model read")
         await wait_for(pilot, lambda: form.preset is not None and form.preset.train.max_steps == 4
                        and form.preset.model.path == str(tiny_model_dir), what="the edited preset")
         await pilot.press("ctrl+l")

@@ -109,12 +109,14 @@ class NewRunScreen(Screen):
         yield Footer()
 
     def _fields(self, *keys: str) -> ComposeResult:
+        """One line per key: its name, then a compact field."""
         for key in keys:
-            yield Label(key)
-            if key in SELECTS:
-                yield Select([(v, v) for v in SELECTS[key]], id=FIELD_IDS[key], allow_blank=False)
-            else:
-                yield Input(id=FIELD_IDS[key], placeholder="(default)")
+            with Horizontal(classes="field"):
+                yield Label(key)
+                if key in SELECTS:
+                    yield Select([(v, v) for v in SELECTS[key]], id=FIELD_IDS[key], allow_blank=False, compact=True)
+                else:
+                    yield Input(id=FIELD_IDS[key], placeholder="(default)", compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "new run"
