@@ -32,6 +32,11 @@ async def go_to(pilot, screen, step: str) -> None:
     await wait_for(pilot, lambda: first.has_focus, what=f"the focus on {step}'s first field")
 
 
+def pick_preset(screen, name: str) -> None:
+    picker = screen.query_one("#preset", Select)
+    picker.value = next(v for _, v in picker._options if str(v).endswith(name))
+
+
 def toml_shown(screen) -> str:
     return str(screen.query_one("#preset-toml").render())
 
@@ -167,8 +172,7 @@ async def test_with_a_gpu_the_plan_is_filled_in_where_the_preset_leaves_the_meth
     app = TuituneApp()
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await open_form(app, pilot)
-        picker = screen.query_one("#preset", Select)
-        picker.value = next(v for _, v in picker._options if str(v).endswith("demo-auto.toml"))
+        pick_preset(screen, "demo-auto.toml")
         await wait_for(pilot, lambda: "Filled in from the planner" in text_of(screen, "#plan-note"), what="the plan")
         assert "NVIDIA GeForce RTX 4090" in text_of(screen, "#memory")
         planned = dict(item.split("=", 1) for item in screen.memory_view.overrides)
@@ -187,8 +191,7 @@ async def test_without_a_gpu_the_plan_is_offered_not_filled_in(tuitune_home):
     app = TuituneApp()
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await open_form(app, pilot)
-        picker = screen.query_one("#preset", Select)
-        picker.value = next(v for _, v in picker._options if str(v).endswith("demo-auto.toml"))
+        pick_preset(screen, "demo-auto.toml")
         await wait_for(pilot, lambda: "No GPU here" in text_of(screen, "#plan-note"), what="the note")
         assert screen.query_one("#f-train-method", Select).value == "auto"
 
