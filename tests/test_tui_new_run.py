@@ -137,7 +137,7 @@ async def test_memory_bar_follows_edits_and_the_plan_fills_the_form(tmp_path):
         screen = await open_form(app, pilot)
         await wait_for(pilot, lambda: screen.memory_view is not None, timeout=10, what="memory estimate")
         first = screen.memory_view.peak_bytes
-        assert "GiB" in str(screen.query_one("#memory").render()) and "planner:" in str(screen.query_one("#memory").render())
+        assert "GiB" in str(screen.query_one("#memory").render()) and "plan: " in str(screen.query_one("#memory").render())
         screen.query_one("#f-train-batch_size", Input).value = "64"
         await wait_for(pilot, lambda: screen.memory_view.peak_bytes > first, timeout=10, what="a bigger estimate")
         assert screen.memory_view.breakdown["activations"] > 0
@@ -259,3 +259,24 @@ def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
     assert "tokens per row: p50 50 · p90 90 · p99 120 · max 300" in lines
     assert "    0–99  " + "█" * 30 + " 6" in lines and any(line.endswith("1 (cut)") for line in lines)
     assert "  10.0% of rows are cut at max_seq_len" in lines and any("cut before the answer" in line for line in lines)
+
+
+def test_data_details_stop_when_cancelled(tuitune_home):
+    """Leaving the wizard kills the tokenizer subprocess rather than letting it finish."""
+    import threading
+    import time
+
+    from tuitune.tui.wizard import DataDetails
+
+    job = DataDetails(load_preset(presets_dir() / "demo-cpu.toml"))
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(job.run()))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while job._process is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    job.cancel()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and time.monotonic() - started < 2
+    assert result == [[]] and job._process.returncode is not None and job._process.returncode < 0

@@ -8,7 +8,7 @@
   every edit, so the bar follows batch, sequence length, rank and method) and its
   recommendation with the reason, from :mod:`tuitune.hardware.plan` (light: no torch).
 - :func:`data_summary`: what the data step detects, from :func:`tuitune.data.pipeline.check`
-  (no tokenizer). :func:`data_details` runs ``tuitune data inspect`` and ``data preview`` in a
+  (no tokenizer). :class:`DataDetails` runs ``tuitune data inspect`` and ``data preview`` in a
   subprocess for token statistics and the loss-mask preview, because a tokenizer needs
   transformers, which the app process never imports.
 
@@ -96,12 +96,15 @@ class MemoryView:
     fits: bool | None = None
     breakdown: dict[str, int] = field(default_factory=dict)
     recommendation: str = ""
+    """Why the planner chose what it chose (or what to do when nothing fits)."""
     overrides: list[str] = field(default_factory=list)
     """The recommendation as preset overrides (what ``apply`` puts in the form)."""
     problem: str = ""
     reference_gpu: bool = False
     """No GPU here: the plan is for the reference card, not for this machine."""
     model_text: str = ""
+    plan_text: str = ""
+    """The choice in one short line."""
 
     @property
     def fraction(self) -> float:
@@ -134,11 +137,11 @@ class MemoryPlanner:
 
         gpu_bytes, bf16, gpu_text = self.gpu()
         reference = gpu_bytes is None
-        if reference:
-            gpu_text = f"{gpu_text}; planned for a 24 GiB GPU (the reference card)"
+        if reference:  # why there is none is on the home screen
+            gpu_text = "no GPU here: planned for the 24 GiB reference card"
             gpu_bytes, bf16 = REFERENCE_GPU, True
         if getattr(preset.train, "device", "auto") == "cpu":
-            gpu_text += "; this preset trains on the CPU: the bar is what a GPU would need"
+            gpu_text += "; a CPU preset: the bar is what a GPU would need"
         ref = preset.model.path
         try:
             if ref not in self._shapes:
@@ -150,10 +153,20 @@ class MemoryPlanner:
             return MemoryView(gpu_bytes=gpu_bytes, gpu_text=gpu_text, problem=f"no estimate for {ref}: {e}",
                               reference_gpu=reference)
         settings = rec.settings()
-        text = (", ".join(f"{k} {v}" for k, v in settings.items() if k != "lora_targets") + f". {rec.explanation}"
-                if settings else "; ".join(rec.advice) or rec.explanation)
-        return MemoryView(est.peak_bytes, gpu_bytes, gpu_text, est.fits, dict(est.breakdown), text,
-                          rec.preset_overrides(), reference_gpu=reference, model_text=describe_shape(shape))
+        reason = rec.explanation if settings else "; ".join(rec.advice) or rec.explanation
+        return MemoryView(est.peak_bytes, gpu_bytes, gpu_text, est.fits, dict(est.breakdown), reason,
+                          rec.preset_overrides(), reference_gpu=reference, model_text=describe_shape(shape),
+                          plan_text=describe_plan(settings) if settings else "nothing fits")
+
+
+def describe_plan(settings: dict[str, Any]) -> str:
+    """``lora r16 · batch 4 × 4 · seq 1024 · checkpointing · paged_adamw_8bit``"""
+    method = settings["method"] + (f" r{settings['lora_r']}" if settings.get("lora_r") else "")
+    accum = f" × {settings['grad_accum']}" if settings.get("grad_accum", 1) > 1 else ""
+    parts = [method, f"batch {settings['batch_size']}{accum}", f"seq {settings['max_seq_len']}"]
+    if settings.get("gradient_checkpointing"):
+        parts.append("checkpointing")
+    return " · ".join([*parts, str(settings.get("optimizer", ""))]).rstrip(" ·")
 
 
 def describe_shape(shape: Any) -> str:
@@ -165,7 +178,8 @@ def describe_shape(shape: Any) -> str:
 
 
 def memory_bar(view: MemoryView, width: int = 40) -> str:
-    """``[██████░░░░] 5.2 of 24.0 GiB (22%)`` — the usable 90% is where the bar ends."""
+    """``[██████░░░░] 5.2 of 24.0 GiB (22%)`` — the usable 90% is where the bar ends. The bar
+    is ``width`` wide; the figures follow on the same line (or the next: see the caller)."""
     if view.peak_bytes is None or not view.gpu_bytes:
         return ""
     filled = min(width, round(view.fraction / 0.9 * width))
@@ -188,23 +202,49 @@ def data_summary(preset: Any) -> list[str]:
     return lines
 
 
-def data_details(preset: Any, timeout: float = 300) -> list[str]:
+class DataDetails:
     """Cleaning report, token statistics and one loss-mask preview, computed by ``tuitune data``
-    in a subprocess (it loads the model's tokenizer)."""
-    base = [sys.executable, "-m", "tuitune", "data"]
-    common = [str(preset.data.path), "--model", preset.model.path, "--max-seq-len", str(preset.train.max_seq_len),
-              "--format", preset.data.format]
-    env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
-    inspect = subprocess.run(base + ["inspect", *common, "--json"], capture_output=True, text=True, timeout=timeout,
-                             env=env)
-    if inspect.returncode != 0:
-        return [f"tuitune data inspect failed: {(inspect.stderr.strip().splitlines() or ['?'])[-1]}"]
-    lines = report_lines(json.loads(inspect.stdout))
-    preview = subprocess.run(base + ["preview", *common, "--plain", "-n", "1"], capture_output=True, text=True,
-                             timeout=timeout, env=env)
-    if preview.returncode == 0 and preview.stdout.strip():
-        lines += ["", "loss mask (trained text inside ⟦ ⟧, cut text inside ✂[ ]):", *preview.stdout.strip().splitlines()]
-    return lines
+    in subprocesses (they load the model's tokenizer: seconds). :meth:`cancel` stops them, so a
+    user who moves on does not leave a tokenizer loading beside their training run."""
+
+    def __init__(self, preset: Any, timeout: float = 300) -> None:
+        self.preset, self.timeout = preset, timeout
+        self.cancelled = False
+        self._process: subprocess.Popen | None = None
+
+    def run(self) -> list[str]:
+        preset = self.preset
+        common = [str(preset.data.path), "--model", preset.model.path, "--max-seq-len", str(preset.train.max_seq_len),
+                  "--format", preset.data.format]
+        code, out, err = self._tuitune_data("inspect", *common, "--json")
+        if self.cancelled:
+            return []
+        if code != 0:
+            return [f"tuitune data inspect failed: {(err.strip().splitlines() or ['?'])[-1]}"]
+        lines = report_lines(json.loads(out))
+        code, out, _ = self._tuitune_data("preview", *common, "--plain", "-n", "1")
+        if code == 0 and out.strip():
+            lines += ["", "loss mask (trained text inside ⟦ ⟧, cut text inside ✂[ ]):", *out.strip().splitlines()]
+        return lines
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+
+    def _tuitune_data(self, *args: str) -> tuple[int, str, str]:
+        if self.cancelled:
+            return -1, "", ""
+        env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
+        self._process = subprocess.Popen([sys.executable, "-m", "tuitune", "data", *args], stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            out, err = self._process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.communicate()
+            raise TimeoutError(f"tuitune data {args[0]} took longer than {self.timeout:.0f} s") from None
+        return self._process.returncode, out, err
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:

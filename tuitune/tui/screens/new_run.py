@@ -70,6 +70,7 @@ class NewRunScreen(Screen):
         """The model whose plan is still to be filled in (None: the preset chose the method)."""
         self._data_key: tuple | None = None
         self._details_key: tuple | None = None
+        self._details_job = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -267,7 +268,13 @@ class NewRunScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="memory")
     def plan_memory(self, preset: Preset) -> None:
-        self.post_message(MemoryPlanned(self.planner.plan(preset)))
+        from tuitune.tui.wizard import MemoryView
+
+        try:
+            view = self.planner.plan(preset)
+        except Exception as e:  # noqa: BLE001 - a planner bug must show, not blank the panel
+            view = MemoryView(problem=f"the planner failed: {type(e).__name__}: {e}")
+        self.post_message(MemoryPlanned(view))
 
     @on(MemoryPlanned)
     def _memory_planned(self, message: MemoryPlanned) -> None:
@@ -281,10 +288,13 @@ class NewRunScreen(Screen):
             text.append(view.problem, style="yellow")
         else:
             style = "bold red" if view.fits is False else "bold green"
-            text.append(memory_bar(view, width=30) + "\n", style=style)
-            text.append("  ".join(f"{k} {v / 2**30:.2f}" for k, v in view.breakdown.items()) + " GiB\n", style="dim")
-            text.append("planner: ", style="bold")
-            text.append(view.recommendation + " (ctrl+r applies it)")
+            inner = self.query_one("#memory").content_size.width or 40
+            bar = memory_bar(view, width=max(10, min(40, inner - 2)))
+            text.append(bar.replace("] ", "]\n", 1) + "\n", style=style)  # the figures under the bar
+            text.append(" · ".join(f"{k.replace('_', ' ')} {v / 2**30:.2f}" for k, v in view.breakdown.items())
+                        + " GiB\n", style="dim")
+            text.append("plan: ", style="bold")
+            text.append(f"{view.plan_text} (ctrl+r)")
         text.append(f"\n{view.gpu_text}", style="dim")
         self.query_one("#memory", Static).update(text)
         self.query_one("#model-info", Static).update(Text(view.model_text or view.problem, style="dim"))
@@ -293,19 +303,19 @@ class NewRunScreen(Screen):
     def _prefill(self, view) -> None:  # type: ignore[no-untyped-def]
         """Fill in the plan once per model, where the preset leaves the method to tuitune."""
         note = self.query_one("#plan-note", Static)
+        plan = Text.assemble(("planner: ", "bold"), f"{view.plan_text}. {view.recommendation}\n")
         if self._prefill_for is None:
-            note.update(Text("The preset sets the method; the planner's view is on the right (ctrl+r applies it).",
-                             style="dim"))
+            note.update(Text.assemble(plan, ("The preset sets the method; ctrl+r applies the plan.", "dim")))
             return
         if view.reference_gpu:
-            note.update(Text("No GPU here: tuitune chooses at run start (method auto). The bar shows what the "
-                             "24 GiB reference card would need; ctrl+r fills in the plan for that card.", style="dim"))
+            note.update(Text.assemble(plan, ("No GPU here: tuitune chooses at run start (method auto); ctrl+r fills "
+                                             "in the plan for the reference card.", "dim")))
             return
         if self.preset is None or self._prefill_for == "done:" + self.preset.model.path or not view.overrides:
             return
         self._prefill_for = "done:" + self.preset.model.path
         self.apply_plan(view.overrides)
-        note.update(Text.assemble(("Filled in from the planner: ", "bold"), view.recommendation))
+        note.update(Text.assemble(("Filled in from the planner: ", "bold"), f"{view.plan_text}. {view.recommendation}"))
 
     def apply_plan(self, overrides: list[str]) -> list[str]:
         """Put a plan in the form; keys without a field go into the preset as they are."""
@@ -341,12 +351,22 @@ class NewRunScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-details")
     def inspect_data_details(self, preset: Preset) -> None:
         from tuitune.tui.launch import user_errors
-        from tuitune.tui.wizard import data_details
+        from tuitune.tui.wizard import DataDetails
 
+        if self._details_job is not None:
+            self._details_job.cancel()
+        job = self._details_job = DataDetails(preset)
         try:
-            self.post_message(DataInspected(data_details(preset), ok=True, details=True))
+            lines = job.run()
         except (*user_errors(), TimeoutError) as e:
             self.post_message(DataInspected([str(e)], ok=False, details=True))
+            return
+        if not job.cancelled:
+            self.post_message(DataInspected(lines, ok=True, details=True))
+
+    def on_unmount(self) -> None:
+        if self._details_job is not None:
+            self._details_job.cancel()
 
     def _details_if_stale(self) -> None:
         """The details cost a tokenizer load (seconds): computed when the data step is shown
@@ -397,4 +417,5 @@ class NewRunScreen(Screen):
     def action_launch(self) -> None:
         path = self.action_save()
         if path is not None:
+            self.on_unmount()  # the run needs the CPU more than the data panel does
             self.app.launch_preset(path)
