@@ -280,3 +280,25 @@ def test_data_details_stop_when_cancelled(tuitune_home):
     thread.join(timeout=10)
     assert not thread.is_alive() and time.monotonic() - started < 2
     assert result == [[]] and job._process.returncode is not None and job._process.returncode < 0
+
+
+def test_the_plan_is_filled_in_once_per_model_only_for_an_open_method_on_a_real_gpu():
+    from types import SimpleNamespace
+
+    from tuitune.tui.wizard import MemoryView, PlanFill
+
+    def preset(method):
+        return SimpleNamespace(train=SimpleNamespace(method=method))
+
+    gpu = MemoryView(overrides=['train.method="lora"'])
+    fill = PlanFill()
+    fill.start(preset("lora"))
+    assert fill.decide(gpu, "m1") == ("preset", False)
+    fill.start(preset("auto"))
+    assert fill.decide(MemoryView(overrides=gpu.overrides, reference_gpu=True), "m1") == ("no-gpu", False)
+    assert fill.decide(MemoryView(), "m1") == ("unchanged", False)  # no plan (nothing fits)
+    assert fill.decide(gpu, "m1") == ("filled", True)
+    assert fill.decide(gpu, "m1") == ("unchanged", False)  # the user's edits after it stick
+    assert fill.decide(gpu, "m2") == ("filled", True)  # another model, another plan
+    fill.start(preset("auto"))
+    assert fill.decide(gpu, "m2") == ("filled", True)  # a preset loaded again starts over

@@ -7,6 +7,7 @@
 - :class:`MemoryPlanner`: the planner's peak-memory estimate of the form's preset (redone on
   every edit, so the bar follows batch, sequence length, rank and method) and its
   recommendation with the reason, from :mod:`tuitune.hardware.plan` (light: no torch).
+- :class:`PlanFill`: when the planner's plan is filled in without being asked.
 - :func:`data_summary`: what the data step detects, from :func:`tuitune.data.pipeline.check`
   (no tokenizer). :class:`DataDetails` runs ``tuitune data inspect`` and ``data preview`` in a
   subprocess for token statistics and the loss-mask preview, because a tokenizer needs
@@ -175,6 +176,31 @@ def describe_shape(shape: Any) -> str:
     size = f"{params / 1e9:.2f}B" if params >= 1e9 else f"{params / 1e6:.1f}M"
     return (f"{shape.family} · {size} parameters · {shape.num_layers} layers · hidden {shape.hidden_size} · "
             f"{shape.num_heads} heads ({shape.num_kv_heads} KV)")
+
+
+class PlanFill:
+    """When the wizard fills in the planner's plan: once per model, only where the preset leaves
+    the method to tuitune (a preset that chose its method keeps it), and only on a real GPU (the
+    plan for the reference card would not be this machine's)."""
+
+    def __init__(self) -> None:
+        self.open = False
+        self.filled_for: str | None = None
+
+    def start(self, preset: Any) -> None:
+        """A preset was loaded from its file."""
+        self.open, self.filled_for = preset.train.method == "auto", None
+
+    def decide(self, view: MemoryView, model: str | None) -> tuple[str, bool]:
+        """(``"preset"`` | ``"no-gpu"`` | ``"filled"`` | ``"unchanged"``, fill in now?)"""
+        if not self.open:
+            return "preset", False
+        if view.reference_gpu:
+            return "no-gpu", False
+        if model is None or model == self.filled_for or not view.overrides:
+            return "unchanged", False
+        self.filled_for = model
+        return "filled", True
 
 
 def memory_bar(view: MemoryView, width: int = 40) -> str:

@@ -66,8 +66,9 @@ class NewRunScreen(Screen):
         self.guidance = None
         self.plan_extra: dict[str, str] = {}
         """Keys of an applied plan that the form has no field for (grad_accum, checkpointing…)."""
-        self._prefill_for: str | None = None
-        """The model whose plan is still to be filled in (None: the preset chose the method)."""
+        from tuitune.tui.wizard import PlanFill
+
+        self.plan_fill = PlanFill()
         self._data_key: tuple | None = None
         self._details_key: tuple | None = None
         self._details_job = None
@@ -180,7 +181,7 @@ class NewRunScreen(Screen):
         except user_errors() as e:
             self._show(None, str(e))
             return
-        self._prefill_for = preset.model.path if preset.train.method == "auto" else None
+        self.plan_fill.start(preset)
         for key, value in preset_form.values_of(preset).items():
             self.query_one(f"#{FIELD_IDS[key]}").value = value
         self._show(preset, "")
@@ -301,21 +302,18 @@ class NewRunScreen(Screen):
         self._prefill(view)
 
     def _prefill(self, view) -> None:  # type: ignore[no-untyped-def]
-        """Fill in the plan once per model, where the preset leaves the method to tuitune."""
         note = self.query_one("#plan-note", Static)
-        plan = Text.assemble(("planner: ", "bold"), f"{view.plan_text}. {view.recommendation}\n")
-        if self._prefill_for is None:
-            note.update(Text.assemble(plan, ("The preset sets the method; ctrl+r applies the plan.", "dim")))
-            return
-        if view.reference_gpu:
-            note.update(Text.assemble(plan, ("No GPU here: tuitune chooses at run start (method auto); ctrl+r fills "
-                                             "in the plan for the reference card.", "dim")))
-            return
-        if self.preset is None or self._prefill_for == "done:" + self.preset.model.path or not view.overrides:
-            return
-        self._prefill_for = "done:" + self.preset.model.path
-        self.apply_plan(view.overrides)
-        note.update(Text.assemble(("Filled in from the planner: ", "bold"), f"{view.plan_text}. {view.recommendation}"))
+        plan = f"{view.plan_text}. {view.recommendation}"
+        state, fill = self.plan_fill.decide(view, self.preset.model.path if self.preset else None)
+        if fill:
+            self.apply_plan(view.overrides)
+        if state == "filled":
+            note.update(Text.assemble(("Filled in from the planner: ", "bold"), plan))
+        elif state in ("preset", "no-gpu"):
+            hint = ("The preset sets the method; ctrl+r applies the plan." if state == "preset" else
+                    "No GPU here: tuitune chooses at run start (method auto); ctrl+r fills in the plan for the "
+                    "reference card.")
+            note.update(Text.assemble(("planner: ", "bold"), plan + "\n", (hint, "dim")))
 
     def apply_plan(self, overrides: list[str]) -> list[str]:
         """Put a plan in the form; keys without a field go into the preset as they are."""
