@@ -27,7 +27,8 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from tuitune.preset import Preset
 from tuitune.tui import preset_form
-from tuitune.tui.messages import DataFilesFound, DataInspected, MemoryPlanned, ModelsFound
+from tuitune.tui.messages import DataFilesFound, MemoryPlanned, ModelsFound
+from tuitune.tui.widgets.data_panel import DataPanel
 
 FIELD_IDS = {key: "f-" + key.replace(".", "-") for key in preset_form.EDITABLE}
 STEPS = ("step-model", "step-data", "step-method", "step-review")
@@ -69,9 +70,6 @@ class NewRunScreen(Screen):
         from tuitune.tui.wizard import PlanFill
 
         self.plan_fill = PlanFill()
-        self._data_key: tuple | None = None
-        self._details_key: tuple | None = None
-        self._details_job = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -90,8 +88,7 @@ class NewRunScreen(Screen):
                     yield Label("data: pick a file, or type a path or hf:ORG/NAME below")
                     yield Select([], id="data-choice", prompt="data files found here")
                     yield from self._fields("data.path", "data.format")
-                    yield Static("", id="data-info")
-                    yield Static("", id="data-details")
+                    yield DataPanel()
                     yield Button("Next: method →", classes="next")
                 with TabPane("3 Method", id="step-method"), VerticalScroll(classes="step"):
                     yield Static("", id="plan-note")
@@ -164,8 +161,10 @@ class NewRunScreen(Screen):
 
     @on(TabbedContent.TabActivated)
     def _step_shown(self, message: TabbedContent.TabActivated) -> None:
-        if message.pane.id == "step-data":
-            self._details_if_stale()
+        panel = self.query_one(DataPanel)
+        panel.follow = message.pane.id == "step-data"
+        if panel.follow:
+            panel.details_if_stale()
 
     # -- the preset ----------------------------------------------------------------------
 
@@ -212,11 +211,7 @@ class NewRunScreen(Screen):
         box.update(Text.assemble(*warnings, preset_form.render(preset) + guided))
         self.query_one(f"#{FIELD_IDS['dpo.beta']}").disabled = preset.train.stage != "dpo"
         self.plan_memory(preset)
-        key = (str(preset.data.path), preset.data.format, preset.train.stage)
-        if key != self._data_key:
-            self._data_key = key
-            self.query_one("#data-info", Static).update(Text("reading the data…", style="dim"))
-            self.inspect_data(preset)
+        self.query_one(DataPanel).show(preset)
 
     @on(Select.Changed, "#preset")
     def _preset_picked(self, message: Select.Changed) -> None:
@@ -334,67 +329,11 @@ class NewRunScreen(Screen):
             return
         self.notify("applied " + ", ".join(self.apply_plan(self.recommended)), markup=False)
 
-    # -- data ----------------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="data")
-    def inspect_data(self, preset: Preset) -> None:
-        from tuitune.tui.launch import user_errors
-        from tuitune.tui.wizard import data_summary
-
-        try:
-            self.post_message(DataInspected(data_summary(preset), ok=True))
-        except user_errors() as e:
-            self.post_message(DataInspected([str(e)], ok=False))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="data-details")
-    def inspect_data_details(self, preset: Preset) -> None:
-        from tuitune.tui.launch import user_errors
-        from tuitune.tui.wizard import DataDetails
-
-        if self._details_job is not None:
-            self._details_job.cancel()
-        job = self._details_job = DataDetails(preset)
-        try:
-            lines = job.run()
-        except (*user_errors(), TimeoutError) as e:
-            self.post_message(DataInspected([str(e)], ok=False, details=True))
-            return
-        if not job.cancelled:
-            self.post_message(DataInspected(lines, ok=True, details=True))
-
-    def on_unmount(self) -> None:
-        if self._details_job is not None:
-            self._details_job.cancel()
-
-    def _details_if_stale(self) -> None:
-        """The details cost a tokenizer load (seconds): computed when the data step is shown
-        and the data, model or sequence length changed since."""
-        preset = self.preset
-        if preset is None:
-            return
-        key = (str(preset.data.path), preset.data.format, preset.model.path, preset.train.max_seq_len)
-        if key != self._details_key:
-            self._details_key = key
-            self.action_data_details()
-
-    @on(DataInspected)
-    def _data_inspected(self, message: DataInspected) -> None:
-        target = self.query_one("#data-details" if message.details else "#data-info", Static)
-        target.update(Text("\n".join(message.lines), style="" if message.ok else "bold red"))
-        if not message.details:
-            if not message.ok:
-                self.query_one("#data-details", Static).update("")
-                self._details_key = None
-            elif self.query_one("#steps", TabbedContent).active == "step-data":
-                self._details_if_stale()
-
     def action_data_details(self) -> None:
         if self.preset is None:
             self.notify(f"fix the preset first:\n{self.problems}", markup=False, severity="error", timeout=8)
             return
-        self.query_one("#data-details", Static).update(
-            Text("loading the tokenizer for the cleaning report, token histogram and loss-mask preview…", style="dim"))
-        self.inspect_data_details(self.preset)
+        self.query_one(DataPanel).details()
 
     # -- save and launch -----------------------------------------------------------------
 
@@ -415,5 +354,5 @@ class NewRunScreen(Screen):
     def action_launch(self) -> None:
         path = self.action_save()
         if path is not None:
-            self.on_unmount()  # the run needs the CPU more than the data panel does
+            self.query_one(DataPanel).cancel()  # the run needs the CPU more than the data panel does
             self.app.launch_preset(path)
