@@ -71,8 +71,8 @@ def prepare_model(args: argparse.Namespace, folder: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from tuitune.bundled import resolve_model
-    from tuitune.gguf_compat import enable_transformers_gguf
+    from tuitune.models.bundled import resolve_model
+    from tuitune.weights.gguf_compat import enable_transformers_gguf
 
     enable_transformers_gguf()
     gguf = resolve_model("bundled:smollm2-135m-instruct")
@@ -160,7 +160,7 @@ def run_tuitune(spec: dict, overrides: list[str]) -> tuple[dict, float]:
 
     from tuitune.events import read_events
     from tuitune.preset import load_preset
-    from tuitune.run_store import create_run
+    from tuitune.runs.store import create_run
 
     preset_file = Path(spec["output_dir"]) / "preset.toml"
     preset_file.parent.mkdir(parents=True, exist_ok=True)

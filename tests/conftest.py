@@ -23,7 +23,7 @@ def tuitune_home(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def smollm2_gguf() -> Path:
-    from tuitune.bundled import BundledNotFound, resolve_model
+    from tuitune.models.bundled import BundledNotFound, resolve_model
 
     try:
         return resolve_model("bundled:smollm2-135m-instruct")
@@ -36,7 +36,7 @@ def tokenizer_dir(tmp_path_factory, smollm2_gguf) -> Path:
     """The SmolLM2 tokenizer (with its ChatML template) saved as a normal HF folder."""
     from transformers import AutoTokenizer
 
-    from tuitune.gguf_compat import enable_transformers_gguf
+    from tuitune.weights.gguf_compat import enable_transformers_gguf
 
     enable_transformers_gguf()
     out = tmp_path_factory.mktemp("smollm2-tokenizer")

@@ -48,7 +48,7 @@ def test_run_refuses_a_preset_that_cannot_fit_the_gpu(tmp_path, tuitune_home, sm
 
 def test_runs_delete_asks_for_yes_without_a_terminal(tuitune_home):
     from tuitune.preset import parse_preset
-    from tuitune.run_store import create_run
+    from tuitune.runs.store import create_run
 
     run = create_run(parse_preset('[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n'))
     refused = tuitune("runs", "delete", run.id, stdin=subprocess.DEVNULL)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tuitune.cli_data import main
+from tuitune.cli.data import main
 
 BAD = Path(__file__).parent / "data" / "bad"
 

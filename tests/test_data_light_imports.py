@@ -9,7 +9,7 @@ MODULES = [
     "tuitune.data", "tuitune.data.schema", "tuitune.data.readers", "tuitune.data.messages",
     "tuitune.data.formats", "tuitune.data.validate", "tuitune.data.split", "tuitune.data.dedup",
     "tuitune.data.clean", "tuitune.data.cache", "tuitune.data.stats", "tuitune.data.preview", "tuitune.data.pipeline",
-    "tuitune.data.loader", "tuitune.cli_data",
+    "tuitune.data.loader", "tuitune.cli.data",
 ]
 
 
@@ -24,7 +24,7 @@ def test_inspect_without_a_model_stays_light(tmp_path):
     f = tmp_path / "d.jsonl"
     f.write_text('{"prompt": "q", "completion": "a"}\n')
     code = (
-        "import sys\nfrom tuitune.cli_data import main\n"
+        "import sys\nfrom tuitune.cli.data import main\n"
         f"assert main(['data', 'inspect', {str(f)!r}, '--no-near-dedup']) == 0\n"
         f"print('HEAVY', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
     )

@@ -63,7 +63,7 @@ def test_preview_trains_the_answer_and_masks_the_prompt(tokenizer):
     assert "<|im_end|>" in trained  # the model must learn to stop
     assert "Where is the gold?" in masked and "Be a pirate." in masked and "And the map?" in masked
     assert mask.plain().count("⟦") == 2 and mask.cut == 0
-    from tuitune.train.tokenize import encode
+    from tuitune.data.tokenize import encode
 
     labels = encode(tokenizer, example.data["messages"])["labels"]
     assert (mask.trained, mask.total) == (sum(x != -100 for x in labels), len(labels))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import read_state, run_dir_from, tuitune, wait_for, write_preset
-from tuitune.checkpoints import complete_checkpoints
+from tuitune.runs.checkpoints import complete_checkpoints
 from tuitune.events import read_events
 
 TOPICS = [
@@ -175,7 +175,7 @@ def test_llama_factory_dpo_demo_trains_full_with_a_reference_copy(tmp_path, tiny
 
 
 def test_shipped_dpo_preset_dry_run_describes_the_run():
-    from tuitune.bundled import presets_dir
+    from tuitune.models.bundled import presets_dir
 
     result = tuitune("run", str(presets_dir() / "demo-cpu-dpo.toml"), "--dry-run")
     assert result.returncode == 0, result.stderr
@@ -186,7 +186,7 @@ def test_shipped_dpo_preset_dry_run_describes_the_run():
 
 
 def test_encode_pair_keeps_the_prompt_end_and_the_answer_start(tokenizer):
-    from tuitune.train.tokenize import encode_pair, render
+    from tuitune.data.tokenize import encode_pair, render
 
     row = {"prompt": [{"role": "user", "content": "word " * 50}],
            "chosen": [{"role": "assistant", "content": "yes " * 30}],

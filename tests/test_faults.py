@@ -2,7 +2,7 @@
 disk during a checkpoint save, out of memory with `on_oom = "retry"`, a kill during export, and
 corrupted run files. Each says what tuitune did, and that nothing else was lost.
 
-Faults are injected with TUITUNE_FAULT (tuitune/train/faults.py), read only by the worker.
+Faults are injected with TUITUNE_FAULT (tuitune/runs/faults.py), read only by the worker.
 """
 
 import hashlib
@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from tests.helpers import read_state, run_dir_from, step_losses, tuitune, write_preset
-from tuitune.checkpoints import MARKER, STAGING, complete_checkpoints
+from tuitune.runs.checkpoints import MARKER, STAGING, complete_checkpoints
 from tuitune.events import read_events
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ method; what a preset sets is kept; the fronts show the choices."""
 import pytest
 
 from tests.helpers import tuitune
-from tuitune.bundled import presets_dir
-from tuitune.guidance import CPU_BUDGET_S, DataFacts, Guidance, cpu_step_cap, dpo_beta, resolve
+from tuitune.models.bundled import presets_dir
+from tuitune.preset.guidance import CPU_BUDGET_S, DataFacts, Guidance, cpu_step_cap, dpo_beta, resolve
 from tuitune.preset import GUIDED
 
 MINIMAL = '[model]\npath = "m"\n[data]\npath = "d.jsonl"\n'
@@ -13,7 +13,8 @@ MINIMAL = '[model]\npath = "m"\n[data]\npath = "d.jsonl"\n'
 
 def preset(extra: str = ""):
     """A validated preset; its paths are not checked (the rules only read the settings)."""
-    from tuitune.preset import Preset, tomllib
+    from tuitune.preset import Preset
+    from tuitune.preset.load import tomllib
 
     return Preset.model_validate(tomllib.loads(MINIMAL + extra))
 
@@ -119,7 +120,7 @@ def test_dpo_rules():
     beta, reason = dpo_beta(500, "lora")
     assert 0.01 <= beta <= 0.5 and "DPO" in reason
     g = resolve(preset(), facts(500), params=int(8e9), device="cuda", method="lora")
-    from tuitune.guidance import learning_rate
+    from tuitune.preset.guidance import learning_rate
 
     assert learning_rate("lora", int(8e9), "dpo")[0] < g.value("train.learning_rate") / 10
     assert "dpo.beta" not in g.choices  # an SFT run has no beta to choose

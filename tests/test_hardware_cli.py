@@ -1,4 +1,4 @@
-"""`tuitune gpus` and `tuitune plan` through cli_hardware.main (wired like tuitune/cli.py):
+"""`tuitune gpus` and `tuitune plan` through cli_hardware.main (wired like tuitune/cli/main.py):
 the JSON contract, one-line errors with exit code 2, and nothing heavy imported."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tuitune.cli_hardware import main
+from tuitune.cli.hardware import main
 
 CONFIGS = Path(__file__).parent / "data" / "configs"
 NVML_DATA = Path(__file__).parent / "data" / "nvml"
@@ -115,10 +115,10 @@ def test_gpus_and_plan_import_nothing_heavy(smollm2_gguf):
     code = (
         "import sys, contextlib, io\n"
         "import tuitune.hardware, tuitune.hardware.nvml, tuitune.hardware.nvml_replay, tuitune.hardware.shapes\n"
-        "import tuitune.hardware.model_ref, tuitune.hardware.gguf_header, tuitune.hardware.setup\n"
+        "import tuitune.hardware.model_ref, tuitune.models.gguf_header, tuitune.hardware.setup\n"
         "import tuitune.hardware.activations, tuitune.hardware.estimate, tuitune.hardware.recommend\n"
-        "import tuitune.hardware.plan, tuitune.hardware.probe, tuitune.cli_hardware\n"
-        "from tuitune.cli_hardware import main\n"
+        "import tuitune.hardware.plan, tuitune.hardware.probe, tuitune.cli.hardware\n"
+        "from tuitune.cli.hardware import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
         "    main(['gpus']); main(['gpus', '--json'])\n"
         f"    main(['plan', '--model', {str(CONFIGS / 'Llama-3.1-8B')!r}])\n"

@@ -91,7 +91,7 @@ def test_bundled_gguf_metadata_gives_the_same_shape(smollm2_gguf):
 
 def test_our_gguf_header_reader_agrees_with_the_gguf_package(smollm2_gguf):
     gguf = pytest.importorskip("gguf")
-    from tuitune.hardware.gguf_header import read_header
+    from tuitune.models.gguf_header import read_header
 
     meta, tensors = read_header(smollm2_gguf)
     reader = gguf.GGUFReader(str(smollm2_gguf))

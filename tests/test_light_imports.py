@@ -9,10 +9,10 @@ import time
 HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "bitsandbytes")
 
 LIGHT_MODULES = [
-    "tuitune", "tuitune.cli", "tuitune.preset", "tuitune.events", "tuitune.run_store",
-    "tuitune.runner", "tuitune.display", "tuitune.errors", "tuitune.bundled",
-    "tuitune.checkpoints", "tuitune.data.loader", "tuitune.preflight", "tuitune.tui.app", "tuitune.chat.session", "tuitune.chat.targets",
-    "tuitune.cli_chat", "tuitune.cli_follow", "tuitune.__main__", "tuitune.cli_hardware", "tuitune.cli_data",
+    "tuitune", "tuitune.cli.main", "tuitune.preset", "tuitune.events", "tuitune.runs.store",
+    "tuitune.runs.workers", "tuitune.cli.display", "tuitune.errors", "tuitune.models.bundled",
+    "tuitune.runs.checkpoints", "tuitune.data.loader", "tuitune.runs.preflight", "tuitune.tui.app", "tuitune.chat.session", "tuitune.chat.targets",
+    "tuitune.cli.chat", "tuitune.cli.follow", "tuitune.__main__", "tuitune.cli.hardware", "tuitune.cli.data",
 ]
 
 
@@ -28,7 +28,7 @@ def test_core_and_fronts_import_nothing_heavy():
 
 def test_help_and_version_parse_nothing_heavy():
     code = (
-        "import sys\nfrom tuitune.cli import main\n"
+        "import sys\nfrom tuitune.cli.main import main\n"
         "for argv in (['--help'], ['--version'], ['keys']):\n"
         "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
         f"print('HEAVY', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"

@@ -5,7 +5,7 @@ import pytest
 
 from tuitune.events import EventWriter, read_events
 from tuitune.preset import parse_preset
-from tuitune.run_store import create_run
+from tuitune.runs.store import create_run
 from tuitune.train import oom
 from tuitune.train.worker import _after_oom, explain
 

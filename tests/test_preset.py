@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import tuitune
-from tuitune.bundled import presets_dir
+from tuitune.models.bundled import presets_dir
 from tuitune.preset import Preset, PresetError, apply_overrides, field_help, load_preset, parse_preset
 
 MINIMAL = """

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tuitune.preset import parse_preset
-from tuitune.run_store import RunDir, RunState, RunStoreError, atomic_write_text, create_run, find_run, list_runs
+from tuitune.runs.store import RunDir, RunState, RunStoreError, atomic_write_text, create_run, find_run, list_runs
 
 PRESET = parse_preset('name = "My Run!"\n[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n')
 
@@ -51,7 +51,7 @@ def test_lock_is_exclusive_across_processes_and_freed_on_death(tuitune_home):
     run = create_run(PRESET)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from tuitune.run_store import RunDir; l = RunDir(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)",
+         "import sys, time; from tuitune.runs.store import RunDir; l = RunDir(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)",
          str(run.path)],
         stdout=subprocess.PIPE, text=True,
     )
@@ -90,7 +90,7 @@ def test_state_roundtrip_ignores_unknown_keys(tuitune_home):
 
 
 def test_delete_run_refuses_while_a_worker_holds_it(tuitune_home):
-    from tuitune.run_store import delete_run
+    from tuitune.runs.store import delete_run
 
     run = create_run(PRESET)
     (run.checkpoints / "checkpoint-2").mkdir(parents=True)

@@ -9,7 +9,7 @@ from textual.widgets import Select
 
 from tests.test_tui_new_run import open_form, toml_shown
 from tests.test_tui_support import pilot_test, wait_for
-from tuitune.model_files import ModelFileError, check_model_files, safety_warnings
+from tuitune.models.files import ModelFileError, check_model_files, safety_warnings
 from tuitune.preset import parse_preset
 from tuitune.tui.app import TuituneApp
 
@@ -25,7 +25,7 @@ def test_training_renders_chat_templates_in_a_sandbox(tokenizer_dir):
     from jinja2.exceptions import SecurityError
     from transformers import AutoTokenizer
 
-    from tuitune.train.tokenize import encode
+    from tuitune.data.tokenize import encode
     from tuitune.train.worker import explain
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
@@ -60,7 +60,7 @@ def test_trust_remote_code_is_off_by_default_and_warned_about_when_on(tmp_path):
 
 
 def test_the_worker_never_unpickles_a_local_folder(tmp_path):
-    from tuitune.train.model_loading import ModelLoadError, _has_safetensors
+    from tuitune.weights.loading import ModelLoadError, _has_safetensors
 
     (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")
     with pytest.raises(ModelLoadError, match="does not load pickled weights"):

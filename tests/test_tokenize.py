@@ -1,7 +1,7 @@
 """The loss mask: only assistant turns (with their end-of-turn token) are trained."""
 
-from tuitune.train.model_loading import DEFAULT_CHAT_TEMPLATE
-from tuitune.train.tokenize import encode
+from tuitune.weights.loading import DEFAULT_CHAT_TEMPLATE
+from tuitune.data.tokenize import encode
 
 CONVERSATION = [
     {"role": "system", "content": "You are terse."},

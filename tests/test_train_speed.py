@@ -64,7 +64,7 @@ def test_explicit_switches_win_or_fail_clearly():
 
 def _train(tmp_path, model_dir, data_path, name, **train):
     from tuitune.events import EventWriter, read_events
-    from tuitune.run_store import create_run
+    from tuitune.runs.store import create_run
     from tuitune.train.sft import train_sft
 
     preset = load_preset(write_preset(

@@ -8,7 +8,7 @@ import pytest
 from tests.test_tui_support import canned_run, hold_run, record_start_worker
 from tuitune.events import EventWriter
 from tuitune.preset import PresetError, load_preset
-from tuitune.run_store import RunStoreError
+from tuitune.runs.store import RunStoreError
 from tuitune.tui import launch, preset_form
 from tuitune.tui.event_text import describe, downsample, step_numbers
 from tuitune.tui.hardware_info import summary
@@ -28,7 +28,7 @@ def test_rows_newest_first_with_every_column():
 
 
 def test_row_of_a_fresh_run_reads_the_method_from_its_config():
-    from tuitune.run_store import create_run
+    from tuitune.runs.store import create_run
 
     run = create_run(load_preset(launch.demo_preset_path()))
     row = run_row(run)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import Input, Select, TabbedContent
 
 from tests.test_tui_support import pilot_test, record_start_worker, wait_for
-from tuitune.bundled import presets_dir
+from tuitune.models.bundled import presets_dir
 from tuitune.preset import load_preset
 from tuitune.tui.app import TuituneApp
 from tuitune.tui.screens.new_run import FIRST_FIELD

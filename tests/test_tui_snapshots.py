@@ -39,7 +39,7 @@ def same_machine_everywhere(monkeypatch):
 
 def fixed_run(run_id: str, **kwargs):
     """A canned run renamed to a stable id."""
-    from tuitune.run_store import RunDir
+    from tuitune.runs.store import RunDir
 
     run = canned_run(**kwargs)
     target = run.path.parent / run_id

@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from tuitune.bundled import presets_dir
+from tuitune.models.bundled import presets_dir
 from tuitune.events import EventWriter, parse_line, read_events
 from tuitune.preset import load_preset
-from tuitune.run_store import RunDir, create_run
+from tuitune.runs.store import RunDir, create_run
 
 
 def canned_run(*, status: str = "done", steps: int = 12, total: int | None = None, evals_every: int = 6,
@@ -77,7 +77,7 @@ async def wait_for(pilot, predicate, timeout: float = 5.0, what: str = "conditio
 
 
 def record_start_worker(monkeypatch) -> list[dict]:
-    """Replace ``tuitune.runner.start_worker`` with one that records its call and starts a
+    """Replace ``tuitune.runs.workers.start_worker`` with one that records its call and starts a
     process that exits at once."""
     calls: list[dict] = []
 
@@ -85,7 +85,7 @@ def record_start_worker(monkeypatch) -> list[dict]:
         calls.append({"run": run.id, "module": module, "args": list(args or [])})
         return subprocess.Popen([sys.executable, "-c", "pass"])
 
-    monkeypatch.setattr("tuitune.runner.start_worker", fake)
+    monkeypatch.setattr("tuitune.runs.workers.start_worker", fake)
     return calls
 
 
@@ -94,7 +94,7 @@ def hold_run(run: RunDir) -> subprocess.Popen:
     writes ``stop-requested`` in the run folder and exits (as the real worker stops)."""
     code = (
         "import signal, sys, time, pathlib\n"
-        "from tuitune.run_store import RunDir\n"
+        "from tuitune.runs.store import RunDir\n"
         "run = RunDir(sys.argv[1]); lock = run.acquire()\n"
         "def stop(*_):\n"
         "    (run.path / 'stop-requested').write_text('yes'); sys.exit(0)\n"

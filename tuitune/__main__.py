@@ -1,4 +1,4 @@
-from tuitune.cli import main
+from tuitune.cli.main import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -6,13 +6,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tuitune.bundled import BundledNotFound
+from tuitune.models.bundled import BundledNotFound
 from tuitune.chat.backend import ChatError
 from tuitune.data.loader import DataError
 from tuitune.hardware.errors import PlannerError
-from tuitune.model_files import ModelFileError
+from tuitune.models.files import ModelFileError
 from tuitune.preset import PresetError
-from tuitune.run_store import RunStoreError
+from tuitune.runs.store import RunStoreError
 
 USER_ERRORS = (PresetError, DataError, RunStoreError, BundledNotFound, ChatError, PlannerError, ModelFileError)
 

@@ -23,8 +23,8 @@ def load(target: Path, base_only: bool) -> tuple[Any, Any, str]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from tuitune.run_store import RunDir
-    from tuitune.train.model_loading import load_tokenizer, model_source
+    from tuitune.runs.store import RunDir
+    from tuitune.weights.loading import load_tokenizer, model_source
 
     if (target / "state.json").exists():
         run = RunDir(target)
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         _send(out, {"error": f"cannot load {args.target}: {e}"})
         return 1
     model.eval()
-    from tuitune.export.merge import end_token_ids
+    from tuitune.weights.merge import end_token_ids
 
     end_ids = end_token_ids(tokenizer)
     n_ctx = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)

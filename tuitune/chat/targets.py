@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuitune.model_files import check_model_files
+from tuitune.models.files import check_model_files
 from tuitune.chat.backend import Backend, ChatError
-from tuitune.run_store import RunDir, RunStoreError, find_run
+from tuitune.runs.store import RunDir, RunStoreError, find_run
 
 
 @dataclass
@@ -63,7 +63,7 @@ def base_of(target: Target) -> Target:
         raise ChatError("--compare needs a run as TARGET (its base model is the other side)")
     model = target.run.preset().model.path
     if model.startswith("bundled:"):
-        from tuitune.bundled import resolve_model
+        from tuitune.models.bundled import resolve_model
 
         model = str(resolve_model(model))
     if model.endswith(".gguf"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuitune.bundled import resolve_data
+from tuitune.models.bundled import resolve_data
 from tuitune.data import hub
 from tuitune.data.formats import CONVERTERS, FORMATS, SAMPLE, Detection, detect, rename_columns
 from tuitune.data.readers import read_rows

@@ -44,7 +44,7 @@ def mask_preview(tokenizer: Any, example: Example, assistant_only: bool = True,
         ids = tokenizer(example.data["text"], add_special_tokens=False)["input_ids"]
         labels = list(ids)
     else:
-        from tuitune.train.tokenize import encode
+        from tuitune.data.tokenize import encode
 
         enc = encode(tokenizer, conv, assistant_only)
         ids, labels = enc["input_ids"], enc["labels"]

@@ -35,7 +35,7 @@ def char_stats(examples: list[Example]) -> dict[str, Any]:
 
 def rendered_texts(example: Example, tokenizer: Any) -> list[str]:
     """What the model sees: the chat template applied (each side of a pair), or the raw text."""
-    from tuitune.train.tokenize import render
+    from tuitune.data.tokenize import render
 
     d = example.data
     if example.kind == "text":
@@ -48,7 +48,7 @@ def rendered_texts(example: Example, tokenizer: Any) -> list[str]:
 def prompt_text(example: Example, tokenizer: Any) -> list[str]:
     """What comes before the last answer, up to the assistant's header: if ``max_seq_len`` cuts
     inside it, that row teaches nothing at all."""
-    from tuitune.train.tokenize import render
+    from tuitune.data.tokenize import render
 
     d = example.data
     if example.kind == "text":

@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from tuitune.events import EventWriter
-from tuitune.run_store import RunDir, RunStoreError
+from tuitune.runs.store import RunDir, RunStoreError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tuitune.export.merge import ExportError
+from tuitune.weights.merge import ExportError
 
 FTYPES = {
     "f16": "LLAMA_FTYPE_MOSTLY_F16",

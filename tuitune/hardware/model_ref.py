@@ -1,7 +1,7 @@
 """Find a model's shape from what the user typed: a folder, a config.json, a .gguf file, a hub id
 already in the local Hugging Face cache, a ``bundled:`` name, or an earlier run (``run:<id>``). Nothing is downloaded and no
 weights are read: config.json is parsed with :mod:`json`, a GGUF file's header with
-:mod:`tuitune.hardware.gguf_header` (plain Python, no numpy, no torch).
+:mod:`tuitune.models.gguf_header` (plain Python, no numpy, no torch).
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ GGUF_ARCHITECTURES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gem
 def load_shape(ref: str) -> ModelShape:
     """The :class:`ModelShape` of ``ref``; a :class:`PlannerError` says why when there is none."""
     if ref.startswith("run:"):
-        from tuitune.run_ref import shape_ref
-        from tuitune.run_store import RunStoreError
+        from tuitune.runs.refs import shape_ref
+        from tuitune.runs.store import RunStoreError
 
         try:
             return load_shape(shape_ref(ref))
         except RunStoreError as e:
             raise PlannerError(str(e)) from None
     if ref.startswith("bundled:"):
-        from tuitune.bundled import BundledNotFound, resolve_model
+        from tuitune.models.bundled import BundledNotFound, resolve_model
 
         try:
             return shape_from_gguf(resolve_model(ref))
@@ -100,7 +100,7 @@ def shape_from_gguf(path: Path) -> ModelShape:
 
 def gguf_config(path: Path) -> tuple[dict, dict[str, int]]:
     """A config.json-like dict from a GGUF file, and its tensors' element counts by name."""
-    from tuitune.hardware.gguf_header import read_header
+    from tuitune.models.gguf_header import read_header
 
     try:
         meta, tensors = read_header(path)

@@ -1,6 +1,6 @@
 """`tuitune plan --probe`: estimate, then measure — a few real training steps on the GPU.
 
-The measuring runs in throwaway worker processes (:mod:`tuitune.hardware.probe_worker`), one
+The measuring runs in throwaway worker processes (:mod:`tuitune.train.probe_worker`), one
 per micro-batch tried, so an out-of-memory leaves nothing behind. This module stays light: it
 decides whether a probe can run, starts the workers, and keeps what they measured in
 ``$TUITUNE_HOME/calibration/probes.jsonl`` to calibrate the estimator later.
@@ -86,7 +86,7 @@ def _run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
         try:
-            proc = subprocess.run([sys.executable, "-m", "tuitune.hardware.probe_worker", str(spec_path),
+            proc = subprocess.run([sys.executable, "-m", "tuitune.train.probe_worker", str(spec_path),
                                    str(out_path)], capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return {"fits": None, "batch": spec["batch"], "error": f"the probe took over {timeout:.0f} s"}
@@ -99,7 +99,7 @@ def _run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def _store(model: str, result: ProbeResult) -> None:
-    from tuitune.run_store import tuitune_home
+    from tuitune.runs.store import tuitune_home
 
     path = tuitune_home() / "calibration" / "probes.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)

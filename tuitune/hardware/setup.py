@@ -1,6 +1,6 @@
 """One training setup to estimate: method, batch, sequence length, adapter, optimizer, and the
 stack's behaviour the memory depends on. Defaults are what tuitune's worker really does
-(tuitune/train/model_loading.py and sft.py over TRL 1.16 / PEFT 0.21); validation against
+(tuitune/weights/loading.py and sft.py over TRL 1.16 / PEFT 0.21); validation against
 published runs overrides the stack fields to match those runs."""
 
 from __future__ import annotations

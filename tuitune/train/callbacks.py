@@ -13,8 +13,8 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tuitune.events import EventWriter
-from tuitune.run_store import RunDir
-from tuitune.checkpoints import mark_complete
+from tuitune.runs.store import RunDir
+from tuitune.runs.checkpoints import mark_complete
 from tuitune.train.stop import stop_requested  # noqa: F401 - re-exported for the trainers
 
 

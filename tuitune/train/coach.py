@@ -3,7 +3,7 @@ events with a ``code``, when a run is going wrong — each warning says what to 
 
 Codes: ``loss_nan``, ``loss_exploding``, ``loss_flat``, ``overfitting``. (``labels_masked``,
 ``too_few_examples``, ``truncated`` and the learning-rate checks come before training, from
-tuitune.guidance and tuitune.train.guided.) Each code is raised at most once per worker.
+tuitune.preset.guidance and tuitune.train.guided.) Each code is raised at most once per worker.
 Only reads values already on the host in ``logs``: no extra device syncs.
 """
 

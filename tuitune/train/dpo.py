@@ -18,10 +18,10 @@ from typing import Any
 
 from tuitune.events import EventWriter
 from tuitune.preset import Preset
-from tuitune.run_store import RunDir
+from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
-from tuitune.train.model_loading import load_model
-from tuitune.train.tokenize import encode_pair
+from tuitune.weights.loading import load_model
+from tuitune.data.tokenize import encode_pair
 from tuitune.train.trainer_args import common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
 

@@ -14,7 +14,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tuitune.events import EventWriter
-from tuitune.run_store import RunDir, atomic_write_text
+from tuitune.runs.store import RunDir, atomic_write_text
 
 
 def probe_prompts(probes: list[str], system_prompt: str | None, val: list[list[dict]], train: list[list[dict]],

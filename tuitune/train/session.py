@@ -8,17 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from tuitune.checkpoints import checkpoint_step, latest_checkpoint
+from tuitune.runs.checkpoints import checkpoint_step, latest_checkpoint
 from tuitune.data.pipeline import prepare
 from tuitune.events import EventWriter
 from tuitune.preset import Preset
-from tuitune.run_store import RunDir, tuitune_home
-from tuitune.guidance import Guidance
+from tuitune.runs.store import RunDir, tuitune_home
+from tuitune.preset.guidance import Guidance
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
 from tuitune.train.guided import guide
 from tuitune.train.probes import ProbeCallback, probe_prompts
 from tuitune.train.speed import Available, choose_attention, peak_memory_callback
-from tuitune.train.model_loading import Hardware, ModelSource, choose_hardware, load_model, load_tokenizer, model_source
+from tuitune.weights.loading import Hardware, ModelSource, choose_hardware, load_model, load_tokenizer, model_source
 
 # (tokenizer, train rows, validation rows) -> (train dataset, validation dataset or None)
 Encoder = Callable[[Any, list[dict], list[dict]], tuple[Any, Any]]
@@ -98,7 +98,7 @@ def _conversations(rows: list[dict]) -> list[list[dict]]:
 
 
 def coach_callbacks(s: Session) -> list[Any]:
-    from tuitune.guidance import learning_rate
+    from tuitune.preset.guidance import learning_rate
     from tuitune.train.coach import CoachCallback
 
     usual, _ = learning_rate(s.hw.method, s.guidance.facts.get("params"), s.preset.train.stage)

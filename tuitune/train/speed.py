@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tuitune.hardware.setup import DTYPE_BYTES, padding_free_mask_fits
-from tuitune.train.model_loading import ModelLoadError
+from tuitune.weights.loading import ModelLoadError
 
 # Model types whose transformers 5 code builds its mask with `masking_utils.create_causal_mask`
 # (or its sliding-window twin), which reads restarting position ids as separate sequences: the

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tuitune.preset import Preset
-from tuitune.run_store import RunDir
-from tuitune.train.model_loading import Hardware
+from tuitune.runs.store import RunDir
+from tuitune.weights.loading import Hardware
 
 OPTIMIZERS = {
     "adamw": "adamw_torch",

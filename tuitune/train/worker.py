@@ -19,7 +19,7 @@ import traceback
 
 from tuitune.events import EventWriter
 from tuitune.train import oom
-from tuitune.run_store import RunDir, RunStoreError
+from tuitune.runs.store import RunDir, RunStoreError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m tuitune.train RUN_DIR", file=sys.stderr)
         return 2
     run = RunDir(argv[0])
-    from tuitune.train import faults
+    from tuitune.runs import faults
 
     faults.at_start()
     try:
@@ -86,7 +86,7 @@ def _run(run: RunDir, events: EventWriter) -> int:
 
 
 def _train(run: RunDir, events: EventWriter) -> str:
-    from tuitune.model_files import safety_warnings
+    from tuitune.models.files import safety_warnings
 
     preset = run.preset()
     train = _stage(preset)
@@ -135,7 +135,7 @@ def _after_oom(run: RunDir, preset, events: EventWriter, error: BaseException) -
     )
     if smaller is None:
         raise oom.OutOfMemory(oom.message(error, preset.train, device, note)) from error
-    from tuitune.checkpoints import latest_checkpoint
+    from tuitune.runs.checkpoints import latest_checkpoint
 
     checkpoint = latest_checkpoint(run.checkpoints)
     change = {
@@ -167,12 +167,12 @@ def _free_memory() -> None:
 
 def explain(error: BaseException) -> str:
     """One message a person can act on."""
-    from tuitune.bundled import BundledNotFound
-    from tuitune.checkpoints import CheckpointSaveError
+    from tuitune.models.bundled import BundledNotFound
+    from tuitune.runs.checkpoints import CheckpointSaveError
     from tuitune.data.loader import DataError
-    from tuitune.export.merge import ExportError
+    from tuitune.weights.merge import ExportError
     from tuitune.preset import PresetError
-    from tuitune.train.model_loading import ModelLoadError
+    from tuitune.weights.loading import ModelLoadError
 
     if isinstance(error, (DataError, ModelLoadError, BundledNotFound, PresetError, RunStoreError, ExportError,
                           CheckpointSaveError)):

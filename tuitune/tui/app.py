@@ -77,7 +77,7 @@ class TuituneApp(App):
 
     def open_run(self, run_id: str) -> None:
         """Push the run view of ``run_id`` on the current mode."""
-        from tuitune.run_store import RunStoreError, find_run
+        from tuitune.runs.store import RunStoreError, find_run
         from tuitune.tui.screens.run import RunScreen
 
         try:
@@ -93,7 +93,7 @@ class TuituneApp(App):
         from tuitune.tui.screens.export import ExportScreen
 
         try:
-            from tuitune.run_store import find_run
+            from tuitune.runs.store import find_run
 
             run = find_run(run_id)
             check_exportable(run)
@@ -111,7 +111,7 @@ class TuituneApp(App):
 
     def act_on_run(self, verb: str, run_id: str) -> None:
         """stop / resume / delete (after asking) a run by id: the palette's run entries."""
-        from tuitune.run_store import find_run
+        from tuitune.runs.store import find_run
         from tuitune.tui import launch
         from tuitune.tui.screens.confirm import ConfirmDialog
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # run_store imports pydantic (0.1 s): not before the first frame
-    from tuitune.run_store import RunDir
+    from tuitune.runs.store import RunDir
 
 
 class ActionRefused(Exception):
@@ -24,10 +24,10 @@ class ActionRefused(Exception):
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that are the user's to fix: shown as a message, never a traceback."""
-    from tuitune.bundled import BundledNotFound
+    from tuitune.models.bundled import BundledNotFound
     from tuitune.data.loader import DataError
     from tuitune.preset import PresetError
-    from tuitune.run_store import RunStoreError
+    from tuitune.runs.store import RunStoreError
 
     return (ActionRefused, RunStoreError, PresetError, BundledNotFound, DataError, OSError)
 
@@ -53,7 +53,7 @@ class WorkerProcesses:
 
 
 def demo_preset_path() -> Path:
-    from tuitune.bundled import presets_dir
+    from tuitune.models.bundled import presets_dir
 
     return presets_dir() / "demo-cpu.toml"
 
@@ -61,10 +61,10 @@ def demo_preset_path() -> Path:
 def launch(preset_path: str | Path, processes: WorkerProcesses, overrides: list[str] | None = None) -> RunDir:
     """``tuitune run PRESET``: validate, preflight (bad data fails now, with no run created),
     create the run and start its worker. Slow on big data: call it from a thread."""
-    from tuitune.preflight import preflight
+    from tuitune.runs.preflight import preflight
     from tuitune.preset import load_preset
-    from tuitune.run_store import create_run
-    from tuitune.runner import start_worker
+    from tuitune.runs.store import create_run
+    from tuitune.runs.workers import start_worker
 
     preset = load_preset(preset_path, overrides or [])
     preflight(preset)
@@ -75,7 +75,7 @@ def launch(preset_path: str | Path, processes: WorkerProcesses, overrides: list[
 
 def resume(run: RunDir, processes: WorkerProcesses) -> None:
     """``tuitune runs resume``: continue from the last complete checkpoint."""
-    from tuitune.runner import check_resumable, start_worker
+    from tuitune.runs.workers import check_resumable, start_worker
 
     if processes.alive(run.id):
         raise ActionRefused(f"run {run.id} is already starting or running")
@@ -86,7 +86,7 @@ def resume(run: RunDir, processes: WorkerProcesses) -> None:
 def stop(run: RunDir, processes: WorkerProcesses) -> None:
     """``tuitune runs stop``: the worker stops after its current step, with a checkpoint.
     A worker this app just started may not hold the run yet: signal it directly then."""
-    from tuitune.runner import request_stop
+    from tuitune.runs.workers import request_stop
 
     process = processes.alive(run.id)
     if process is not None and not run.is_locked():
@@ -105,7 +105,7 @@ def export(run: RunDir, processes: WorkerProcesses, quants: list[str] | None = N
            ollama: bool | None = None) -> list[str]:
     """``tuitune export RUN [--quant …] [--no-ollama]``: verified GGUF files of ``quants``
     (default: the preset's ``export.gguf``); returns the types asked for."""
-    from tuitune.runner import start_worker
+    from tuitune.runs.workers import start_worker
 
     check_exportable(run)
     if processes.alive(run.id):
@@ -124,7 +124,7 @@ def export(run: RunDir, processes: WorkerProcesses, quants: list[str] | None = N
 def delete(run: RunDir, processes: WorkerProcesses) -> None:
     """``tuitune runs delete``: remove a run's folder, refusing while a worker holds it (or
     one this app just started has not taken the run yet)."""
-    from tuitune.run_store import delete_run
+    from tuitune.runs.store import delete_run
 
     if processes.alive(run.id):
         raise ActionRefused(f"run {run.id} is running; stop it (s) before deleting it")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from tuitune.run_store import RunState
+    from tuitune.runs.store import RunState
     from tuitune.tui.chat_control import ChatControl
     from tuitune.tui.event_text import Point
     from tuitune.tui.run_compare import RunCurves

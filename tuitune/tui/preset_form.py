@@ -27,14 +27,14 @@ DATA_FORMATS = FORMATS
 
 
 def saved_dir() -> Path:
-    from tuitune.run_store import tuitune_home
+    from tuitune.runs.store import tuitune_home
 
     return tuitune_home() / "presets"
 
 
 def preset_files() -> list[Path]:
     """The shipped presets (demo first), then the ones saved from this form."""
-    from tuitune.bundled import BundledNotFound, presets_dir
+    from tuitune.models.bundled import BundledNotFound, presets_dir
 
     try:
         shipped = sorted(presets_dir().glob("*.toml"), key=lambda p: (p.stem != "demo-cpu", p.name))
@@ -113,7 +113,7 @@ def guidance(preset: Preset):
     """What tuitune would choose for the keys this preset leaves to it (None when the data or
     model cannot be read yet). The data is read once per file version."""
     from tuitune.errors import USER_ERRORS
-    from tuitune.preflight import guidance_for, preflight
+    from tuitune.runs.preflight import guidance_for, preflight
 
     path = Path(preset.data.path)
     key = (preset.data.model_dump_json(), preset.model.path, preset.train.stage,

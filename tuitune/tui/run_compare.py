@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuitune.events import read_events
-from tuitune.run_store import RunDir, RunStoreError
+from tuitune.runs.store import RunDir, RunStoreError
 from tuitune.tui.event_text import Point
 from tuitune.tui.run_rows import run_row
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # run_store imports pydantic (0.1 s): read in a thread, after the first frame
-    from tuitune.run_store import RunDir
+    from tuitune.runs.store import RunDir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,7 +46,7 @@ class RunRow:
 
 
 def run_row(run: RunDir, now: float | None = None) -> RunRow:
-    from tuitune.run_store import RunStoreError
+    from tuitune.runs.store import RunStoreError
 
     now = time.time() if now is None else now
     try:
@@ -67,7 +67,7 @@ def run_row(run: RunDir, now: float | None = None) -> RunRow:
 
 def list_rows(root: Path | None = None, limit: int | None = None) -> list[RunRow]:
     """Rows for every run, newest first (at most ``limit``)."""
-    from tuitune.run_store import list_runs
+    from tuitune.runs.store import list_runs
 
     now = time.time()
     rows = sorted((run_row(r, now) for r in list_runs(root)), key=lambda r: (r.created, r.id), reverse=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuitune.events import EventReader
-from tuitune.run_store import RunDir, RunState, RunStoreError
+from tuitune.runs.store import RunDir, RunState, RunStoreError
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOG_TAIL_BYTES = 32_768

@@ -31,9 +31,9 @@ REFERENCE_GPU = 24 * 2**30  # no GPU here: plan for the reference card (an RTX 4
 
 def model_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
     """(label, reference for ``model.path``), the bundled demo model first."""
-    from tuitune.bundled import BUNDLED_MODELS
+    from tuitune.models.bundled import BUNDLED_MODELS
     from tuitune.hardware.model_ref import hub_cache_dir
-    from tuitune.run_store import tuitune_home
+    from tuitune.runs.store import tuitune_home
 
     out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_MODELS]
     cache = hub_cache_dir()
@@ -56,8 +56,8 @@ MAX_DATA_CHOICES = 60
 def data_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
     """(label, reference for ``data.path``): the bundled datasets, then data files (two folders
     deep at most, hidden folders skipped) under ``$TUITUNE_HOME/data`` and the current directory."""
-    from tuitune.bundled import BUNDLED_DATA
-    from tuitune.run_store import tuitune_home
+    from tuitune.models.bundled import BUNDLED_DATA
+    from tuitune.runs.store import tuitune_home
 
     out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_DATA]
     seen: set[Path] = set()

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual_plotext import PlotextPlot
 
-from tuitune.run_store import RunDir
+from tuitune.runs.store import RunDir
 from tuitune.tui.event_text import downsample
 from tuitune.tui.messages import CompareRead
 from tuitune.tui.run_compare import RunCurves, compare_rows, curves

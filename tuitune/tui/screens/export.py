@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Header, SelectionList, Static
 from textual.worker import get_current_worker
 
-from tuitune.run_store import RunDir
+from tuitune.runs.store import RunDir
 from tuitune.tui.export_progress import QUANT_HELP, ExportProgress, read_report, report_lines
 from tuitune.tui.messages import RunEventsRead
 

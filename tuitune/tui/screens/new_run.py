@@ -203,7 +203,7 @@ class NewRunScreen(Screen):
         if preset is None:
             box.update(Text.assemble(("not valid:\n", "bold red"), problems))
             return
-        from tuitune.model_files import safety_warnings
+        from tuitune.models.files import safety_warnings
 
         warnings = [(f"warning: {w}\n", "bold yellow") for w in safety_warnings(preset)]
         self.guidance = preset_form.guidance(preset)

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 from textual.worker import get_current_worker
 
-from tuitune.run_store import RunDir
+from tuitune.runs.store import RunDir
 from tuitune.tui.event_text import describe, series_points
 from tuitune.tui.messages import (ActionFailed, LossPointsRead, RunEventsRead, RunStateRead, SeriesPointsRead,
                                   StepLogged, WorkerLogRead)

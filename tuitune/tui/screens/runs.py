@@ -69,7 +69,7 @@ class RunsScreen(Screen):
     def _with_run(self, verb: Callable, done: str, open_after: bool = False) -> None:
         """Apply a :mod:`tuitune.tui.launch` function to the selected run; user errors become
         notifications, never tracebacks."""
-        from tuitune.run_store import find_run
+        from tuitune.runs.store import find_run
         from tuitune.tui.launch import user_errors
 
         run_id = self.table.selected_run_id
@@ -124,7 +124,7 @@ class RunsScreen(Screen):
         self.app.push_screen(ConfirmDialog(f"Delete run {run_id} and all its files?"), answered)
 
     def action_compare(self) -> None:
-        from tuitune.run_store import RunStoreError, find_run
+        from tuitune.runs.store import RunStoreError, find_run
         from tuitune.tui.screens.compare import CompareScreen
 
         run_id = self.table.selected_run_id

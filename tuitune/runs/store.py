@@ -135,7 +135,7 @@ class RunDir:
     def rebuild_state(self) -> Path:
         """Replace an unreadable state.json with one rebuilt from events.jsonl and the complete
         checkpoints. The unreadable file is kept beside it (returned), never deleted."""
-        from tuitune.checkpoints import latest_checkpoint
+        from tuitune.runs.checkpoints import latest_checkpoint
         from tuitune.events import read_events
 
         if self.is_locked():

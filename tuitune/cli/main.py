@@ -13,10 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from tuitune import __version__, cli_chat, cli_data
-from tuitune.cli_follow import follow_export, follow_run, say
-from tuitune.cli_hardware import COMMANDS as HARDWARE_COMMANDS
-from tuitune.cli_hardware import add_commands as add_hardware_commands
+from tuitune import __version__
+from tuitune.cli import chat as cli_chat
+from tuitune.cli import data as cli_data
+from tuitune.cli.follow import follow_export, follow_run, say
+from tuitune.cli.hardware import COMMANDS as HARDWARE_COMMANDS
+from tuitune.cli.hardware import add_commands as add_hardware_commands
 
 
 DESCRIPTION = """Fine-tune open LLMs on your own GPU.
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from tuitune.preset import load_preset
 
-    from tuitune.preflight import guidance_for, preflight
+    from tuitune.runs.preflight import guidance_for, preflight
 
     preset = load_preset(args.preset, args.overrides)
     print(f"{args.preset}: ok ({preset.train.stage}, method {preset.train.method}, model {preset.model.path})")
@@ -139,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tuitune.bundled import presets_dir
+    from tuitune.models.bundled import presets_dir
     from tuitune.preset import load_preset
 
     preset = load_preset(presets_dir() / "demo-cpu.toml", args.overrides)
@@ -149,7 +151,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _dry_run(preset) -> int:
     import tomli_w
 
-    from tuitune.preflight import describe, guidance_for, preflight
+    from tuitune.runs.preflight import describe, guidance_for, preflight
 
     check = preflight(preset)
     guidance, note = guidance_for(preset, check)
@@ -164,7 +166,7 @@ def _check_fits(preset, force: bool) -> None:
     """On a GPU, refuse a preset the planner says cannot fit (exit 2, with its advice)."""
     if preset.train.device == "cpu" or preset.train.method == "auto":
         return  # the worker picks an `auto` method with the same planner
-    from tuitune.cli_hardware import gpu_report
+    from tuitune.cli.hardware import gpu_report
     from tuitune.hardware.errors import PlannerError
     from tuitune.hardware.model_ref import load_shape
     from tuitune.hardware.plan import check_preset, detect_gpu
@@ -180,12 +182,12 @@ def _check_fits(preset, force: bool) -> None:
 
 
 def _launch(preset, args: argparse.Namespace) -> int:
-    from tuitune.preflight import preflight
-    from tuitune.run_store import create_run
-    from tuitune.runner import start_worker
+    from tuitune.runs.preflight import preflight
+    from tuitune.runs.store import create_run
+    from tuitune.runs.workers import start_worker
 
     preflight(preset)  # bad data or a missing bundled model: exit 2 now, not in the worker
-    from tuitune.model_files import safety_warnings
+    from tuitune.models.files import safety_warnings
 
     for warning in safety_warnings(preset):
         print(f"warning: {warning}", file=sys.stderr)
@@ -200,8 +202,8 @@ def _launch(preset, args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from tuitune.preset import GGUF_TYPES
-    from tuitune.run_store import RunStoreError, find_run
-    from tuitune.runner import start_worker
+    from tuitune.runs.store import RunStoreError, find_run
+    from tuitune.runs.workers import start_worker
 
     run = find_run(args.run_id)
     command = [str(run.path)]
@@ -237,7 +239,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def runs_list(args: argparse.Namespace) -> int:
-    from tuitune.run_store import RunStoreError, list_runs
+    from tuitune.runs.store import RunStoreError, list_runs
 
     rows = []
     for run in list_runs():
@@ -272,8 +274,8 @@ def runs_show(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from tuitune.events import read_events
-    from tuitune.run_store import find_run
-    from tuitune.checkpoints import complete_checkpoints
+    from tuitune.runs.store import find_run
+    from tuitune.runs.checkpoints import complete_checkpoints
 
     run = find_run(args.run_id)
     state = run.read_state()
@@ -291,7 +293,7 @@ def runs_show(args: argparse.Namespace) -> int:
     evals = [(e["step"], e["loss"]) for e in events if e["type"] == "eval" and "loss" in e]
     if evals:
         print(f"{'validation loss':16} " + ", ".join(f"{loss:.4f} (step {step})" for step, loss in evals))
-    from tuitune.run_show import show_guidance, show_samples, show_warnings
+    from tuitune.cli.run_show import show_guidance, show_samples, show_warnings
 
     show_guidance(run.path)
     show_warnings(events)
@@ -300,8 +302,8 @@ def runs_show(args: argparse.Namespace) -> int:
 
 
 def runs_resume(args: argparse.Namespace) -> int:
-    from tuitune.run_store import find_run
-    from tuitune.runner import check_resumable, rebuild_if_unreadable, start_worker
+    from tuitune.runs.store import find_run
+    from tuitune.runs.workers import check_resumable, rebuild_if_unreadable, start_worker
 
     run = find_run(args.run_id)
     note = rebuild_if_unreadable(run)
@@ -316,8 +318,8 @@ def runs_resume(args: argparse.Namespace) -> int:
 
 
 def runs_stop(args: argparse.Namespace) -> int:
-    from tuitune.run_store import find_run
-    from tuitune.runner import request_stop
+    from tuitune.runs.store import find_run
+    from tuitune.runs.workers import request_stop
 
     run = find_run(args.run_id)
     pid = request_stop(run)
@@ -326,7 +328,7 @@ def runs_stop(args: argparse.Namespace) -> int:
 
 
 def runs_delete(args: argparse.Namespace) -> int:
-    from tuitune.run_store import RunStoreError, delete_run, find_run, run_size
+    from tuitune.runs.store import RunStoreError, delete_run, find_run, run_size
 
     run = find_run(args.run_id)
     if not args.yes:

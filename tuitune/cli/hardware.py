@@ -1,6 +1,6 @@
 """`tuitune gpus` and `tuitune plan`: what GPU is here, and what training fits on it.
 
-Wired into tuitune/cli.py through :func:`add_commands` and :data:`COMMANDS`; :func:`main` runs
+Wired into tuitune/cli/main.py through :func:`add_commands` and :data:`COMMANDS`; :func:`main` runs
 the two commands on their own the same way (tests use it). Light: no torch on these paths.
 Output contract for scripts: `--json` prints one JSON object (docs/planner.md).
 """
@@ -214,7 +214,7 @@ COMMANDS = {"gpus": cmd_gpus, "plan": cmd_plan}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The two commands alone, wired as tuitune/cli.py wires them (exit 2 on a PlannerError)."""
+    """The two commands alone, wired as tuitune/cli/main.py wires them (exit 2 on a PlannerError)."""
     parser = argparse.ArgumentParser(prog="tuitune")
     add_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     try:

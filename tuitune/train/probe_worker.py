@@ -1,4 +1,4 @@
-"""The probe's measuring half: ``python -m tuitune.hardware.probe_worker SPEC.json OUT.json``.
+"""The probe's measuring half: ``python -m tuitune.train.probe_worker SPEC.json OUT.json``.
 
 Runs a few real SFT steps of one setup on the longest batch (every row ``seq_len`` tokens) with
 the worker's own loading code and TRL's SFTTrainer, then writes what it measured. Heavy: torch,
@@ -21,7 +21,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    from tuitune.train.model_loading import Hardware, load_model, load_tokenizer, model_source
+    from tuitune.weights.loading import Hardware, load_model, load_tokenizer, model_source
     from tuitune.train.sft import OPTIMIZERS
 
     device = spec.get("device", "cuda")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tuitune.events import EventReader
-from tuitune.run_store import RunDir, RunStoreError
+from tuitune.runs.store import RunDir, RunStoreError
 
 POLL_SECONDS = 0.25
 

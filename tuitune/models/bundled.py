@@ -46,13 +46,13 @@ def resolve_data(ref: str) -> Path:
     if name not in BUNDLED_DATA:
         known = ", ".join(f"bundled:{n}" for n in BUNDLED_DATA)
         raise BundledNotFound(f"unknown bundled dataset {ref!r}; known: {known}")
-    return Path(__file__).parent / "demo" / BUNDLED_DATA[name]
+    return Path(__file__).resolve().parent.parent / "demo" / BUNDLED_DATA[name]
 
 
 def presets_dir() -> Path:
     """The shipped presets: ``presets/`` beside the package in a clone, inside it in a wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "presets", here / "_presets"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package.parent / "presets", package / "_presets"):
         if candidate.is_dir():
             return candidate
     raise BundledNotFound("the shipped presets are missing from this installation")

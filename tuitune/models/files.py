@@ -28,7 +28,7 @@ def check_model_files(ref: str, allow_pickle: bool = False) -> None:
     Hub ids and anything that is not a local file or folder pass (the loader reports those)."""
     path = Path(ref).expanduser()
     if path.is_file() and path.suffix.lower() == ".gguf":
-        from tuitune.hardware.gguf_header import GGUFFormatError, check_complete
+        from tuitune.models.gguf_header import GGUFFormatError, check_complete
 
         try:
             check_complete(path)

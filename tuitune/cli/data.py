@@ -1,7 +1,7 @@
 """``tuitune data inspect | clean | preview``: look at a data file before training on it.
 
-Wired into tuitune/cli.py with ``add_parser(sub)`` and ``"data": run``; ``main(argv)`` here
-does the same wiring on its own (for tests and ``python -m tuitune.cli_data``). Exit 0 when
+Wired into tuitune/cli/main.py with ``add_parser(sub)`` and ``"data": run``; ``main(argv)`` here
+does the same wiring on its own (for tests and ``python -m tuitune.cli.data``). Exit 0 when
 the data is usable, 2 with one message when it is not. Nothing heavy is imported until a
 command needs the tokenizer (``--model``).
 """
@@ -91,7 +91,7 @@ def load_tokenizer(ref: str | None) -> Any:
     if not ref:
         return None
     from tuitune.data.schema import DataError
-    from tuitune.train.model_loading import ModelLoadError, load_tokenizer, model_source
+    from tuitune.weights.loading import ModelLoadError, load_tokenizer, model_source
 
     try:
         return load_tokenizer(model_source(ref), trust_remote_code=False)
@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The same wiring as tuitune/cli.py, for tests: parse, run, user errors become exit 2."""
+    """The same wiring as tuitune/cli/main.py, for tests: parse, run, user errors become exit 2."""
     parser = argparse.ArgumentParser(prog="tuitune")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuitune.bundled import resolve_model
+from tuitune.models.bundled import resolve_model
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
-from tuitune.model_files import check_model_files, safety_warnings
-from tuitune.guidance import DataFacts, Guidance, model_params, resolve
+from tuitune.models.files import check_model_files, safety_warnings
+from tuitune.preset.guidance import DataFacts, Guidance, model_params, resolve
 from tuitune.preset import Preset
-from tuitune.run_ref import is_run_ref, pinned
+from tuitune.runs.refs import is_run_ref, pinned
 
 
 @dataclass
@@ -96,7 +96,7 @@ def describe_dpo(preset: Preset) -> str:
 def _started_from(model: str) -> str:
     if not is_run_ref(model):
         return ""
-    from tuitune.run_ref import result_kind, source_run
+    from tuitune.runs.refs import result_kind, source_run
 
     run = source_run(model)
     if result_kind(run) == "model":

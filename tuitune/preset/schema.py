@@ -15,7 +15,7 @@ GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q
 GGUF_TYPES = GgufType.__args__
 
 
-# Keys tuitune chooses itself when a preset leaves them out or sets them to "auto" (tuitune.guidance).
+# Keys tuitune chooses itself when a preset leaves them out or sets them to "auto" (tuitune.preset.guidance).
 GUIDED = (
     "train.epochs", "train.max_steps", "train.learning_rate", "train.grad_accum", "train.warmup_ratio",
     "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha",

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
-from tuitune.bundled import resolve_model
+from tuitune.models.bundled import resolve_model
 from tuitune.preset import Preset
 
 # For tokenizers that ship without a chat template. It uses only tokens every tokenizer has
@@ -59,7 +59,7 @@ class Hardware:
 
 def model_source(ref: str) -> ModelSource:
     if ref.startswith("run:"):
-        from tuitune.train.run_source import run_model_path
+        from tuitune.weights.run_source import run_model_path
 
         return ModelSource(str(run_model_path(ref)))
     if ref.startswith("bundled:"):
@@ -68,7 +68,7 @@ def model_source(ref: str) -> ModelSource:
     if ref.endswith(".gguf"):
         if not path.is_file():
             raise ModelLoadError(f"model.path: GGUF file not found: {ref}")
-        from tuitune.gguf_compat import enable_transformers_gguf
+        from tuitune.weights.gguf_compat import enable_transformers_gguf
 
         enable_transformers_gguf()
         return ModelSource(str(path.parent), path.name)

@@ -3,13 +3,13 @@
 A full fine-tune's result is its ``model/`` folder. A LoRA/QLoRA run's result is its adapter on
 its own base; training on top of it starts from the two merged into one 16-bit model (see
 docs/dpo.md for why merging rather than training the same adapter on). The merge itself is heavy
-and lives in :mod:`tuitune.train.run_source`; this module only finds the run. Light core.
+and lives in :mod:`tuitune.weights.run_source`; this module only finds the run. Light core.
 """
 
 from __future__ import annotations
 
 from tuitune.preset import RUN_PREFIX
-from tuitune.run_store import RunDir, RunStoreError, find_run, runs_root
+from tuitune.runs.store import RunDir, RunStoreError, find_run, runs_root
 
 
 def is_run_ref(ref: str) -> bool:

@@ -12,8 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
-from tuitune.run_ref import result_kind, source_run
-from tuitune.run_store import tuitune_home
+from tuitune.runs.refs import result_kind, source_run
+from tuitune.runs.store import tuitune_home
 
 MARKER = "tuitune-merge.json"  # written last by export.merge.merge
 
@@ -25,7 +25,7 @@ def run_model_path(ref: str) -> Path:
     cache = tuitune_home() / "cache" / "merged" / run.id
     if (cache / MARKER).exists():
         return cache
-    from tuitune.export.merge import merge
+    from tuitune.weights.merge import merge
 
     tmp = cache.with_name(f"{cache.name}.tmp-{os.getpid()}")
     merge(run, tmp)

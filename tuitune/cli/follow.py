@@ -14,8 +14,8 @@ EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 def follow_run(run, process, args: argparse.Namespace) -> int:
     import signal
 
-    from tuitune.display import RunDisplay, print_json_events
-    from tuitune.runner import follow
+    from tuitune.cli.display import RunDisplay, print_json_events
+    from tuitune.runs.workers import follow
 
     # Ctrl-C and a polite kill both mean "stop the run after this step". Set explicitly: a shell
     # that starts us in the background leaves SIGINT ignored, and Python then never raises
@@ -50,8 +50,8 @@ def stop(run, process) -> None:
     run's lock yet), else through the pid the run records."""
     import signal
 
-    from tuitune.run_store import RunStoreError
-    from tuitune.runner import request_stop
+    from tuitune.runs.store import RunStoreError
+    from tuitune.runs.workers import request_stop
 
     if process is not None:
         if process.poll() is None:
@@ -84,8 +84,8 @@ def say(args: argparse.Namespace, text: str) -> None:
 def follow_export(run, process, args: argparse.Namespace) -> int:
     import signal
 
-    from tuitune.display import RunDisplay, print_json_events
-    from tuitune.runner import follow
+    from tuitune.cli.display import RunDisplay, print_json_events
+    from tuitune.runs.workers import follow
 
     if args.json:
         print_json_events(follow(run, process, from_start=False))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from tuitune.run_store import RunDir
-from tuitune.train.model_loading import load_tokenizer, model_source
+from tuitune.runs.store import RunDir
+from tuitune.weights.loading import load_tokenizer, model_source
 
 
 @dataclass

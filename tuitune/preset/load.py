@@ -1,8 +1,5 @@
-"""The preset: one TOML file that says what to train, on what, and how.
-
-Reading a preset file, applying dotted overrides and reporting every problem at once, each
-naming the file, the key and the bad value. The schema itself is ``preset_schema.py``; its names
-are re-exported here, so ``from tuitune.preset import Preset`` is the one import callers need.
+"""Reading a preset file, applying dotted overrides and reporting every problem at once, each
+naming the file, the key and the bad value. The schema itself is :mod:`tuitune.preset.schema`.
 
 This module is part of the light core: it must not import torch or the training stack.
 """
@@ -15,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tuitune.preset_schema import (  # noqa: F401 - re-exported
+from tuitune.preset.schema import (  # noqa: F401 - re-exported
     GGUF_TYPES,
     GUIDED,
     RUN_PREFIX,

@@ -1,0 +1,1 @@
+"""Fronts: the headless command line, one module per command group."""

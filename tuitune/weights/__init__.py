@@ -1,0 +1,1 @@
+"""Worker layer, shared by train, export and chat: load, merge and save model weights (torch)."""
