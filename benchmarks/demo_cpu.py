@@ -55,5 +55,5 @@ def main(overrides: list[str]) -> int:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    overrides = [a for pair in zip(["-s"] * len(args), args) for a in pair] if args and args[0] != "-s" else args
+    overrides = [a for pair in zip(["-s"] * len(args), args, strict=False) for a in pair] if args and args[0] != "-s" else args
     raise SystemExit(main(overrides))

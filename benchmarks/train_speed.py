@@ -236,7 +236,7 @@ def summarize(raw: dict, warmup: int) -> dict:
     times, tokens = raw["times"], raw["tokens"]
     w = min(warmup, len(times) - 2)
     elapsed = times[-1] - times[w]
-    step_times = [b - a for a, b in zip(times[w:], times[w + 1:])]
+    step_times = [b - a for a, b in zip(times[w:], times[w + 1:], strict=False)]
     cpu = raw.get("cpu") or []
     cpu_rate = (tokens[-1] - tokens[w]) / (cpu[-1] - cpu[w]) if len(cpu) == len(times) and cpu[-1] > cpu[w] else None
     return {"tokens_per_s": (tokens[-1] - tokens[w]) / elapsed, "tokens_per_cpu_s": cpu_rate,
@@ -284,7 +284,8 @@ def print_table(results: dict[str, dict[str, list[dict]]], spec: dict, memory_ki
                   f"{m['peak_bytes'] / 2**30:7.2f} GiB {m['last_loss']:9.3f}  {desc}")
         a, b = med["trl"], med["tuitune"]
         cpu_ratio = b["tokens_per_cpu_s"] / a["tokens_per_cpu_s"] if a["tokens_per_cpu_s"] and b["tokens_per_cpu_s"] else None
-        per_rep = [round(rb["tokens_per_s"] / ra["tokens_per_s"], 2) for ra, rb in zip(arms["trl"], arms["tuitune"])]
+        per_rep = [round(rb["tokens_per_s"] / ra["tokens_per_s"], 2)
+                   for ra, rb in zip(arms["trl"], arms["tuitune"], strict=False)]
         print(f"{method:6s} {'b/a':11s} {b['tokens_per_s'] / a['tokens_per_s']:9.2f}x {_fmt(cpu_ratio, '8.2f')}x "
               f"{b['step_s'] / a['step_s']:6.2f}x {b['tokens_per_step'] / a['tokens_per_step']:7.2f}x "
               f"{b['peak_bytes'] / a['peak_bytes']:10.2f}x" + (f"   per repeat: {per_rep}" if len(per_rep) > 1 else ""))

@@ -9,10 +9,10 @@ import sys
 import pytest
 
 from tests.helpers import tuitune
-from tuitune.runs.checkpoints import mark_complete
 from tuitune.events import EventWriter, read_events
 from tuitune.preset import parse_preset
-from tuitune.runs.store import RunDir, RunState, RunStoreError, create_run, find_run, pid_alive, safe_name
+from tuitune.runs.checkpoints import mark_complete
+from tuitune.runs.store import RunStoreError, create_run, find_run, pid_alive, safe_name
 
 PRESET = parse_preset('name = "crash"\n[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n')
 

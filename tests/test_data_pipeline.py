@@ -40,11 +40,11 @@ def test_prepare_writes_the_split_the_report_and_the_rejected_rows(source, tmp_p
     train, val, report = prepare(section(source), out, seed=1)
     assert digest(source) == before  # never modified
     assert len(train) + len(val) == 40 and len(val) == 4
-    assert [json.loads(l) for l in (out / "train.jsonl").read_text().splitlines()] == train
-    assert [json.loads(l) for l in (out / "val.jsonl").read_text().splitlines()] == val
+    assert [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()] == train
+    assert [json.loads(line) for line in (out / "val.jsonl").read_text().splitlines()] == val
     assert {"messages": [{"role": "user", "content": "Question number 0?"},
                          {"role": "assistant", "content": "Answer 0. Answer 0. Answer 0."}]} in train + val
-    rejected = [json.loads(l) for l in (out / "rejected.jsonl").read_text().splitlines()]
+    rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rejected] == ["empty", "exact_duplicate", "exact_duplicate", "exact_duplicate"]
     assert rejected[1]["reason"].startswith("an exact duplicate of line")
     on_disk = json.loads((out / "report.json").read_text())

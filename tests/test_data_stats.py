@@ -28,7 +28,7 @@ def test_rows_whose_answer_is_cut_are_counted(tokenizer):
     examples = [sft("short?", "yes"), sft("a very long question " * 20, "yes")]
     prompts = token_lengths(examples, tokenizer, prompt_text)
     lengths = token_lengths(examples, tokenizer)
-    assert all(p < n for p, n in zip(prompts, lengths))
+    assert all(p < n for p, n in zip(prompts, lengths, strict=False))
     stats = token_stats(lengths, max_seq_len=prompts[1] - 1, prompt_lengths=prompts)
     assert stats["answer_cut_rows"] == 1 and stats["truncated_rows"] == 1
 

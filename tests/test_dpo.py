@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import read_state, run_dir_from, tuitune, wait_for, write_preset
-from tuitune.runs.checkpoints import complete_checkpoints
 from tuitune.events import read_events
+from tuitune.runs.checkpoints import complete_checkpoints
 
 TOPICS = [
     "the sea", "a parrot", "the moon", "gold coins", "a storm", "the captain", "rum", "a map", "the anchor",
@@ -60,9 +60,8 @@ def sft_lora_run(tmp_path_factory, tiny_model_dir, small_data) -> Path:
 
 def preset_with(path: Path, model, data: Path, data_keys: dict, **sections) -> Path:
     """write_preset, plus keys of the [data] section (its `data` argument is the file)."""
-    import tomllib
-
     import tomli_w
+    import tomllib
 
     write_preset(path, model, data, **sections)
     preset = tomllib.loads(path.read_text())

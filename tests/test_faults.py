@@ -13,8 +13,8 @@ import shutil
 import pytest
 
 from tests.helpers import read_state, run_dir_from, step_losses, tuitune, write_preset
-from tuitune.runs.checkpoints import MARKER, STAGING, complete_checkpoints
 from tuitune.events import read_events
+from tuitune.runs.checkpoints import MARKER, STAGING, complete_checkpoints
 
 pytestmark = pytest.mark.slow
 

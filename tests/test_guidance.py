@@ -5,8 +5,8 @@ import pytest
 
 from tests.helpers import tuitune
 from tuitune.models.bundled import presets_dir
-from tuitune.preset.guidance import CPU_BUDGET_S, DataFacts, Guidance, cpu_step_cap, dpo_beta, resolve
 from tuitune.preset import GUIDED
+from tuitune.preset.guidance import CPU_BUDGET_S, DataFacts, Guidance, cpu_step_cap, dpo_beta, resolve
 
 MINIMAL = '[model]\npath = "m"\n[data]\npath = "d.jsonl"\n'
 

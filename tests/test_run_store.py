@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tuitune.preset import parse_preset
-from tuitune.runs.store import RunDir, RunState, RunStoreError, atomic_write_text, create_run, find_run, list_runs
+from tuitune.runs.store import RunState, RunStoreError, atomic_write_text, create_run, find_run, list_runs
 
 PRESET = parse_preset('name = "My Run!"\n[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n')
 

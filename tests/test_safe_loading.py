@@ -4,7 +4,6 @@ refused unless allowed (with a warning), trust_remote_code is off unless set and
 import json
 
 import pytest
-
 from textual.widgets import Select
 
 from tests.test_tui_new_run import open_form, toml_shown

@@ -1,7 +1,7 @@
 """The loss mask: only assistant turns (with their end-of-turn token) are trained."""
 
-from tuitune.weights.loading import DEFAULT_CHAT_TEMPLATE
 from tuitune.data.tokenize import encode
+from tuitune.weights.loading import DEFAULT_CHAT_TEMPLATE
 
 CONVERSATION = [
     {"role": "system", "content": "You are terse."},
@@ -13,7 +13,7 @@ CONVERSATION = [
 
 
 def trained_text(tokenizer, row):
-    return tokenizer.decode([t for t, label in zip(row["input_ids"], row["labels"]) if label != -100])
+    return tokenizer.decode([t for t, label in zip(row["input_ids"], row["labels"], strict=False) if label != -100])
 
 
 def test_only_assistant_turns_and_their_end_token_are_trained(tokenizer):

@@ -1,7 +1,6 @@
 """The fast path: what `auto` picks on each kind of machine, and that padding-free training
 learns exactly what padded training learns."""
 
-from types import SimpleNamespace
 
 import pytest
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from tests.helpers import read_state, run_dir_from, step_losses, tuitune, wait_for, write_preset
-from tuitune.runs.checkpoints import complete_checkpoints
 from tuitune.events import read_events
+from tuitune.runs.checkpoints import complete_checkpoints
 from tuitune.weights.loading import DEFAULT_CHAT_TEMPLATE
 
 

@@ -54,7 +54,7 @@ def test_downsample_keeps_shape_and_ends():
     points = [(float(i), float(i % 10)) for i in range(1, 10_001)]
     thin = downsample(points, 200)
     assert len(thin) == 200 and thin[-1] == points[-1]
-    assert all(a[0] < b[0] for a, b in zip(thin, thin[1:]))
+    assert all(a[0] < b[0] for a, b in zip(thin, thin[1:], strict=False))
     assert abs(sum(p[1] for p in thin) / len(thin) - 4.5) < 0.2
     assert downsample(points[:50], 200) == points[:50]
 

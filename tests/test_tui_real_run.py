@@ -29,7 +29,7 @@ async def test_from_the_form_to_a_finished_run_an_export_and_a_chat(tiny_model_d
         for step, fields in (("step-model", {"model-path": str(tiny_model_dir)}),
                              ("step-data", {"data-path": str(small_data)}),
                              ("step-method", {"train-max_steps": "4", "train-max_seq_len": "128", "lora-r": "8"})):
-            await wait_for(pilot, lambda: form.query_one("#steps").active == step
+            await wait_for(pilot, lambda step=step: form.query_one("#steps").active == step
                            and form.query_one(FIRST_FIELD[step]).has_focus, what=step)
             for field, value in fields.items():
                 form.query_one(f"#f-{field}", Input).value = value

@@ -13,7 +13,6 @@ After an intended change of a screen, rewrite the files and review the diff:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from tuitune.models.bundled import presets_dir
 from tuitune.events import EventWriter, parse_line, read_events
+from tuitune.models.bundled import presets_dir
 from tuitune.preset import load_preset
 from tuitune.runs.store import RunDir, create_run
 

@@ -6,10 +6,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tuitune.models.bundled import BundledNotFound
 from tuitune.chat.backend import ChatError
 from tuitune.data.loader import DataError
 from tuitune.hardware.errors import PlannerError
+from tuitune.models.bundled import BundledNotFound
 from tuitune.models.files import ModelFileError
 from tuitune.preset import PresetError
 from tuitune.runs.store import RunStoreError

@@ -89,7 +89,8 @@ def _generate(model: Any, tokenizer: Any, inputs: Any, params: dict, end_ids: li
     kwargs = dict(
         **inputs, streamer=streamer, max_new_tokens=int(params.get("max_tokens", 512)),
         eos_token_id=end_ids, pad_token_id=tokenizer.pad_token_id,
-        do_sample=temperature > 0, **({"temperature": temperature, "top_p": float(params.get("top_p", 0.95))} if temperature > 0 else {}),
+        do_sample=temperature > 0,
+        **({"temperature": temperature, "top_p": float(params.get("top_p", 0.95))} if temperature > 0 else {}),
     )
     thread = threading.Thread(target=lambda: torch.no_grad()(model.generate)(**kwargs), daemon=True)
     thread.start()

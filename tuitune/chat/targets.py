@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuitune.models.files import check_model_files
 from tuitune.chat.backend import Backend, ChatError
+from tuitune.models.files import check_model_files
 from tuitune.runs.store import RunDir, RunStoreError, find_run
 
 

@@ -91,7 +91,7 @@ def _one_shot(sessions, prompt: str) -> int:
             sys.stdout.flush()
         sys.stdout.write("\n")
     else:
-        for label, s in zip("AB", sessions):
+        for label, s in zip("AB", sessions, strict=False):
             sys.stdout.write(f"[{label}: {s.backend.name}]\n{''.join(s.ask(prompt))}\n\n")
     _notices(sessions)
     return 0
@@ -139,7 +139,7 @@ def _interactive(sessions, target, folder: Path) -> int:
             _err(f"unknown command {command}. {HELP}")
         else:
             previous = None
-            for label, s in zip(["A", "B"] if len(sessions) > 1 else [""], sessions):
+            for label, s in zip(["A", "B"] if len(sessions) > 1 else [""], sessions, strict=False):
                 _answer(s, line, label)
         _notices(sessions)
 

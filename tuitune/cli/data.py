@@ -40,7 +40,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _source_args(p: argparse.ArgumentParser, model_required: bool = False) -> None:
-    p.add_argument("file", help="JSONL, JSON, CSV/TSV, Parquet, text file, a saved datasets folder, or a hub dataset hf:ORG/NAME[:SPLIT]")
+    p.add_argument("file", help="JSONL, JSON, CSV/TSV, Parquet, text file, a saved datasets folder, "
+                                "or a hub dataset hf:ORG/NAME[:SPLIT]")
     p.add_argument("--model", required=model_required, metavar="M",
                    help="tokenizer for token statistics: a model folder, hub id, .gguf or bundled:NAME")
     p.add_argument("--format", default="auto", choices=FORMATS, help="row format (default: auto, detect it)")

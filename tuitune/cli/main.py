@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from tuitune import __version__
 from tuitune.cli import chat as cli_chat
@@ -19,7 +18,6 @@ from tuitune.cli import data as cli_data
 from tuitune.cli.follow import follow_export, follow_run, say
 from tuitune.cli.hardware import COMMANDS as HARDWARE_COMMANDS
 from tuitune.cli.hardware import add_commands as add_hardware_commands
-
 
 DESCRIPTION = """Fine-tune open LLMs on your own GPU.
 
@@ -116,7 +114,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from tuitune.preset import load_preset
-
     from tuitune.runs.preflight import guidance_for, preflight
 
     preset = load_preset(args.preset, args.overrides)
@@ -274,8 +271,8 @@ def runs_show(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from tuitune.events import read_events
-    from tuitune.runs.store import find_run
     from tuitune.runs.checkpoints import complete_checkpoints
+    from tuitune.runs.store import find_run
 
     run = find_run(args.run_id)
     state = run.read_state()

@@ -45,5 +45,5 @@ def show_samples(run_path: Path) -> None:
         print(f"\n  prompt: {prompt}")
         left, right = textwrap.wrap(base, WIDTH) or [""], textwrap.wrap(after, WIDTH) or [""]
         print(f"  {'base':{WIDTH}}  |  tuned")
-        for a, b in zip(left + [""] * (len(right) - len(left)), right + [""] * (len(left) - len(right))):
+        for a, b in zip(left + [""] * (len(right) - len(left)), right + [""] * (len(left) - len(right)), strict=False):
             print(f"  {a:{WIDTH}}  |  {b}")

@@ -8,8 +8,9 @@ step. Nothing is dropped without a line saying so.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tuitune.data.dedup import exact_duplicates, near_duplicates, normalized
 from tuitune.data.schema import Example, Rejected
@@ -147,7 +148,7 @@ def clean(
         drop("degenerate_pair", lambda i: degenerate_problem(examples[i]))
     lengths: dict[int, int] | None = None
     if measure is not None:
-        lengths = dict(zip(keep, measure([examples[i] for i in keep])))
+        lengths = dict(zip(keep, measure([examples[i] for i in keep]), strict=False))
         if settings.min_tokens or settings.max_tokens:
             low, high = settings.min_tokens or 0, settings.max_tokens or float("inf")
             drop("token_bounds", lambda i: None if low <= lengths[i] <= high

@@ -8,8 +8,9 @@ before detection, the way LLaMA-Factory's ``dataset_info.json`` does.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from tuitune.data.messages import as_answer, as_prompt, check_conversation, parse_messages, with_system
 from tuitune.data.schema import Conversation, DataError, RowError

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuitune.models.bundled import resolve_data
 from tuitune.data import hub
 from tuitune.data.formats import CONVERTERS, FORMATS, SAMPLE, Detection, detect, rename_columns
 from tuitune.data.readers import read_rows
 from tuitune.data.schema import Conversation, DataError, Example, Message, Rejected, RowError
 from tuitune.data.split import split
 from tuitune.data.validate import OnError, validate_rows
+from tuitune.models.bundled import resolve_data
 
 __all__ = [
     "KIND_NAMES", "Conversation", "DataError", "Imported", "LoadedData", "Message", "import_file",

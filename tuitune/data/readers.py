@@ -183,7 +183,7 @@ def _read_csv(path: Path, text: str, delimiter: str) -> list[Row]:
         if len(cells) != len(header):
             rows.append(Row(where, cells, f"{len(cells)} cells, but the header has {len(header)} columns"))
             continue
-        rows.append(Row(where, {h: _cell(c) for h, c in zip(header, cells)}))
+        rows.append(Row(where, {h: _cell(c) for h, c in zip(header, cells, strict=False)}))
 
 
 def _cell(value: str):

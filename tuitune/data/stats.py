@@ -70,7 +70,7 @@ def token_lengths(examples: list[Example], tokenizer: Any, texts_of: Any = rende
     lengths = [0] * len(examples)
     for start in range(0, len(texts), BATCH):
         ids = tokenizer(texts[start : start + BATCH], add_special_tokens=False)["input_ids"]
-        for i, row in zip(owner[start : start + BATCH], ids):
+        for i, row in zip(owner[start : start + BATCH], ids, strict=False):
             lengths[i] = max(lengths[i], len(row))
     return lengths
 

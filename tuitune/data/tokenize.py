@@ -25,7 +25,7 @@ def encode(tokenizer: PreTrainedTokenizerBase, conversation: Conversation, assis
     spans = assistant_spans(tokenizer, conversation, text)
     labels = [
         token if any(start <= begin < end for start, end in spans) else -100
-        for token, (begin, _) in zip(input_ids, enc["offset_mapping"])
+        for token, (begin, _) in zip(input_ids, enc["offset_mapping"], strict=False)
     ]
     return {"input_ids": input_ids, "labels": labels}
 
@@ -86,7 +86,7 @@ def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1

@@ -17,11 +17,11 @@ from typing import Any
 from tuitune.data.loader import load_conversations, split
 from tuitune.events import EventWriter
 from tuitune.export import gguf as gguf_files
-from tuitune.weights.merge import ExportError, end_token_ids, merge
 from tuitune.export.modelfile import write_modelfile
 from tuitune.export.verify import Verification, check_agreement, check_stops, check_template, open_gguf, perplexity
-from tuitune.runs.store import RunDir, atomic_write_text
 from tuitune.runs import faults
+from tuitune.runs.store import RunDir, atomic_write_text
+from tuitune.weights.merge import ExportError, end_token_ids, merge
 
 VALIDATION_ROWS = 8
 VALIDATION_TOKENS = 256

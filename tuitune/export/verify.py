@@ -66,7 +66,8 @@ def check_template(result: Verification, tokenizer: Any, llm: Any, conversations
         prompt = formatter(messages=conversation).prompt
         llama_ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         if list(hf_ids) != list(llama_ids):
-            at = next((i for i, (a, b) in enumerate(zip(hf_ids, llama_ids)) if a != b), min(len(hf_ids), len(llama_ids)))
+            pairs = enumerate(zip(hf_ids, llama_ids, strict=False))
+            at = next((i for i, (a, b) in pairs if a != b), min(len(hf_ids), len(llama_ids)))
             result.template_match = False
             result.fail(
                 f"chat template mismatch: HF and llama.cpp token ids differ at position {at} "
@@ -102,7 +103,7 @@ def check_agreement(result: Verification, hf_model: Any, llm: Any, sequences: li
         with torch.no_grad():
             hf_top = hf_model(torch.tensor([ids])).logits[0].argmax(-1).tolist()
         gguf_top = np.argmax(_scores(llm, ids), axis=-1).tolist()
-        same += sum(a == b for a, b in zip(hf_top, gguf_top))
+        same += sum(a == b for a, b in zip(hf_top, gguf_top, strict=False))
         total += len(ids)
     result.agreement = same / max(1, total)
     if result.agreement < MIN_AGREEMENT:

@@ -124,7 +124,7 @@ class Setup:
     def tokens(self) -> int:
         return self.batch * self.seq_len
 
-    def with_(self, **changes) -> "Setup":
+    def with_(self, **changes) -> Setup:
         return replace(self, **changes)
 
     def settings(self) -> dict:

@@ -148,7 +148,7 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     if method in ("lora", "qlora"):
         rank, rank_reason = lora_rank(data.tokens)
         rank = pick("lora.r", lora.r, rank, rank_reason)
-        pick("lora.alpha", lora.alpha, 2 * rank, f"2 x r, so the update's scale alpha/r stays 2 as r changes")
+        pick("lora.alpha", lora.alpha, 2 * rank, "2 x r, so the update's scale alpha/r stays 2 as r changes")
 
     has_val = data.val_rows > 0
     stopping = ev.early_stopping if ev.early_stopping != "auto" else has_val

@@ -51,7 +51,8 @@ def load_preset(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise PresetError(str(path), ["file not found; check the path"]) from None
     except UnicodeDecodeError as e:
         line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise PresetError(str(path), [f"line {line}: not UTF-8 text (byte 0x{e.object[e.start]:02x}); save the file as UTF-8"]) from None
+        byte = e.object[e.start]
+        raise PresetError(str(path), [f"line {line}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8"]) from None
     except IsADirectoryError:
         raise PresetError(str(path), ["is a folder, not a preset file"]) from None
     except OSError as e:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuitune.models.bundled import resolve_model
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
+from tuitune.models.bundled import resolve_model
 from tuitune.models.files import check_model_files, safety_warnings
-from tuitune.preset.guidance import DataFacts, Guidance, model_params, resolve
 from tuitune.preset import Preset
+from tuitune.preset.guidance import DataFacts, Guidance, model_params, resolve
 from tuitune.runs.refs import is_run_ref, pinned
 
 

@@ -135,8 +135,8 @@ class RunDir:
     def rebuild_state(self) -> Path:
         """Replace an unreadable state.json with one rebuilt from events.jsonl and the complete
         checkpoints. The unreadable file is kept beside it (returned), never deleted."""
-        from tuitune.runs.checkpoints import latest_checkpoint
         from tuitune.events import read_events
+        from tuitune.runs.checkpoints import latest_checkpoint
 
         if self.is_locked():
             raise RunStoreError(f"run {self.id} is running; its worker keeps state.json")

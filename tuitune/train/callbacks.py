@@ -13,10 +13,9 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tuitune.events import EventWriter
-from tuitune.runs.store import RunDir
 from tuitune.runs.checkpoints import mark_complete
+from tuitune.runs.store import RunDir
 from tuitune.train.stop import stop_requested  # noqa: F401 - re-exported for the trainers
-
 
 _STEP_KEYS = {
     "loss": "loss",

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuitune.data.tokenize import encode_pair
 from tuitune.events import EventWriter
 from tuitune.preset import Preset
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
-from tuitune.weights.loading import load_model
-from tuitune.data.tokenize import encode_pair
 from tuitune.train.trainer_args import common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
+from tuitune.weights.loading import load_model
 
 
 def train_dpo(run: RunDir, preset: Preset, events: EventWriter) -> str:

@@ -21,8 +21,8 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    from tuitune.weights.loading import Hardware, load_model, load_tokenizer, model_source
     from tuitune.train.sft import OPTIMIZERS
+    from tuitune.weights.loading import Hardware, load_model, load_tokenizer, model_source
 
     device = spec.get("device", "cuda")
     cuda = device == "cuda"

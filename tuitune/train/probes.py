@@ -71,7 +71,7 @@ class ProbeCallback(TrainerCallback):
     def ask(self, model: Any, step: int, label: str) -> list[str]:
         answers = answer(model, self.tokenizer, self.prompts, self.max_new_tokens)
         self.events.emit("probe", step=step, label=label,
-                         answers=[{"prompt": prompt_text(p), "answer": a} for p, a in zip(self.prompts, answers)])
+                         answers=[{"prompt": prompt_text(p), "answer": a} for p, a in zip(self.prompts, answers, strict=False)])
         return answers
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:

@@ -4,16 +4,17 @@ ids and which TRL trainer runs them; the rest is here, once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from tuitune.runs.checkpoints import checkpoint_step, latest_checkpoint
 from tuitune.data.pipeline import prepare
 from tuitune.events import EventWriter
 from tuitune.preset import Preset
-from tuitune.runs.store import RunDir, tuitune_home
 from tuitune.preset.guidance import Guidance
+from tuitune.runs.checkpoints import checkpoint_step, latest_checkpoint
+from tuitune.runs.store import RunDir, tuitune_home
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
 from tuitune.train.guided import guide
 from tuitune.train.probes import ProbeCallback, probe_prompts

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuitune.data.tokenize import encode_all
 from tuitune.events import EventWriter
 from tuitune.preset import Preset
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
 from tuitune.train.guided import check_labels
 from tuitune.train.speed import apply_liger, choose_speed, truncate
-from tuitune.data.tokenize import encode_all
 from tuitune.train.trainer_args import OPTIMIZERS, common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
 

@@ -18,8 +18,8 @@ import time
 import traceback
 
 from tuitune.events import EventWriter
-from tuitune.train import oom
 from tuitune.runs.store import RunDir, RunStoreError
+from tuitune.train import oom
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,12 +167,12 @@ def _free_memory() -> None:
 
 def explain(error: BaseException) -> str:
     """One message a person can act on."""
-    from tuitune.models.bundled import BundledNotFound
-    from tuitune.runs.checkpoints import CheckpointSaveError
     from tuitune.data.loader import DataError
-    from tuitune.weights.merge import ExportError
+    from tuitune.models.bundled import BundledNotFound
     from tuitune.preset import PresetError
+    from tuitune.runs.checkpoints import CheckpointSaveError
     from tuitune.weights.loading import ModelLoadError
+    from tuitune.weights.merge import ExportError
 
     if isinstance(error, (DataError, ModelLoadError, BundledNotFound, PresetError, RunStoreError, ExportError,
                           CheckpointSaveError)):

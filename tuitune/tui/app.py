@@ -42,7 +42,8 @@ class TuituneApp(App):
         Binding("1", "switch_mode('home')", "Home", id="app.home", tooltip="Hardware, recent runs, the demo"),
         Binding("2", "switch_mode('runs')", "Runs", id="app.runs", tooltip="Every run, with stop/resume/export/delete"),
         Binding("3", "switch_mode('new')", "New run", id="app.new", tooltip="Set up a run from a preset"),
-        Binding("question_mark,f1", "help", "Keys", id="app.help", tooltip="Every key on this screen (f1 also works while typing)"),
+        Binding("question_mark,f1", "help", "Keys", id="app.help",
+                tooltip="Every key on this screen (f1 also works while typing)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", id="app.theme", tooltip="Switch the light and dark theme"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave; running workers go on, reopen to re-attach"),
     ]

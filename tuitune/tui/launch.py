@@ -24,8 +24,8 @@ class ActionRefused(Exception):
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that are the user's to fix: shown as a message, never a traceback."""
-    from tuitune.models.bundled import BundledNotFound
     from tuitune.data.loader import DataError
+    from tuitune.models.bundled import BundledNotFound
     from tuitune.preset import PresetError
     from tuitune.runs.store import RunStoreError
 
@@ -61,8 +61,8 @@ def demo_preset_path() -> Path:
 def launch(preset_path: str | Path, processes: WorkerProcesses, overrides: list[str] | None = None) -> RunDir:
     """``tuitune run PRESET``: validate, preflight (bad data fails now, with no run created),
     create the run and start its worker. Slow on big data: call it from a thread."""
-    from tuitune.runs.preflight import preflight
     from tuitune.preset import load_preset
+    from tuitune.runs.preflight import preflight
     from tuitune.runs.store import create_run
     from tuitune.runs.workers import start_worker
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import tomli_w
 
 from tuitune.data.formats import FORMATS
-
 from tuitune.preset import Preset, PresetError, apply_overrides, field_help, parse_preset
 
 if sys.version_info >= (3, 11):

@@ -31,8 +31,8 @@ REFERENCE_GPU = 24 * 2**30  # no GPU here: plan for the reference card (an RTX 4
 
 def model_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
     """(label, reference for ``model.path``), the bundled demo model first."""
-    from tuitune.models.bundled import BUNDLED_MODELS
     from tuitune.hardware.model_ref import hub_cache_dir
+    from tuitune.models.bundled import BUNDLED_MODELS
     from tuitune.runs.store import tuitune_home
 
     out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_MODELS]

@@ -32,12 +32,12 @@ class CompareChart(PlotextPlot):
         plt.title("loss: A and B")
         plt.xlabel("step")
         limit = max(10, self.size.width * 2)
-        for label, c in zip(self.labels, self.curves):
+        for label, c in zip(self.labels, self.curves, strict=False):
             if c.train:
-                xs, ys = zip(*downsample(c.train, limit))
+                xs, ys = zip(*downsample(c.train, limit), strict=False)
                 plt.plot(xs, ys, label=f"{label} train", marker="braille")
             if c.eval:
-                xs, ys = zip(*c.eval)
+                xs, ys = zip(*c.eval, strict=False)
                 plt.scatter(xs, ys, label=f"{label} val", marker="o")
         return super().render()
 

@@ -21,8 +21,15 @@ from textual.worker import get_current_worker
 
 from tuitune.runs.store import RunDir
 from tuitune.tui.event_text import describe, series_points
-from tuitune.tui.messages import (ActionFailed, LossPointsRead, RunEventsRead, RunStateRead, SeriesPointsRead,
-                                  StepLogged, WorkerLogRead)
+from tuitune.tui.messages import (
+    ActionFailed,
+    LossPointsRead,
+    RunEventsRead,
+    RunStateRead,
+    SeriesPointsRead,
+    StepLogged,
+    WorkerLogRead,
+)
 from tuitune.tui.tail import RunTail
 from tuitune.tui.widgets.loss_chart import LossChart
 from tuitune.tui.widgets.run_stats import RunStats

@@ -44,10 +44,10 @@ class LossChart(PlotextPlot):
         plt.xlabel("step")
         limit = max(10, self.size.width * 2)
         if self.train:
-            xs, ys = zip(*downsample(self.train, limit))
+            xs, ys = zip(*downsample(self.train, limit), strict=False)
             plt.plot(xs, ys, label="train", marker="braille")
         if self.eval:
-            xs, ys = zip(*downsample(self.eval, limit))
+            xs, ys = zip(*downsample(self.eval, limit), strict=False)
             plt.scatter(xs, ys, label="validation", marker="o")
         if self.total_steps and (self.train or self.eval):
             plt.xlim(0, self.total_steps)

@@ -51,6 +51,6 @@ class SeriesChart(PlotextPlot):
             plt.ylabel(self.ylabel)
         limit = max(10, self.size.width * 2)
         for name, points in drawn.items():
-            xs, ys = zip(*downsample(points, limit))
+            xs, ys = zip(*downsample(points, limit), strict=False)
             plt.plot(xs, ys, label=name, marker="braille")
         return super().render()
