@@ -10,9 +10,10 @@ import pytest
 
 from tests.helpers import tuitune
 from tuitune.events import EventWriter, read_events
+from tuitune.paths import safe_name
 from tuitune.preset import parse_preset
 from tuitune.runs.checkpoints import mark_complete
-from tuitune.runs.store import RunStoreError, create_run, find_run, pid_alive, safe_name
+from tuitune.runs.store import RunStoreError, create_run, find_run, pid_alive
 
 PRESET = parse_preset('name = "crash"\n[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n')
 

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
+from tuitune.paths import atomic_write_text
 from tuitune.preset import parse_preset
-from tuitune.runs.store import RunState, RunStoreError, atomic_write_text, create_run, find_run, list_runs
+from tuitune.runs.store import RunState, RunStoreError, create_run, find_run, list_runs
 
 PRESET = parse_preset('name = "My Run!"\n[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n')
 

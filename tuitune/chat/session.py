@@ -51,7 +51,7 @@ class ChatSession:
 
     def save(self, folder: Path, name: str | None = None) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        from tuitune.runs.store import safe_name
+        from tuitune.paths import safe_name
 
         path = folder / f"{safe_name(name or '', default=time.strftime('%Y%m%d-%H%M%S'), limit=80)}.json"
         transcript = {"model": self.backend.name, "system": self.system, "params": self.params.to_json(),

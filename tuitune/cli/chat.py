@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         for t in targets:
             sessions.append(_session(t, args, params))
         if args.open:
-            from tuitune.runs.store import safe_name
+            from tuitune.paths import safe_name
 
             _restore(sessions, folder / f"{safe_name(args.open, limit=80)}.json")
         if args.prompt is not None:
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def transcripts_folder(target) -> Path:
-    from tuitune.runs.store import tuitune_home
+    from tuitune.paths import tuitune_home
 
     return target.run.path / "chats" if target.run is not None else tuitune_home() / "chats"
 

@@ -19,8 +19,9 @@ from tuitune.events import EventWriter
 from tuitune.export import gguf as gguf_files
 from tuitune.export.modelfile import write_modelfile
 from tuitune.export.verify import Verification, check_agreement, check_stops, check_template, open_gguf, perplexity
+from tuitune.paths import atomic_write_text
 from tuitune.runs import faults
-from tuitune.runs.store import RunDir, atomic_write_text
+from tuitune.runs.store import RunDir
 from tuitune.weights.merge import ExportError, end_token_ids, merge
 
 VALIDATION_ROWS = 8

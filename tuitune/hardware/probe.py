@@ -99,7 +99,7 @@ def _run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 
 def _store(model: str, result: ProbeResult) -> None:
-    from tuitune.runs.store import tuitune_home
+    from tuitune.paths import tuitune_home
 
     path = tuitune_home() / "calibration" / "probes.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import tomli_w
 
+from tuitune.paths import atomic_write_text, safe_name, tuitune_home
 from tuitune.preset import Preset, load_preset
 
 STATUSES = ("queued", "running", "stopping", "stopped", "failed", "done", "crashed")
@@ -33,15 +33,6 @@ ACTIVE = ("running", "stopping")
 
 class RunStoreError(Exception):
     """A run that cannot be found or read; the message says which and what to do."""
-
-
-def tuitune_home() -> Path:
-    env = os.environ.get("TUITUNE_HOME")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("tuitune", appauthor=False))
 
 
 def runs_root() -> Path:
@@ -75,26 +66,6 @@ class RunState:
     def from_dict(cls, data: dict[str, Any]) -> RunState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 class RunDir:
@@ -243,13 +214,6 @@ def pid_alive(pid: int) -> bool:
 
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-
-
-def safe_name(name: str, default: str = "run", limit: int = 40) -> str:
-    """``name`` as one harmless path component: letters, digits, dots, dashes and underscores,
-    never ``..``, never a path separator (so no name can reach outside its folder)."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).replace("..", "-").strip(".-_")[:limit].strip(".-_")
-    return slug or default
 
 
 def create_run(preset: Preset, root: Path | None = None) -> RunDir:

@@ -12,9 +12,10 @@ from typing import Any
 
 from tuitune.data.schema import DataError
 from tuitune.events import EventWriter
+from tuitune.paths import atomic_write_text
 from tuitune.preset import Preset
 from tuitune.preset.guidance import DataFacts, Guidance, model_params, resolve
-from tuitune.runs.store import RunDir, atomic_write_text
+from tuitune.runs.store import RunDir
 
 MASKED_WARN = 0.1  # warn when more than this share of rows has no trained token
 

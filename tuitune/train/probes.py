@@ -14,7 +14,8 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tuitune.events import EventWriter
-from tuitune.runs.store import RunDir, atomic_write_text
+from tuitune.paths import atomic_write_text
+from tuitune.runs.store import RunDir
 
 
 def probe_prompts(probes: list[str], system_prompt: str | None, val: list[list[dict]], train: list[list[dict]],

@@ -11,10 +11,11 @@ from typing import Any
 
 from tuitune.data.pipeline import prepare
 from tuitune.events import EventWriter
+from tuitune.paths import cache_dir
 from tuitune.preset import Preset
 from tuitune.preset.guidance import Guidance
 from tuitune.runs.checkpoints import checkpoint_step, latest_checkpoint
-from tuitune.runs.store import RunDir, tuitune_home
+from tuitune.runs.store import RunDir
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
 from tuitune.train.guided import guide
 from tuitune.train.probes import ProbeCallback, probe_prompts
@@ -55,7 +56,7 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> 
     tokenizer = load_tokenizer(source, trust)
     train, val, report = prepare(
         preset.data, run.data_dir, tokenizer, seed=preset.train.seed, max_seq_len=preset.train.max_seq_len,
-        stage=preset.train.stage, cache_dir=tuitune_home() / "cache" / "data",
+        stage=preset.train.stage, cache_dir=cache_dir("data"),
     )
     events.emit(
         "data", path=report["source"], format=report["format"], train_rows=len(train),

@@ -40,7 +40,7 @@ class ChatControl:
         return [self.sessions[0].backend.name]
 
     def folder(self) -> Path:
-        from tuitune.runs.store import tuitune_home
+        from tuitune.paths import tuitune_home
 
         return self.target.run.path / "chats" if self.target.run is not None else tuitune_home() / "chats"
 

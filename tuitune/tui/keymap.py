@@ -20,7 +20,7 @@ else:  # pragma: no cover
 
 
 def keymap_file() -> Path:
-    from tuitune.runs.store import tuitune_home
+    from tuitune.paths import tuitune_home
 
     return tuitune_home() / "keys.toml"
 

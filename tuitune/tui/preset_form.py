@@ -26,7 +26,7 @@ DATA_FORMATS = FORMATS
 
 
 def saved_dir() -> Path:
-    from tuitune.runs.store import tuitune_home
+    from tuitune.paths import tuitune_home
 
     return tuitune_home() / "presets"
 

@@ -33,7 +33,7 @@ def model_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
     """(label, reference for ``model.path``), the bundled demo model first."""
     from tuitune.hardware.model_ref import hub_cache_dir
     from tuitune.models.bundled import BUNDLED_MODELS
-    from tuitune.runs.store import tuitune_home
+    from tuitune.paths import tuitune_home
 
     out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_MODELS]
     cache = hub_cache_dir()
@@ -57,7 +57,7 @@ def data_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
     """(label, reference for ``data.path``): the bundled datasets, then data files (two folders
     deep at most, hidden folders skipped) under ``$TUITUNE_HOME/data`` and the current directory."""
     from tuitune.models.bundled import BUNDLED_DATA
-    from tuitune.runs.store import tuitune_home
+    from tuitune.paths import tuitune_home
 
     out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_DATA]
     seen: set[Path] = set()

@@ -12,8 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
+from tuitune.paths import cache_dir
 from tuitune.runs.refs import result_kind, source_run
-from tuitune.runs.store import tuitune_home
 
 MARKER = "tuitune-merge.json"  # written last by export.merge.merge
 
@@ -22,7 +22,7 @@ def run_model_path(ref: str) -> Path:
     run = source_run(ref)
     if result_kind(run) == "model":
         return run.model
-    cache = tuitune_home() / "cache" / "merged" / run.id
+    cache = cache_dir("merged", run.id)
     if (cache / MARKER).exists():
         return cache
     from tuitune.weights.merge import merge
