@@ -9,11 +9,12 @@ prefix as a prefix of the whole; for one that doesn't, only the last answer is t
 
 from __future__ import annotations
 
-from typing import Any
-
-from transformers import PreTrainedTokenizerBase
+from typing import TYPE_CHECKING, Any
 
 from tuitune.data.loader import Conversation
+
+if TYPE_CHECKING:  # the tokenizer is passed in; the data layer never imports transformers
+    from transformers import PreTrainedTokenizerBase
 
 
 def encode(tokenizer: PreTrainedTokenizerBase, conversation: Conversation, assistant_only: bool = True) -> dict[str, list[int]]:

@@ -57,17 +57,14 @@ def during_save(step: int) -> None:
         raise OSError(errno.ENOSPC, f"No space left on device (injected by {ENV})")
 
 
-def at_step(step: int, batch_size: int, device: str) -> None:
-    """Called as optimizer step ``step`` (1-based) begins."""
+def oom_at_step(step: int, batch_size: int) -> str | None:
+    """Called as optimizer step ``step`` (1-based) begins: the message of the injected
+    out-of-memory error the worker must raise now, or None. (The worker raises it, as torch's
+    own error on CUDA: this module stays free of torch.)"""
     oom = active("oom")
     if oom is None or step < int(oom.get("step", 1)) or batch_size <= int(oom.get("batch_over", 0)):
-        return
-    text = f"tried to allocate memory for a batch of {batch_size} (injected by {ENV})"
-    if device == "cuda":
-        import torch
-
-        raise torch.OutOfMemoryError(f"CUDA out of memory. {text}")
-    raise MemoryError(text)
+        return None
+    return f"tried to allocate memory for a batch of {batch_size} (injected by {ENV})"
 
 
 def export_stage(stage: str) -> None:

@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import TrainerCallback
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import rotate_checkpoints
@@ -109,5 +110,9 @@ class _OomFault(TrainerCallback):
     """Test-only: out of memory at a chosen step (see faults.py)."""
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        device = "cpu" if args.use_cpu else "cuda"
-        faults.at_step(state.global_step + 1, args.per_device_train_batch_size, device)
+        text = faults.oom_at_step(state.global_step + 1, args.per_device_train_batch_size)
+        if text is None:
+            return
+        if not args.use_cpu:
+            raise torch.OutOfMemoryError(f"CUDA out of memory. {text}")
+        raise MemoryError(text)
