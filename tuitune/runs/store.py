@@ -256,10 +256,17 @@ def list_runs(root: Path | None = None) -> list[RunDir]:
     root = root or runs_root()
     if not root.is_dir():
         return []
-    return sorted(
-        (RunDir(p) for p in root.iterdir() if (p / "state.json").exists()),
-        key=lambda r: r.id,
-    )
+    return sorted((RunDir(p) for p in root.iterdir() if (p / "state.json").exists()), key=_creation_order)
+
+
+def _creation_order(run: RunDir) -> tuple[str, float, str]:
+    """The id's timestamp has whole seconds and is followed by a name and a random suffix, so
+    runs created in the same second are ordered by the creation time their state records."""
+    try:
+        created = float(json.loads(run.state_file.read_text(encoding="utf-8")).get("created_at") or 0.0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        created = 0.0  # an unreadable state sorts first within its second; `runs show` explains it
+    return run.id[:15], created, run.id
 
 
 def delete_run(run: RunDir) -> None:
