@@ -150,6 +150,11 @@ def _print_probe(probe) -> None:
         per_step = s.batch * s.seq_len * s.grad_accum / tps
         print(f"throughput     {tps:,.0f} tokens/s on the longest batch; ~{per_step:.1f} s per optimizer step, "
               f"ETA ~{per_step * 1000 / 3600:.1f} h per 1,000 steps")
+    speed = m.get("speed")
+    if speed:
+        on = [name for name in ("padding_free", "packing", "group_by_length", "liger") if speed.get(name)]
+        print(f"trained as a run would: {speed.get('attention')} attention"
+              + "".join(f", {name.replace('_', '-')}" for name in on))
     print("stored in the calibration log ($TUITUNE_HOME/calibration/probes.jsonl)")
 
 
