@@ -30,6 +30,12 @@ def test_probe_worker_measures_real_steps_on_the_cpu(tiny_model_dir, tuitune_hom
     assert m["fits"] is True and (m["batch"], m["seq_len"]) == (2, 32)
     assert len(m["step_seconds"]) == 2 and m["tokens_per_second"] > 0 and m["max_rss"] > 0
     assert result.largest_batch == 2
+    # It trains as `tuitune run` would (train/sft.py sft_trainer): for a Llama with 2 rows a batch
+    # on this CPU, SDPA, rows laid end to end (padding-free), no length grouping, no Liger.
+    speed = m["speed"]
+    assert (speed["attention"], speed["padding_free"], speed["group_by_length"], speed["liger"]) == \
+        ("sdpa", True, False, False)
+    assert "padding_free" in speed["reasons"]
     log = (tuitune_home / "calibration" / "probes.jsonl").read_text().splitlines()
     record = json.loads(log[-1])
     assert record["model"] == str(tiny_model_dir) and record["settings"]["method"] == "lora"

@@ -13,20 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tuitune.preset.schema import (  # noqa: F401 - re-exported
-    GGUF_TYPES,
-    GUIDED,
-    RUN_PREFIX,
-    DataSection,
-    DpoSection,
-    EvalSection,
-    ExportSection,
-    GgufType,
-    LoraSection,
-    ModelSection,
-    Preset,
-    TrainSection,
-)
+from tuitune.preset.schema import GUIDED, RUN_PREFIX, Preset
 
 if sys.version_info >= (3, 11):
     import tomllib
