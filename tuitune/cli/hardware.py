@@ -214,15 +214,15 @@ COMMANDS = {"gpus": cmd_gpus, "plan": cmd_plan}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The two commands alone, wired as tuitune/cli/main.py wires them (exit 2 on a PlannerError)."""
+    """The two commands alone, wired as tuitune/cli/main.py wires them (exit 2 on a user error)."""
     parser = argparse.ArgumentParser(prog="tuitune")
     add_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    from tuitune.errors import user_errors
+
     try:
         args = parser.parse_args(argv)
-        return COMMANDS[args.command](args)
-    except PlannerError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        with user_errors():
+            return COMMANDS[args.command](args)
     except SystemExit as e:
         return int(e.code or 0)
 

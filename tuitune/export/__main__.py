@@ -40,7 +40,7 @@ def run_export(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
 def export_stage(run: RunDir, quants: list[str], ollama: bool, events: EventWriter) -> str:
     """Export in this process (the training worker calls this after training, too);
     returns ``passed`` or ``failed``, with an ``error`` event saying why."""
-    from tuitune.train.worker import explain
+    from tuitune.errors import explain
 
     events.emit("status", status="exporting", quants=quants)
     try:

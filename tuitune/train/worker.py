@@ -17,6 +17,7 @@ import sys
 import time
 import traceback
 
+from tuitune.errors import explain
 from tuitune.events import EventWriter
 from tuitune.runs.store import RunDir, RunStoreError
 from tuitune.train import oom
@@ -163,27 +164,3 @@ def _free_memory() -> None:
             torch.cuda.empty_cache()
     except ImportError:
         pass
-
-
-def explain(error: BaseException) -> str:
-    """One message a person can act on."""
-    from tuitune.data.loader import DataError
-    from tuitune.models.bundled import BundledNotFound
-    from tuitune.preset import PresetError
-    from tuitune.runs.checkpoints import CheckpointSaveError
-    from tuitune.weights.loading import ModelLoadError
-    from tuitune.weights.merge import ExportError
-
-    if isinstance(error, (DataError, ModelLoadError, BundledNotFound, PresetError, RunStoreError, ExportError,
-                          CheckpointSaveError)):
-        return str(error)
-    if isinstance(error, KeyboardInterrupt):
-        return "interrupted"
-    if type(error).__name__ == "SecurityError":  # jinja2's sandbox refused a chat template
-        return (f"refused: the model's chat template tries to reach outside its sandbox ({error}). "
-                "Templates render in a sandboxed Jinja environment; use a model whose template is plain Jinja.")
-    if isinstance(error, oom.OutOfMemory):
-        return str(error)
-    if oom.is_oom(error):
-        return f"out of memory ({error}); see `tuitune plan` for settings that fit"
-    return f"{type(error).__name__}: {error} (details in worker.log)"

@@ -14,22 +14,24 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tuitune.errors import TuituneError
+
 if TYPE_CHECKING:  # run_store imports pydantic (0.1 s): not before the first frame
     from tuitune.runs.store import RunDir
 
 
-class ActionRefused(Exception):
+class ActionRefused(TuituneError):
     """An action that makes no sense for this run now; the message says why and what to do."""
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions that are the user's to fix: shown as a message, never a traceback."""
-    from tuitune.data.loader import DataError
-    from tuitune.models.bundled import BundledNotFound
-    from tuitune.preset import PresetError
-    from tuitune.runs.store import RunStoreError
+    """What the TUI shows as a message, never a traceback: every user error, and OSError.
 
-    return (ActionRefused, RunStoreError, PresetError, BundledNotFound, DataError, OSError)
+    OSError deliberately too (the CLI lets it through as a traceback, which a script wants to
+    see): the TUI reads and writes files a person names while the app runs (a preset saved into
+    a read-only folder, a data file removed while the form shows it), and an uncaught error in
+    a screen would end the whole app, the workers' views with it."""
+    return (TuituneError, OSError)
 
 
 class WorkerProcesses:
