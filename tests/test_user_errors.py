@@ -20,7 +20,7 @@ USER_ERRORS = [
     ("tuitune.chat.backend", "ChatError"),
     ("tuitune.runs.store", "RunStoreError"),
     ("tuitune.runs.checkpoints", "CheckpointSaveError"),
-    ("tuitune.tui.launch", "ActionRefused"),
+    ("tuitune.runs.actions", "ActionRefused"),
     ("tuitune.train.oom", "OutOfMemory"),
     ("tuitune.weights.merge", "ExportError"),
     ("tuitune.weights.loading", "ModelLoadError"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from tuitune.hardware.errors import PlannerError
@@ -47,14 +46,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_gpus(args: argparse.Namespace) -> int:
-    from tuitune.hardware.nvml import read_gpus
+    from tuitune.hardware.nvml import nvml_source, read_gpus
 
     if args.record:
         from tuitune.hardware.nvml_replay import record
 
         with open(args.record, "w", encoding="utf-8") as f:
-            json.dump(record(_nvml_source()), f, indent=2)
-    report = read_gpus(_nvml_source())
+            json.dump(record(nvml_source()), f, indent=2)
+    report = read_gpus(nvml_source())
     if args.json:
         print(json.dumps(report.to_dict()))
         return 0
@@ -79,6 +78,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from tuitune.hardware.estimate import estimate
     from tuitune.hardware.model_ref import load_shape
+    from tuitune.hardware.nvml import gpu_report
     from tuitune.hardware.plan import detect_gpu, parse_targets
     from tuitune.hardware.recommend import recommend
     from tuitune.hardware.setup import Setup
@@ -191,23 +191,6 @@ def _settings(settings: dict) -> str:
 
 def _gib(b: float) -> str:
     return f"{b / GiB:.1f} GiB"
-
-
-def _nvml_source():
-    """A recorded NVML (TUITUNE_NVML_REPLAY=file.json) for demos and tests, else the real one."""
-    replay = os.environ.get("TUITUNE_NVML_REPLAY")
-    if not replay:
-        return None
-    from tuitune.hardware.nvml_replay import RecordedNvml
-
-    with open(replay, encoding="utf-8") as f:
-        return RecordedNvml(json.load(f))
-
-
-def gpu_report():
-    from tuitune.hardware.nvml import read_gpus
-
-    return read_gpus(_nvml_source())
 
 
 COMMANDS = {"gpus": cmd_gpus, "plan": cmd_plan}
