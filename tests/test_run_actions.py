@@ -159,3 +159,16 @@ def test_export_checks_the_types_and_the_run_before_anything_starts(tuitune_home
     with pytest.raises(actions.ActionRefused, match="is stopped: only finished"):
         actions.export(run)
     assert not run.launch_file.exists()
+
+
+def test_check_says_ok_only_of_a_preset_whose_data_passes_too():
+    broken = TESTS / "bad_inputs" / "presets" / "broken-data.toml"
+    result = tuitune("check", str(broken))
+    assert result.returncode == 2
+    assert ": ok" not in result.stdout, result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "broken-json-line.jsonl:3: invalid JSON" in errors[0], result.stderr
+    good = TESTS / "bad_inputs" / "presets" / "good.toml"
+    result = tuitune("check", str(good))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{good}: ok (sft, method auto, model bundled:smollm2-135m-instruct)")

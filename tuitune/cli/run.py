@@ -40,8 +40,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from tuitune.runs.preflight import guidance_for, preflight
 
     preset = load_preset(args.preset, args.overrides)
-    print(f"{args.preset}: ok ({preset.train.stage}, method {preset.train.method}, model {preset.model.path})")
+    model = preset.model.path  # as written: preflight pins a run reference to its full id
+    # Every check before the verdict: "ok" is said only of a preset whose data and model files
+    # pass too; a failure is the one error line that names the file and what to do.
     guidance, note = guidance_for(preset, preflight(preset))
+    print(f"{args.preset}: ok ({preset.train.stage}, method {preset.train.method}, model {model})")
     print(f"guided: {guidance.summary}")
     for line in guidance.lines()[1:]:
         print(f"  {line}")
