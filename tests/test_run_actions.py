@@ -172,3 +172,19 @@ def test_check_says_ok_only_of_a_preset_whose_data_passes_too():
     result = tuitune("check", str(good))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{good}: ok (sft, method auto, model bundled:smollm2-135m-instruct)")
+
+
+def test_resume_refused_after_rebuilding_the_state_says_both(tuitune_home):
+    """An unreadable state.json is rebuilt from the events before resume decides: when the
+    rebuilt run turns out to be done, the refusal also says the file was rebuilt (and kept)."""
+    from tuitune.events import EventWriter
+
+    run = finished_run(gguf=[])
+    with EventWriter(run.events) as events:
+        events.emit("started", pid=1, run_id=run.id, attempt=1)
+        events.emit("finished", status="done")
+    run.state_file.write_text("{not json")
+    with pytest.raises(actions.ActionRefused, match=r"rebuilt it from events.jsonl.*already done"):
+        actions.resume(run)
+    assert run.read_state().status == "done" and list(run.path.glob("state.json.unreadable-*"))
+    assert not run.launch_file.exists()

@@ -109,8 +109,7 @@ def stop(run: RunDir, process: subprocess.Popen | None = None) -> int:
     training: asking it is refused as for any run that is not running."""
     from tuitune.runs.workers import request_stop
 
-    if _alive(process) and run.read_state().status != "done":
-        assert process is not None
+    if process is not None and process.poll() is None and run.read_state().status != "done":
         process.send_signal(signal.SIGTERM)
         return process.pid
     return request_stop(run)

@@ -58,12 +58,11 @@ def demo_preset_path() -> Path:
     return presets_dir() / "demo-cpu.toml"
 
 
-def launch(preset_path: str | Path, processes: WorkerProcesses, overrides: list[str] | None = None,
-           force: bool = False) -> Started:
+def launch(preset_path: str | Path, processes: WorkerProcesses, overrides: list[str] | None = None) -> Started:
     """:func:`tuitune.runs.actions.launch` of a preset file. Slow on big data: call it from a thread."""
     from tuitune.preset import load_preset
 
-    started = actions.launch(load_preset(preset_path, overrides or []), force=force)
+    started = actions.launch(load_preset(preset_path, overrides or []))
     processes.track(started.run, started.process)
     return started
 
