@@ -87,7 +87,7 @@ def test_launch_preflights_then_starts_a_worker(monkeypatch, tmp_path):
     with pytest.raises(PresetError, match="data.path"):
         launch.launch(bad, processes)
     assert calls == [] and list_rows() == []
-    run = launch.launch(launch.demo_preset_path(), processes, ["train.max_steps=3"])
+    run = launch.launch(launch.demo_preset_path(), processes, ["train.max_steps=3"]).run
     assert calls == [{"run": run.id, "module": "tuitune.train", "args": []}]
     assert run.preset().train.max_steps == 3
 

@@ -1,4 +1,13 @@
-"""User mistakes become one clear message and exit code 2 — never a traceback."""
+"""User mistakes: one class, :class:`TuituneError`, for every error a person can cause and fix
+(a bad preset, bad data, a model file that cannot be used, a run that cannot be found, an
+action that makes no sense now, ...). Its message says what was wrong, where, and what to do.
+
+Every front and worker catches that one class — the CLI through :func:`user_errors` (exit 2,
+never a traceback), the TUI as a notification, a worker through :func:`explain` into the
+run's record — so a new kind of user error needs no list updated anywhere.
+
+The bottom layer: every package imports this module, and it imports none of them.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +15,47 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tuitune.chat.backend import ChatError
-from tuitune.data.loader import DataError
-from tuitune.hardware.errors import PlannerError
-from tuitune.models.bundled import BundledNotFound
-from tuitune.models.files import ModelFileError
-from tuitune.preset import PresetError
-from tuitune.runs.store import RunStoreError
+EXIT_USER_ERROR = 2
 
-USER_ERRORS = (PresetError, DataError, RunStoreError, BundledNotFound, ChatError, PlannerError, ModelFileError)
+
+class TuituneError(Exception):
+    """An error a person caused and can fix; the message says what was wrong, where, and what to do."""
+
+    def lines(self) -> list[str]:
+        """The message as one line per problem (a preset reports all its problems at once)."""
+        return [str(self)]
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
+    """The CLI's handler: a :class:`TuituneError` becomes ``error: …`` lines on stderr and exit code 2."""
     try:
         yield
-    except PresetError as e:
-        for problem in e.problems:
-            print(f"error: {e.source}: {problem}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except TuituneError as e:
+        for line in e.lines():
+            print(f"error: {line}", file=sys.stderr)
+        raise SystemExit(EXIT_USER_ERROR) from None
+
+
+def is_oom(error: BaseException) -> bool:
+    """Out of memory: CUDA's OutOfMemoryError (a RuntimeError), older "CUDA out of memory"
+    RuntimeErrors, and a MemoryError on the CPU. Here, beside :func:`explain`, because every
+    worker (training, export, chat) can run out of memory; recognised by name so that this
+    module never imports torch."""
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def explain(error: BaseException) -> str:
+    """What a worker records when it fails: one message a person can act on."""
+    if isinstance(error, TuituneError):
+        return str(error)
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    if type(error).__name__ == "SecurityError":  # jinja2's sandbox refused a chat template
+        return (f"refused: the model's chat template tries to reach outside its sandbox ({error}). "
+                "Templates render in a sandboxed Jinja environment; use a model whose template is plain Jinja.")
+    if is_oom(error):
+        return f"out of memory ({error}); see `tuitune plan` for settings that fit"
+    return f"{type(error).__name__}: {error} (details in worker.log)"

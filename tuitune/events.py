@@ -43,6 +43,11 @@ class EventWriter:
             os.fsync(self._file.fileno())
         return event
 
+    def continue_sequence(self) -> None:
+        """Number on after the events another process appended meanwhile (the export child the
+        training worker waited for): ``seq`` only grows."""
+        self.seq = max(self.seq, last_seq(self.path))
+
     def close(self) -> None:
         self._file.close()
 

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
+from tuitune.errors import TuituneError
+
 Message = dict[str, str]
 
 
-class ChatError(Exception):
+class ChatError(TuituneError):
     """A chat target that cannot be opened or used; the message says why and what to do."""
 
 

@@ -11,6 +11,12 @@ import sys
 EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 
 
+def add_follow_args(p: argparse.ArgumentParser) -> None:
+    """--json and --detach, for every command that starts a worker and follows it."""
+    p.add_argument("--json", action="store_true", help="print events as JSON Lines instead of a progress display")
+    p.add_argument("--detach", action="store_true", help="start the worker and return at once")
+
+
 def follow_run(run, process, args: argparse.Namespace) -> int:
     import signal
 
@@ -46,19 +52,13 @@ def follow_run(run, process, args: argparse.Namespace) -> int:
 
 
 def stop(run, process) -> None:
-    """Ask the worker to stop: through our own child when we started it (it may not hold the
-    run's lock yet), else through the pid the run records."""
-    import signal
-
+    """Ask the worker to stop (:func:`tuitune.runs.actions.stop`: through our own child when we
+    started it, as it may not hold the run's lock yet, else through the pid the run records)."""
+    from tuitune.runs import actions
     from tuitune.runs.store import RunStoreError
-    from tuitune.runs.workers import request_stop
 
-    if process is not None:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        return
     try:
-        request_stop(run)
+        actions.stop(run, process)
     except RunStoreError:
         pass  # already finished: follow() reads its last events
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -48,14 +47,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_gpus(args: argparse.Namespace) -> int:
-    from tuitune.hardware.nvml import read_gpus
+    from tuitune.hardware.nvml import nvml_source, read_gpus
 
     if args.record:
         from tuitune.hardware.nvml_replay import record
 
         with open(args.record, "w", encoding="utf-8") as f:
-            json.dump(record(_nvml_source()), f, indent=2)
-    report = read_gpus(_nvml_source())
+            json.dump(record(nvml_source()), f, indent=2)
+    report = read_gpus(nvml_source())
     if args.json:
         print(json.dumps(report.to_dict()))
         return 0
@@ -80,6 +79,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     from tuitune.hardware.estimate import estimate
     from tuitune.hardware.model_ref import load_shape
+    from tuitune.hardware.nvml import gpu_report
     from tuitune.hardware.plan import detect_gpu, parse_targets
     from tuitune.hardware.recommend import recommend
     from tuitune.hardware.setup import Setup
@@ -201,36 +201,19 @@ def _gib(b: float) -> str:
     return f"{b / GiB:.1f} GiB"
 
 
-def _nvml_source():
-    """A recorded NVML (TUITUNE_NVML_REPLAY=file.json) for demos and tests, else the real one."""
-    replay = os.environ.get("TUITUNE_NVML_REPLAY")
-    if not replay:
-        return None
-    from tuitune.hardware.nvml_replay import RecordedNvml
-
-    with open(replay, encoding="utf-8") as f:
-        return RecordedNvml(json.load(f))
-
-
-def gpu_report():
-    from tuitune.hardware.nvml import read_gpus
-
-    return read_gpus(_nvml_source())
-
-
 COMMANDS = {"gpus": cmd_gpus, "plan": cmd_plan}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The two commands alone, wired as tuitune/cli/main.py wires them (exit 2 on a PlannerError)."""
+    """The two commands alone, wired as tuitune/cli/main.py wires them (exit 2 on a user error)."""
     parser = argparse.ArgumentParser(prog="tuitune")
     add_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    from tuitune.errors import user_errors
+
     try:
         args = parser.parse_args(argv)
-        return COMMANDS[args.command](args)
-    except PlannerError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        with user_errors():
+            return COMMANDS[args.command](args)
     except SystemExit as e:
         return int(e.code or 0)
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tuitune.errors import TuituneError
+
 Message = dict[str, str]
 Conversation = list[Message]
 
 KINDS = ("sft", "preference", "unpaired", "text")
 
 
-class DataError(Exception):
+class DataError(TuituneError):
     """A data file that cannot be used; the message names the file, the row and the fix."""
 
 

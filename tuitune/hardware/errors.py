@@ -4,6 +4,8 @@ and exit with code 2."""
 
 from __future__ import annotations
 
+from tuitune.errors import TuituneError
 
-class PlannerError(Exception):
+
+class PlannerError(TuituneError):
     """Bad input to the planner or the probe; the message says what was wrong and what to do."""

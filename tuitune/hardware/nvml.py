@@ -8,6 +8,8 @@ Each per-device query that a card does not support reads as ``None``.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -94,6 +96,26 @@ def read_gpus(nvml: Any = None) -> GpuReport:
     if not gpus:
         report.cpu_only_reason = "the NVIDIA driver is loaded but reports no GPU"
     return report
+
+
+REPLAY_ENV = "TUITUNE_NVML_REPLAY"
+
+
+def nvml_source() -> Any:
+    """A recorded NVML when ``TUITUNE_NVML_REPLAY`` names a recording (demos and tests: a GPU
+    on a machine without one), else None for the real library."""
+    replay = os.environ.get(REPLAY_ENV)
+    if not replay:
+        return None
+    from tuitune.hardware.nvml_replay import RecordedNvml
+
+    with open(replay, encoding="utf-8") as f:
+        return RecordedNvml(json.load(f))
+
+
+def gpu_report() -> GpuReport:
+    """The GPUs as every front sees them: :func:`read_gpus` of :func:`nvml_source`."""
+    return read_gpus(nvml_source())
 
 
 def _read_device(nvml: Any, index: int) -> Gpu:

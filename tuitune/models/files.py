@@ -16,10 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tuitune.errors import TuituneError
+
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
 
-class ModelFileError(Exception):
+class ModelFileError(TuituneError):
     """A local model file or folder that cannot be loaded, or not safely."""
 
 

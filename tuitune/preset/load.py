@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tuitune.errors import TuituneError
 from tuitune.preset.schema import GUIDED, RUN_PREFIX, Preset
 
 if sys.version_info >= (3, 11):
@@ -21,13 +22,16 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 
-class PresetError(Exception):
+class PresetError(TuituneError):
     """A preset that cannot be used; ``problems`` lists every reason, one line each."""
 
     def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = problems
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"{self.source}: {p}" for p in self.problems]
 
 
 def load_preset(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Preset:

@@ -13,12 +13,14 @@ import os
 import re
 from pathlib import Path
 
+from tuitune.errors import TuituneError
+
 MARKER = "tuitune-complete.json"
 STAGING = ".staging"
 _NAME = re.compile(r"^checkpoint-(\d+)$")
 
 
-class CheckpointSaveError(Exception):
+class CheckpointSaveError(TuituneError):
     """A checkpoint could not be written (a full disk, say); the previous ones are untouched."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import tomli_w
 
+from tuitune.errors import TuituneError
 from tuitune.paths import atomic_write_text, safe_name, tuitune_home
 from tuitune.preset import Preset, load_preset
 
@@ -31,7 +32,7 @@ STATUSES = ("queued", "running", "stopping", "stopped", "failed", "done", "crash
 ACTIVE = ("running", "stopping")
 
 
-class RunStoreError(Exception):
+class RunStoreError(TuituneError):
     """A run that cannot be found or read; the message says which and what to do."""
 
 

@@ -10,17 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# is_oom is re-exported: the rule lives in errors, beside explain(), which every worker uses.
+from tuitune.errors import TuituneError, is_oom  # noqa: F401
 
-class OutOfMemory(Exception):
+
+class OutOfMemory(TuituneError):
     """Training ran out of memory and will not retry; the message says what to lower."""
-
-
-def is_oom(error: BaseException) -> bool:
-    """CUDA's OutOfMemoryError (a RuntimeError), older "CUDA out of memory" RuntimeErrors, and a
-    MemoryError on the CPU."""
-    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
-        return True
-    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
 
 
 @dataclass

@@ -17,6 +17,7 @@ import sys
 import time
 import traceback
 
+from tuitune.errors import explain
 from tuitune.events import EventWriter
 from tuitune.runs.store import RunDir, RunStoreError
 from tuitune.train import oom
@@ -78,11 +79,43 @@ def _run(run: RunDir, events: EventWriter) -> int:
     extra = {}
     preset = run.preset()
     if status == "done" and preset.export.gguf:
-        from tuitune.export.__main__ import export_stage
-
-        extra["export"] = export_stage(run, list(preset.export.gguf), preset.export.ollama, events)
+        extra["export"] = _export_after_training(run, preset, events)
     events.emit("finished", sync=True, status=status, **extra)
     return 0
+
+
+def _export_after_training(run: RunDir, preset, events: EventWriter) -> str:
+    """The preset's ``[export]``, in a child process (``python -m tuitune.export RUN_DIR
+    --after-training``), so that training and export stay independent packages (neither imports
+    the other) and the export does not inherit the training's heap. This worker keeps
+    the run (its lock) meanwhile; the child appends its stages to events.jsonl, and this worker
+    then closes the stream with the one ``finished`` event. Returns ``passed`` or ``failed``."""
+    import subprocess
+
+    command = [sys.executable, "-m", "tuitune.export", str(run.path), "--after-training",
+               "--quant", ",".join(preset.export.gguf)] + ([] if preset.export.ollama else ["--no-ollama"])
+
+    # Training is over: a stop asked for now has nothing to stop (the export runs to its end, as
+    # it did in this process), and the child owns events.jsonl until it exits. Python handlers
+    # are reset in the child, which keeps the default ones.
+    def ignore(signum: int, _frame: object) -> None:
+        print(f"tuitune worker: {signal.Signals(signum).name} during the export after training: "
+              "it runs to its end", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGTERM, ignore)
+    signal.signal(signal.SIGINT, ignore)
+    _free_memory()  # what training left cached on the GPU, for the child to use
+    sys.stdout.flush()
+    sys.stderr.flush()
+    code = subprocess.call(command, stdin=subprocess.DEVNULL)  # its output: ours, worker.log
+    events.continue_sequence()
+    if code == 0:
+        return "passed"
+    if code != 1:  # 1: it failed and its error event says why; anything else: it never could
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        events.emit("error", sync=True, message=f"export failed: the export process died ({how}); "
+                    f"details in worker.log, `tuitune export {run.id}` starts it again")
+    return "failed"
 
 
 def _train(run: RunDir, events: EventWriter) -> str:
@@ -163,27 +196,3 @@ def _free_memory() -> None:
             torch.cuda.empty_cache()
     except ImportError:
         pass
-
-
-def explain(error: BaseException) -> str:
-    """One message a person can act on."""
-    from tuitune.data.loader import DataError
-    from tuitune.models.bundled import BundledNotFound
-    from tuitune.preset import PresetError
-    from tuitune.runs.checkpoints import CheckpointSaveError
-    from tuitune.weights.loading import ModelLoadError
-    from tuitune.weights.merge import ExportError
-
-    if isinstance(error, (DataError, ModelLoadError, BundledNotFound, PresetError, RunStoreError, ExportError,
-                          CheckpointSaveError)):
-        return str(error)
-    if isinstance(error, KeyboardInterrupt):
-        return "interrupted"
-    if type(error).__name__ == "SecurityError":  # jinja2's sandbox refused a chat template
-        return (f"refused: the model's chat template tries to reach outside its sandbox ({error}). "
-                "Templates render in a sandboxed Jinja environment; use a model whose template is plain Jinja.")
-    if isinstance(error, oom.OutOfMemory):
-        return str(error)
-    if oom.is_oom(error):
-        return f"out of memory ({error}); see `tuitune plan` for settings that fit"
-    return f"{type(error).__name__}: {error} (details in worker.log)"

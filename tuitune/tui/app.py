@@ -90,7 +90,8 @@ class TuituneApp(App):
 
     def open_export(self, run_id: str) -> None:
         """Push the export screen of a finished run (a notification says why not otherwise)."""
-        from tuitune.tui.launch import check_exportable, user_errors
+        from tuitune.runs.actions import check_exportable
+        from tuitune.tui.launch import user_errors
         from tuitune.tui.screens.export import ExportScreen
 
         try:
@@ -155,14 +156,16 @@ class TuituneApp(App):
         from tuitune.tui.launch import launch, user_errors
 
         try:
-            run = launch(path, self.processes, overrides)
+            started = launch(path, self.processes, overrides)
         except user_errors() as e:
             self.post_message(ActionFailed(f"cannot start {Path(path).name}: {e}"))
             return
-        self.post_message(RunLaunched(run.id))
+        self.post_message(RunLaunched(started.run.id, started.warnings))
 
     @on(RunLaunched)
     def _launched(self, message: RunLaunched) -> None:
+        for warning in message.warnings:
+            self.notify(warning, markup=False, severity="warning", timeout=15)
         self.open_run(message.run_id)
 
     @on(ActionFailed)

@@ -119,6 +119,6 @@ def open_chat(ref: str, compare: bool = False, system: str | None = None) -> Cha
 
 
 def chat_errors() -> tuple[type[BaseException], ...]:
-    from tuitune.errors import USER_ERRORS
+    from tuitune.tui.launch import user_errors
 
-    return (*USER_ERRORS, OSError)
+    return user_errors()

@@ -99,11 +99,12 @@ class HardwareRead(Message):
 
 
 class RunLaunched(Message):
-    """A worker was started for a new run."""
+    """A worker was started for a new run; ``warnings`` are the launch's, to show."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, warnings: list[str] | None = None) -> None:
         super().__init__()
         self.run_id = run_id
+        self.warnings = list(warnings or [])
 
 
 class ActionFailed(Message):

@@ -111,7 +111,7 @@ _checked: dict[tuple, object] = {}
 def guidance(preset: Preset):
     """What tuitune would choose for the keys this preset leaves to it (None when the data or
     model cannot be read yet). The data is read once per file version."""
-    from tuitune.errors import USER_ERRORS
+    from tuitune.errors import TuituneError
     from tuitune.runs.preflight import guidance_for, preflight
 
     path = Path(preset.data.path)
@@ -122,5 +122,5 @@ def guidance(preset: Preset):
             _checked.clear()
             _checked[key] = preflight(preset)
         return guidance_for(preset, _checked[key])[0]
-    except USER_ERRORS:
+    except TuituneError:
         return None

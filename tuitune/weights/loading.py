@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
+from tuitune.errors import TuituneError
 from tuitune.models.bundled import resolve_model
 from tuitune.preset import Preset
 
@@ -28,7 +29,7 @@ DEFAULT_CHAT_TEMPLATE = (
 )
 
 
-class ModelLoadError(Exception):
+class ModelLoadError(TuituneError):
     """A model reference that cannot be loaded; the message says what to do."""
 
 

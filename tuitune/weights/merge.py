@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from tuitune.errors import TuituneError
 from tuitune.runs.store import RunDir
 from tuitune.weights.loading import load_tokenizer, model_source
 
@@ -82,7 +83,7 @@ class _LocalSource:
         self.kwargs: dict = {}
 
 
-class ExportError(Exception):
+class ExportError(TuituneError):
     """An export that cannot proceed; the message says why and what to do."""
 
 

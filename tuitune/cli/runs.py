@@ -1,0 +1,147 @@
+"""``tuitune runs list | show | resume | stop | delete``: the runs under $TUITUNE_HOME/runs.
+
+Resume, stop and delete are :mod:`tuitune.runs.actions`, the one copy the TUI uses too; this
+module parses, asks (delete's confirmation), prints and follows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from tuitune.cli.follow import add_follow_args, follow_run, say
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    runs = sub.add_parser("runs", help="list, show, stop, resume and delete runs")
+    runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    ls = runs_sub.add_parser("list", help="all runs, oldest first")
+    ls.add_argument("--json", action="store_true", help="one JSON object per run")
+    show = runs_sub.add_parser("show", help="one run's state and last events")
+    show.add_argument("run_id")
+    show.add_argument("--json", action="store_true")
+    resume = runs_sub.add_parser("resume", help="continue a stopped, failed or crashed run from its last checkpoint")
+    resume.add_argument("run_id")
+    add_follow_args(resume)
+    stop = runs_sub.add_parser("stop", help="stop a running run after its current step (a checkpoint is saved)")
+    stop.add_argument("run_id")
+    delete = runs_sub.add_parser("delete", help="delete a run's folder (checkpoints, exports, chats); not while it runs")
+    delete.add_argument("run_id")
+    delete.add_argument("--yes", action="store_true", help="do not ask (needed when stdin is not a terminal)")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    return _ACTIONS[args.runs_command](args)
+
+
+def runs_list(args: argparse.Namespace) -> int:
+    from tuitune.runs.store import RunStoreError, list_runs
+
+    rows = []
+    for run in list_runs():
+        try:
+            state, status = run.read_state(), run.status()
+        except RunStoreError as e:
+            rows.append({"id": run.id, "status": "unreadable", "message": str(e)})
+            continue
+        rows.append({"id": run.id, "status": status, "step": state.step, "total_steps": state.total_steps,
+                     "loss": state.loss, "created_at": state.created_at, "path": str(run.path)})
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    if not rows:
+        print("no runs yet; start one with `tuitune run PRESET` or `tuitune demo`")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "status", "step", "loss", "created")
+    for r in rows:
+        step = f"{r.get('step', '')}/{r.get('total_steps') or '?'}"
+        loss = f"{r['loss']:.4f}" if r.get("loss") is not None else ""
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"])) if "created_at" in r else ""
+        table.add_row(r["id"], r["status"], step, loss, created)
+    Console().print(table)
+    return 0
+
+
+def runs_show(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from tuitune.events import read_events
+    from tuitune.runs.checkpoints import complete_checkpoints
+    from tuitune.runs.store import find_run
+
+    run = find_run(args.run_id)
+    state = run.read_state()
+    info = {"id": run.id, "path": str(run.path), **asdict(state), "status": run.status(),
+            "checkpoints": [p.name for p in complete_checkpoints(run.checkpoints)]}
+    events = read_events(run.events)
+    if args.json:
+        print(json.dumps({**info, "events": len(events)}))
+        return 0
+    for key, value in info.items():
+        print(f"{key:16} {value}")
+    losses = [e["loss"] for e in events if e["type"] == "step" and "loss" in e]
+    if losses:
+        print(f"{'loss':16} {losses[0]:.4f} → {losses[-1]:.4f} over {len(losses)} logged steps")
+    evals = [(e["step"], e["loss"]) for e in events if e["type"] == "eval" and "loss" in e]
+    if evals:
+        print(f"{'validation loss':16} " + ", ".join(f"{loss:.4f} (step {step})" for step, loss in evals))
+    from tuitune.cli.run_show import show_guidance, show_samples, show_warnings
+
+    show_guidance(run.path)
+    show_warnings(events)
+    show_samples(run.path)
+    return 0
+
+
+def runs_resume(args: argparse.Namespace) -> int:
+    from tuitune.runs import actions
+    from tuitune.runs.store import find_run
+
+    started = actions.resume(find_run(args.run_id))
+    for note in started.notes:
+        say(args, note)
+    run = started.run
+    say(args, f"resuming run {run.id}")
+    if args.detach:
+        return 0
+    return follow_run(run, started.process, args)
+
+
+def runs_stop(args: argparse.Namespace) -> int:
+    from tuitune.runs import actions
+    from tuitune.runs.store import find_run
+
+    run = find_run(args.run_id)
+    pid = actions.stop(run)
+    print(f"asked worker {pid} to stop run {run.id} after its current step")
+    return 0
+
+
+def runs_delete(args: argparse.Namespace) -> int:
+    from tuitune.runs import actions
+    from tuitune.runs.store import RunStoreError, find_run, run_size
+
+    run = find_run(args.run_id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise RunStoreError(f"deleting run {run.id} needs confirmation: add --yes (stdin is not a terminal)")
+        try:
+            answer = input(f"Delete run {run.id} and all its files ({run_size(run) / 2**20:.1f} MiB in {run.path})? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    actions.delete(run)
+    print(f"deleted run {run.id} ({run.path})")
+    return 0
+
+
+_ACTIONS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop, "delete": runs_delete}
+COMMANDS = {"runs": cmd_runs}
