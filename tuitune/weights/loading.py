@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
-from tuitune.models.bundled import resolve_model
+from tuitune.models.ref import ModelRef, parse_model_ref, unbundle
 from tuitune.preset import Preset
 
 # For tokenizers that ship without a chat template. It uses only tokens every tokenizer has
@@ -57,24 +57,23 @@ class Hardware:
         return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[self.precision]
 
 
-def model_source(ref: str) -> ModelSource:
-    if ref.startswith("run:"):
+def model_source(ref: str | ModelRef) -> ModelSource:
+    model = unbundle(parse_model_ref(ref))
+    if model.kind == "run":
         from tuitune.weights.run_source import run_model_path
 
-        return ModelSource(str(run_model_path(ref)))
-    if ref.startswith("bundled:"):
-        ref = str(resolve_model(ref))
-    path = Path(ref)
-    if ref.endswith(".gguf"):
-        if not path.is_file():
-            raise ModelLoadError(f"model.path: GGUF file not found: {ref}")
+        return ModelSource(str(run_model_path(model)))
+    if model.kind == "gguf":
+        assert model.path is not None
+        if not model.path.is_file():
+            raise ModelLoadError(f"model.path: GGUF file not found: {model.text}")
         from tuitune.weights.gguf_compat import enable_transformers_gguf
 
         enable_transformers_gguf()
-        return ModelSource(str(path.parent), path.name)
-    if path.is_absolute() and not path.exists():
-        raise ModelLoadError(f"model.path: no such folder: {ref}")
-    return ModelSource(ref)
+        return ModelSource(str(model.path.parent), model.path.name)
+    if model.kind == "folder" and model.path is not None and model.path.is_absolute() and not model.path.exists():
+        raise ModelLoadError(f"model.path: no such folder: {model.text}")
+    return ModelSource(model.value)
 
 
 def load_tokenizer(source: ModelSource, trust_remote_code: bool) -> PreTrainedTokenizerBase:
@@ -118,11 +117,12 @@ def _auto_method(device: str, preset: Preset) -> tuple[str, str]:
         return "lora", "on the CPU LoRA is the practical choice"
     from tuitune.hardware.errors import PlannerError
     from tuitune.hardware.plan import recommend_for
+    from tuitune.runs.refs import readable_ref
 
     free, _total = torch.cuda.mem_get_info()
     try:
-        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size,
-                            stage=preset.train.stage,
+        rec = recommend_for(readable_ref(preset.model.path), free, max_seq_len=preset.train.max_seq_len,
+                            batch=preset.train.batch_size, stage=preset.train.stage,
                             precompute_ref=preset.train.stage == "dpo" and preset.dpo.precompute_ref)
     except PlannerError as e:
         return "qlora", f"the planner could not read the model's shape ({e}); QLoRA is the safest choice"
