@@ -5,4 +5,5 @@
     files.py         safe model files: whole GGUFs, no unpickling unless allowed
     gguf_header.py   a GGUF file's metadata and tensor list, without numpy
     hub_cache.py     the local Hugging Face cache, through huggingface_hub's cache API
+    tokenizer.py     a torch-free tokenizer (tokenizers + a sandboxed chat template)
 """

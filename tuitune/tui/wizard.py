@@ -10,8 +10,9 @@
 - :class:`PlanFill`: when the planner's plan is filled in without being asked.
 - :func:`data_summary`: what the data step detects, from :func:`tuitune.data.pipeline.check`
   (no tokenizer). :class:`DataDetails` runs ``tuitune data inspect`` and ``data preview`` in a
-  subprocess for token statistics and the loss-mask preview, because a tokenizer needs
-  transformers, which the app process never imports.
+  subprocess for token statistics and the loss-mask preview: the tokenizer there is the
+  torch-free one (:mod:`tuitune.models.tokenizer`), but cleaning and tokenizing a large file takes
+  seconds and a subprocess can be killed the moment the form changes, where a thread cannot.
 
 All of it can be slow (file reads, NVML): the screen calls it from thread workers.
 """

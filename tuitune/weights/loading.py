@@ -14,18 +14,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
 from tuitune.models.ref import ModelRef, parse_model_ref, unbundle
+from tuitune.models.tokenizer import DEFAULT_CHAT_TEMPLATE
 from tuitune.preset import Preset
-
-# For tokenizers that ship without a chat template. It uses only tokens every tokenizer has
-# (the EOS token ends each assistant turn), so no embedding has to be added or resized.
-DEFAULT_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if message['role'] == 'system' %}{{ message['content'] + '\n\n' }}"
-    "{% elif message['role'] == 'user' %}{{ '### User:\n' + message['content'] + '\n\n' }}"
-    "{% elif message['role'] == 'assistant' %}{{ '### Assistant:\n' + message['content'] + eos_token + '\n\n' }}"
-    "{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '### Assistant:\n' }}{% endif %}"
-)
 
 
 class ModelLoadError(Exception):
@@ -76,13 +66,18 @@ def model_source(ref: str | ModelRef) -> ModelSource:
     return ModelSource(model.value)
 
 
-def load_tokenizer(source: ModelSource, trust_remote_code: bool) -> PreTrainedTokenizerBase:
+def read_tokenizer(source: ModelSource, trust_remote_code: bool) -> PreTrainedTokenizerBase:
+    """The tokenizer as the model ships it (no defaults filled in)."""
     try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            source.name_or_path, trust_remote_code=trust_remote_code, **source.kwargs
-        )
+        return AutoTokenizer.from_pretrained(source.name_or_path, trust_remote_code=trust_remote_code, **source.kwargs)
     except OSError as e:
         raise ModelLoadError(_explain_load_error(source, e)) from None
+
+
+def load_tokenizer(source: ModelSource, trust_remote_code: bool) -> PreTrainedTokenizerBase:
+    """The tokenizer for training and chat, with tuitune's defaults (the light loader in
+    tuitune.models.tokenizer fills in the same two)."""
+    tokenizer = read_tokenizer(source, trust_remote_code)
     if not tokenizer.chat_template:
         tokenizer.chat_template = DEFAULT_CHAT_TEMPLATE
     if tokenizer.pad_token is None:
