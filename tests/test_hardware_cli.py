@@ -115,7 +115,7 @@ def test_gpus_and_plan_import_nothing_heavy(smollm2_gguf):
     code = (
         "import sys, contextlib, io\n"
         "import tuitune.hardware, tuitune.hardware.nvml, tuitune.hardware.nvml_replay, tuitune.hardware.shapes\n"
-        "import tuitune.hardware.model_ref, tuitune.models.gguf_header, tuitune.hardware.setup\n"
+        "import tuitune.hardware.model_shape, tuitune.models.gguf_header, tuitune.hardware.setup\n"
         "import tuitune.hardware.activations, tuitune.hardware.estimate, tuitune.hardware.recommend\n"
         "import tuitune.hardware.plan, tuitune.hardware.probe, tuitune.cli.hardware\n"
         "from tuitune.cli.hardware import main\n"

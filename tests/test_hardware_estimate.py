@@ -13,7 +13,7 @@ import pytest
 from tuitune.hardware import PlannerError
 from tuitune.hardware.activations import layer_bytes_per_token
 from tuitune.hardware.estimate import NF4_BYTES_DOUBLE, estimate, optimizer_bytes, trainable_params
-from tuitune.hardware.model_ref import load_shape
+from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.setup import Setup
 from tuitune.hardware.shapes import shape_from_config
 

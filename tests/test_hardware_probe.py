@@ -9,7 +9,7 @@ import pytest
 
 from tuitune.hardware import PlannerError
 from tuitune.hardware.estimate import estimate
-from tuitune.hardware.model_ref import load_shape
+from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.nvml import read_gpus
 from tuitune.hardware.nvml_replay import RecordedNvml
 from tuitune.hardware.probe import _run_worker, require_gpu, run_probe

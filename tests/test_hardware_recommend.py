@@ -8,7 +8,7 @@ import pytest
 
 from tuitune.hardware import PlannerError
 from tuitune.hardware.estimate import GiB
-from tuitune.hardware.model_ref import load_shape
+from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.plan import check_preset, detect_gpu, parse_targets, recommend_for, setup_from_preset
 from tuitune.hardware.recommend import recommend
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tuitune.hardware import PlannerError
-from tuitune.hardware.model_ref import gguf_config, load_shape
+from tuitune.hardware.model_shape import gguf_config, load_shape
 from tuitune.hardware.shapes import shape_from_config
 
 CONFIGS = Path(__file__).parent / "data" / "configs"
@@ -114,7 +114,7 @@ def test_gguf_reading_stays_light(smollm2_gguf):
     import subprocess
     import sys
 
-    code = (f"import sys\nfrom tuitune.hardware.model_ref import load_shape\nload_shape({str(smollm2_gguf)!r})\n"
+    code = (f"import sys\nfrom tuitune.hardware.model_shape import load_shape\nload_shape({str(smollm2_gguf)!r})\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -148,7 +148,8 @@ def test_bad_model_references(tmp_path, ref, message):
 
 
 def test_hub_id_is_read_from_the_local_cache_only(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    # huggingface_hub reads HF_HUB_CACHE once, at import: move the cache where it looks now.
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(PlannerError, match="not in the Hugging Face cache.*hf download Qwen/Qwen2.5-7B config.json"):
         load_shape("Qwen/Qwen2.5-7B")
     repo = tmp_path / "models--Qwen--Qwen2.5-7B"

@@ -238,7 +238,7 @@ def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
     local = tmp_path / "work" / "my-model"
     local.mkdir(parents=True)
     (local / "config.json").write_text("{}")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))  # read at its import
     refs = [ref for _, ref in model_choices(cwd=tmp_path / "work")]
     assert refs == ["bundled:smollm2-135m-instruct", "Org/Tiny", str(local)]
     (tmp_path / "work" / "chats.jsonl").write_text("{}\n")

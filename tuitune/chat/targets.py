@@ -1,4 +1,5 @@
-"""What ``tuitune chat TARGET`` opens: a .gguf file, a run (id or folder), or a model folder.
+"""What ``tuitune chat TARGET`` opens: a .gguf file (or a ``bundled:`` model), a run (``run:<id>``,
+an id or its folder), or a model folder.
 
 A run opens its verified GGUF when it has one (fast, in-process), else its adapter or model
 through a worker process. Its base, for comparing, is the base GGUF when the run started from
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuitune.chat.backend import Backend, ChatError
+from tuitune.models.bundled import BundledNotFound
 from tuitune.models.files import check_model_files
+from tuitune.models.ref import ModelRef, ModelRefError, parse_model_ref, unbundle
 from tuitune.runs.store import RunDir, RunStoreError, find_run
 
 
@@ -35,19 +38,20 @@ class Target:
 
 
 def resolve(ref: str) -> Target:
-    path = Path(ref).expanduser()
-    if ref.endswith(".gguf"):
+    model = _local(ref)
+    path = model.path
+    if model.kind == "gguf" and path is not None:
         if not path.is_file():
             raise ChatError(f"{ref}: no such GGUF file")
         check_model_files(str(path))
         return Target(path.name, gguf=path)
-    if path.is_dir() and not (path / "state.json").exists():
+    if model.kind == "folder" and path is not None and path.is_dir() and not (path / "state.json").exists():
         if not (path / "config.json").exists():
             raise ChatError(f"{ref}: not a run, a .gguf file, or a model folder with a config.json")
         check_model_files(str(path))
         return Target(path.name, worker=path)
-    try:
-        run = find_run(ref)
+    try:  # a run: run:<id>, or plainly its id or its folder
+        run = find_run(model.value if model.kind == "run" else ref)
     except RunStoreError as e:
         raise ChatError(f"{e}; TARGET may also be a .gguf file or a model folder") from None
     gguf = exported_gguf(run)
@@ -61,14 +65,18 @@ def resolve(ref: str) -> Target:
 def base_of(target: Target) -> Target:
     if target.run is None:
         raise ChatError("--compare needs a run as TARGET (its base model is the other side)")
-    model = target.run.preset().model.path
-    if model.startswith("bundled:"):
-        from tuitune.models.bundled import resolve_model
+    model = _local(target.run.preset().model.path)
+    if model.kind == "gguf" and model.path is not None:
+        return Target(f"base ({model.path.name})", gguf=model.path, run=target.run)
+    return Target(f"base ({model.text})", worker=target.run.path, base=True, run=target.run)
 
-        model = str(resolve_model(model))
-    if model.endswith(".gguf"):
-        return Target(f"base ({Path(model).name})", gguf=Path(model), run=target.run)
-    return Target(f"base ({model})", worker=target.run.path, base=True, run=target.run)
+
+def _local(ref: str) -> ModelRef:
+    """What ``ref`` names, a bundled model as its GGUF file; a bad one is a chat error."""
+    try:
+        return unbundle(parse_model_ref(ref))
+    except (BundledNotFound, ModelRefError) as e:
+        raise ChatError(str(e)) from None
 
 
 def exported_gguf(run: RunDir) -> Path | None:

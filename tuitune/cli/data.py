@@ -2,8 +2,8 @@
 
 Wired into tuitune/cli/main.py with ``add_parser(sub)`` and ``"data": run``; ``main(argv)`` here
 does the same wiring on its own (for tests and ``python -m tuitune.cli.data``). Exit 0 when
-the data is usable, 2 with one message when it is not. Nothing heavy is imported until a
-command needs the tokenizer (``--model``).
+the data is usable, 2 with one message when it is not. Nothing heavy is imported, even for
+``--model``: the tokenizer is the torch-free one of :mod:`tuitune.models.tokenizer`.
 """
 
 from __future__ import annotations
@@ -88,15 +88,20 @@ def section(args: argparse.Namespace) -> SimpleNamespace:
 
 
 def load_tokenizer(ref: str | None) -> Any:
-    """The model's tokenizer, with model-loading failures turned into a user error."""
+    """The model's tokenizer, torch-free (a run's is its starting model's), with loading
+    failures turned into a user error."""
     if not ref:
         return None
     from tuitune.data.schema import DataError
-    from tuitune.weights.loading import ModelLoadError, load_tokenizer, model_source
+    from tuitune.models.bundled import BundledNotFound
+    from tuitune.models.files import ModelFileError
+    from tuitune.models.tokenizer import load_tokenizer
+    from tuitune.runs.refs import readable_ref
+    from tuitune.runs.store import RunStoreError
 
     try:
-        return load_tokenizer(model_source(ref), trust_remote_code=False)
-    except (ModelLoadError, OSError, ValueError) as e:
+        return load_tokenizer(readable_ref(ref), notify=lambda note: print(note, file=sys.stderr))
+    except (ModelFileError, BundledNotFound, RunStoreError, OSError, ValueError) as e:
         raise DataError(f"--model {ref}: cannot load its tokenizer ({e})") from None
 
 

@@ -25,7 +25,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     plan = sub.add_parser("plan", help="estimate GPU memory and recommend full, LoRA or QLoRA")
     plan.add_argument("--model", required=True, metavar="M",
-                      help="a model folder (a config.json is enough), a .gguf file, a hub id in the local cache")
+                      help="a model folder (a config.json is enough), a .gguf file, a hub id in the local cache, "
+                           "bundled:NAME or run:<id>")
     plan.add_argument("--method", choices=METHODS, help="estimate this method only (default: recommend one)")
     plan.add_argument("--seq-len", type=int, metavar="N", help="tokens per sequence (default 1024)")
     plan.add_argument("--batch", type=int, metavar="N", help="micro-batch (default: 4 with --method, else searched)")
@@ -78,7 +79,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from tuitune.hardware.estimate import estimate
-    from tuitune.hardware.model_ref import load_shape
+    from tuitune.hardware.model_shape import load_shape
     from tuitune.hardware.nvml import gpu_report
     from tuitune.hardware.plan import detect_gpu, parse_targets
     from tuitune.hardware.recommend import recommend
@@ -88,7 +89,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         from tuitune.hardware.probe import require_gpu
 
         require_gpu(gpu_report())
-    shape = load_shape(args.model)
+    shape = load_shape(_readable(args.model))
     targets = parse_targets(args.lora_targets)
     if args.gpu_gb is not None:
         if args.gpu_gb <= 0:
@@ -129,6 +130,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data))
     return 0
+
+
+def _readable(model: str):
+    """``--model`` as the planner reads it (a ``run:<id>`` as what the run started from); a run
+    that cannot be used is the planner's error here, as the other bad references are."""
+    from tuitune.models.files import ModelFileError
+    from tuitune.runs.refs import readable_ref
+    from tuitune.runs.store import RunStoreError
+
+    try:
+        return readable_ref(model)
+    except (RunStoreError, ModelFileError) as e:
+        raise PlannerError(str(e)) from None
 
 
 def _print_probe(probe) -> None:

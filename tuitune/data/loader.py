@@ -18,7 +18,7 @@ from tuitune.data.readers import read_rows
 from tuitune.data.schema import Conversation, DataError, Example, Message, Rejected, RowError
 from tuitune.data.split import split
 from tuitune.data.validate import OnError, validate_rows
-from tuitune.models.bundled import resolve_data
+from tuitune.models.bundled import BUNDLED_PREFIX, resolve_data
 
 __all__ = [
     "KIND_NAMES", "Conversation", "DataError", "Imported", "LoadedData", "Message", "import_file",
@@ -52,7 +52,7 @@ class LoadedData:
 def resolve_path(path: str | Path) -> Path:
     """A local path for ``path``: bundled data, a hub dataset's snapshot (fetched), or a file."""
     text = str(path)
-    if text.startswith("bundled:"):
+    if text.startswith(BUNDLED_PREFIX):
         return resolve_data(text)
     if hub.is_hub_ref(text):
         return hub.fetch(text)

@@ -9,15 +9,13 @@ prefix as a prefix of the whole; for one that doesn't, only the last answer is t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tuitune.data.loader import Conversation
-
-if TYPE_CHECKING:  # the tokenizer is passed in; the data layer never imports transformers
-    from transformers import PreTrainedTokenizerBase
+from tuitune.models.tokenizer import Tokenizer  # transformers' or the light one (no import of transformers here)
 
 
-def encode(tokenizer: PreTrainedTokenizerBase, conversation: Conversation, assistant_only: bool = True) -> dict[str, list[int]]:
+def encode(tokenizer: Tokenizer, conversation: Conversation, assistant_only: bool = True) -> dict[str, list[int]]:
     text = render(tokenizer, conversation)
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     input_ids: list[int] = enc["input_ids"]
@@ -31,11 +29,11 @@ def encode(tokenizer: PreTrainedTokenizerBase, conversation: Conversation, assis
     return {"input_ids": input_ids, "labels": labels}
 
 
-def render(tokenizer: PreTrainedTokenizerBase, messages: Conversation, generation_prompt: bool = False) -> str:
+def render(tokenizer: Tokenizer, messages: Conversation, generation_prompt: bool = False) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
 
 
-def assistant_spans(tokenizer: PreTrainedTokenizerBase, conversation: Conversation, text: str) -> list[tuple[int, int]]:
+def assistant_spans(tokenizer: Tokenizer, conversation: Conversation, text: str) -> list[tuple[int, int]]:
     spans = []
     for i, message in enumerate(conversation):
         if message["role"] != "assistant":
@@ -52,7 +50,7 @@ def assistant_spans(tokenizer: PreTrainedTokenizerBase, conversation: Conversati
     return spans
 
 
-def encode_all(tokenizer: PreTrainedTokenizerBase, conversations: list[Conversation], assistant_only: bool) -> Any:
+def encode_all(tokenizer: Tokenizer, conversations: list[Conversation], assistant_only: bool) -> Any:
     """A ``datasets.Dataset`` of input_ids and labels, ready for TRL's SFTTrainer."""
     from datasets import Dataset
 
@@ -60,7 +58,7 @@ def encode_all(tokenizer: PreTrainedTokenizerBase, conversations: list[Conversat
     return Dataset.from_list(rows)
 
 
-def encode_pair(tokenizer: PreTrainedTokenizerBase, row: dict[str, Conversation], max_prompt: int | None = None,
+def encode_pair(tokenizer: Tokenizer, row: dict[str, Conversation], max_prompt: int | None = None,
                 max_completion: int | None = None) -> dict[str, list[int]]:
     """A preference row as TRL's DPO collator takes it: prompt, chosen and rejected token ids.
 
@@ -81,7 +79,7 @@ def encode_pair(tokenizer: PreTrainedTokenizerBase, row: dict[str, Conversation]
     return {"prompt_ids": prompt_ids, "chosen_ids": chosen_ids, "rejected_ids": rejected_ids}
 
 
-def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
+def _ids(tokenizer: Tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 

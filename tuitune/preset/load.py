@@ -13,8 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tuitune.data.hub import PREFIX as HUB_PREFIX
 from tuitune.errors import TuituneError
-from tuitune.preset.schema import GUIDED, RUN_PREFIX, Preset
+from tuitune.models.bundled import BUNDLED_PREFIX
+from tuitune.models.ref import parse_model_ref
+from tuitune.preset.schema import GUIDED, Preset
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -135,27 +138,17 @@ def _closest_key(loc: tuple[Any, ...]) -> str | None:
 def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
     problems = []
     data_path = preset.data.path
-    if not data_path.startswith(("bundled:", "hf:")):  # a hub id is fetched when the data is read
+    if not data_path.startswith((BUNDLED_PREFIX, HUB_PREFIX)):  # a hub id is fetched when the data is read
         resolved = (base_dir / Path(data_path).expanduser()).resolve()
         if not resolved.exists():
             problems.append(f"key 'data.path': file not found: {resolved}")
         preset.data.path = str(resolved)
-    model_path = preset.model.path
-    if looks_local(model_path, base_dir):
-        resolved = (base_dir / Path(model_path).expanduser()).resolve()
-        if not resolved.exists():
-            problems.append(f"key 'model.path': no such file or folder: {resolved}")
-        preset.model.path = str(resolved)
+    model = parse_model_ref(preset.model.path, base_dir)  # the schema accepted its form
+    if model.is_local:
+        if not model.path.exists():
+            problems.append(f"key 'model.path': no such file or folder: {model.path}")
+        preset.model.path = str(model)
     return problems
-
-
-def looks_local(ref: str, base_dir: Path) -> bool:
-    """True when a model reference names a local file or folder rather than a hub id."""
-    if ref.startswith(("bundled:", RUN_PREFIX)):
-        return False
-    if ref.startswith((".", "/", "~")) or ref.endswith(".gguf") or Path(ref).is_absolute():
-        return True
-    return (base_dir / ref).exists()
 
 
 def field_help() -> list[tuple[str, str, str, str]]:

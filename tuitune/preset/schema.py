@@ -11,6 +11,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tuitune.models.ref import ModelRefError, parse_model_ref
+
 GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"]
 GGUF_TYPES: tuple[str, ...] = get_args(GgufType)
 
@@ -32,9 +34,6 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
 
 
-RUN_PREFIX = "run:"
-
-
 class ModelSection(_Section):
     path: str
     """The base model: a hub id (`Qwen/Qwen2.5-7B-Instruct`), a local Hugging Face folder, a `.gguf`
@@ -48,6 +47,17 @@ class ModelSection(_Section):
     allow_pickle: bool = False
     """Load weights from pickled `.bin` files when a local model folder has no `.safetensors`.
     Unpickling can run arbitrary code: leave it off unless you trust where the files came from."""
+
+    @field_validator("path")
+    @classmethod
+    def _path_means_something(cls, value: str) -> str:
+        # Only the form is checked here; whether the file, the run or the bundled package exists
+        # is for loading (relative paths) and the preflight (runs, bundled models) to say.
+        try:
+            parse_model_ref(value)
+        except ModelRefError as e:
+            raise ValueError(str(e)) from None
+        return value
 
 
 class DataSection(_Section):

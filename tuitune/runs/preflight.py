@@ -8,11 +8,11 @@ from pathlib import Path
 
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
-from tuitune.models.bundled import resolve_model
 from tuitune.models.files import check_model_files, safety_warnings
+from tuitune.models.ref import parse_model_ref, unbundle
 from tuitune.preset import Preset
 from tuitune.preset.guidance import DataFacts, Guidance, model_params, resolve
-from tuitune.runs.refs import is_run_ref, pinned
+from tuitune.runs.refs import pinned, readable_ref, result_kind, source_run
 
 
 @dataclass
@@ -25,13 +25,13 @@ class Preflight:
 
 def preflight(preset: Preset) -> Preflight:
     """Resolve the model reference and read the data; raises the user errors of each."""
-    model = preset.model.path
-    if model.startswith("bundled:"):
-        model = str(resolve_model(model))
-    elif is_run_ref(model):
+    ref = parse_model_ref(preset.model.path)
+    if ref.kind == "run":
         # Pin the full id: the run's config.toml then names exactly the run it started from.
-        model = preset.model.path = pinned(model)
-    check_model_files(model, preset.model.allow_pickle)
+        model = preset.model.path = pinned(ref)
+    else:
+        model = str(unbundle(ref))  # a bundled model that is not installed fails here
+        check_model_files(model, preset.model.allow_pickle)
     data = check(preset.data, preset.train.stage)
     # Counts before cleaning; the worker's cleaning report says what it dropped.
     train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)
@@ -52,7 +52,7 @@ def guidance_for(preset: Preset, check: Preflight) -> tuple[Guidance, str]:
         if device == "cuda":
             note += "; method auto: shown for LoRA, the worker asks the planner"
     facts = DataFacts.estimate(check.data.examples, check.train_rows, check.val_rows, preset.train.max_seq_len)
-    return resolve(preset, facts, params=model_params(preset.model.path), device=device, method=method), note
+    return resolve(preset, facts, params=model_params(readable_ref(preset.model.path)), device=device, method=method), note
 
 
 def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None) -> list[str]:
@@ -94,10 +94,8 @@ def describe_dpo(preset: Preset) -> str:
 
 
 def _started_from(model: str) -> str:
-    if not is_run_ref(model):
+    if parse_model_ref(model).kind != "run":
         return ""
-    from tuitune.runs.refs import result_kind, source_run
-
     run = source_run(model)
     if result_kind(run) == "model":
         return f" (its full fine-tune, {run.model})"

@@ -3,32 +3,30 @@
 A full fine-tune's result is its ``model/`` folder. A LoRA/QLoRA run's result is its adapter on
 its own base; training on top of it starts from the two merged into one 16-bit model (see
 docs/dpo.md for why merging rather than training the same adapter on). The merge itself is heavy
-and lives in :mod:`tuitune.weights.run_source`; this module only finds the run. Light core.
+and lives in :mod:`tuitune.weights.run_source`; this module only finds the run. Light: no torch.
 """
 
 from __future__ import annotations
 
-from tuitune.preset import RUN_PREFIX
+from tuitune.models.ref import RUN_PREFIX, ModelRef, ModelRefError, parse_model_ref
 from tuitune.runs.store import RunDir, RunStoreError, find_run, runs_root
 
 
-def is_run_ref(ref: str) -> bool:
-    return ref.startswith(RUN_PREFIX)
-
-
-def source_run(ref: str) -> RunDir:
+def source_run(ref: str | ModelRef) -> RunDir:
     """The finished run ``run:<id>`` names (id, unique prefix or suffix, or its folder)."""
-    wanted = ref[len(RUN_PREFIX):].strip()
-    if not wanted:
-        raise RunStoreError("model.path 'run:': name a run after the colon, e.g. run:20250101-120000-sft-ab12 "
-                            "(`tuitune runs list` shows them)")
     try:
-        run = find_run(wanted)
+        model = parse_model_ref(ref)
+    except ModelRefError as e:
+        raise RunStoreError(f"model.path {e}") from None
+    if model.kind != "run":
+        raise RunStoreError(f"model.path {model.text!r} is not a {RUN_PREFIX}<id> reference")
+    try:
+        run = find_run(model.value)
     except RunStoreError as e:
-        raise RunStoreError(f"model.path {ref!r}: {e}") from None
+        raise RunStoreError(f"model.path {model.text!r}: {e}") from None
     if result_kind(run) is None:
         raise RunStoreError(
-            f"model.path {ref!r}: run {run.id} has no trained result yet (status {run.status()}); "
+            f"model.path {model.text!r}: run {run.id} has no trained result yet (status {run.status()}); "
             f"finish it first (`tuitune runs resume {run.id}`)"
         )
     return run
@@ -43,7 +41,7 @@ def result_kind(run: RunDir) -> str | None:
     return None
 
 
-def pinned(ref: str) -> str:
+def pinned(ref: str | ModelRef) -> str:
     """``run:<full id>`` (``run:<folder>`` for a run outside the runs folder): what a resolved
     preset records, so a rerun names the same run."""
     run = source_run(ref)
@@ -52,9 +50,19 @@ def pinned(ref: str) -> str:
     return RUN_PREFIX + str(run.path)
 
 
-def shape_ref(ref: str) -> str:
-    """A reference the planner can read the model's shape from (merging changes no shape)."""
-    run = source_run(ref)
-    if result_kind(run) == "model":
-        return str(run.model)
-    return run.preset().model.path
+def readable_ref(ref: str | ModelRef) -> ModelRef:
+    """``ref`` as the light readers (the planner's model shape, the torch-free tokenizer) can take
+    it, without merging anything: a full fine-tune reads as its model folder; a LoRA/QLoRA run as
+    what it started from, since an adapter changes neither the shape nor the tokenizer. Any other
+    reference comes back parsed, as it is. Raises :class:`RunStoreError` for a run it cannot use."""
+    model = parse_model_ref(ref)
+    seen: set[str] = set()
+    while model.kind == "run":
+        run = source_run(model)
+        if run.id in seen:  # only a hand-edited config.toml can do this, but it must not hang
+            raise RunStoreError(f"model.path {model.text!r}: run {run.id} starts from itself")
+        seen.add(run.id)
+        if result_kind(run) == "model":
+            return parse_model_ref(str(run.model))
+        model = parse_model_ref(run.preset().model.path)
+    return model

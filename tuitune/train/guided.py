@@ -15,6 +15,7 @@ from tuitune.events import EventWriter
 from tuitune.paths import atomic_write_text
 from tuitune.preset import Preset
 from tuitune.preset.guidance import DataFacts, Guidance, model_params, resolve
+from tuitune.runs.refs import readable_ref
 from tuitune.runs.store import RunDir
 
 MASKED_WARN = 0.1  # warn when more than this share of rows has no trained token
@@ -27,7 +28,7 @@ def guide(run: RunDir, preset: Preset, report: dict[str, Any], device: str, meth
     if path.exists():
         guidance = Guidance.from_json(json.loads(path.read_text(encoding="utf-8")))
         return _with_run_changes(run, guidance.apply(preset)), guidance
-    guidance = resolve(preset, DataFacts.from_report(report), params=model_params(preset.model.path),
+    guidance = resolve(preset, DataFacts.from_report(report), params=model_params(readable_ref(preset.model.path)),
                        device=device, method=method)
     atomic_write_text(path, json.dumps(guidance.to_json(), indent=2) + "\n")
     events.emit("guidance", summary=guidance.summary, total_steps=guidance.total_steps,

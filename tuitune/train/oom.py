@@ -74,8 +74,9 @@ def planner_note(preset: Any) -> str | None:
             return None
         _free, total = torch.cuda.mem_get_info()
         from tuitune.hardware.plan import recommend_for
+        from tuitune.runs.refs import readable_ref
 
-        rec = recommend_for(preset.model.path, total, max_seq_len=preset.train.max_seq_len)
+        rec = recommend_for(readable_ref(preset.model.path), total, max_seq_len=preset.train.max_seq_len)
     except Exception:  # noqa: BLE001 - advice is best effort; the OOM itself is what gets reported
         return None
     if rec.chosen:

@@ -10,8 +10,9 @@
 - :class:`PlanFill`: when the planner's plan is filled in without being asked.
 - :func:`data_summary`: what the data step detects, from :func:`tuitune.data.pipeline.check`
   (no tokenizer). :class:`DataDetails` runs ``tuitune data inspect`` and ``data preview`` in a
-  subprocess for token statistics and the loss-mask preview, because a tokenizer needs
-  transformers, which the app process never imports.
+  subprocess for token statistics and the loss-mask preview: the tokenizer there is the
+  torch-free one (:mod:`tuitune.models.tokenizer`), but cleaning and tokenizing a large file takes
+  seconds and a subprocess can be killed the moment the form changes, where a thread cannot.
 
 All of it can be slow (file reads, NVML): the screen calls it from thread workers.
 """
@@ -31,17 +32,12 @@ REFERENCE_GPU = 24 * 2**30  # no GPU here: plan for the reference card (an RTX 4
 
 def model_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
     """(label, reference for ``model.path``), the bundled demo model first."""
-    from tuitune.hardware.model_ref import hub_cache_dir
-    from tuitune.models.bundled import BUNDLED_MODELS
+    from tuitune.models.bundled import BUNDLED_MODELS, BUNDLED_PREFIX
+    from tuitune.models.hub_cache import cached_models
     from tuitune.paths import tuitune_home
 
-    out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_MODELS]
-    cache = hub_cache_dir()
-    if cache.is_dir():
-        for repo in sorted(cache.glob("models--*")):
-            if list((repo / "snapshots").glob("*/config.json")):
-                repo_id = repo.name.removeprefix("models--").replace("--", "/")
-                out.append((f"{repo_id} (Hugging Face cache)", repo_id))
+    out = [(f"{BUNDLED_PREFIX}{name} (demo, ships with tuitune)", BUNDLED_PREFIX + name) for name in BUNDLED_MODELS]
+    out += [(f"{repo_id} (Hugging Face cache)", repo_id) for repo_id in cached_models()]
     for folder in (tuitune_home() / "models", cwd or Path.cwd()):
         if folder.is_dir():
             for sub in sorted(p for p in folder.iterdir() if (p / "config.json").is_file()):
@@ -56,10 +52,10 @@ MAX_DATA_CHOICES = 60
 def data_choices(cwd: Path | None = None) -> list[tuple[str, str]]:
     """(label, reference for ``data.path``): the bundled datasets, then data files (two folders
     deep at most, hidden folders skipped) under ``$TUITUNE_HOME/data`` and the current directory."""
-    from tuitune.models.bundled import BUNDLED_DATA
+    from tuitune.models.bundled import BUNDLED_DATA, BUNDLED_PREFIX
     from tuitune.paths import tuitune_home
 
-    out = [(f"bundled:{name} (demo, ships with tuitune)", f"bundled:{name}") for name in BUNDLED_DATA]
+    out = [(f"{BUNDLED_PREFIX}{name} (demo, ships with tuitune)", BUNDLED_PREFIX + name) for name in BUNDLED_DATA]
     seen: set[Path] = set()
     for folder in (tuitune_home() / "data", cwd or Path.cwd()):
         if not folder.is_dir():
@@ -133,8 +129,11 @@ class MemoryPlanner:
     def plan(self, preset: Any) -> MemoryView:
         from tuitune.hardware.errors import PlannerError
         from tuitune.hardware.estimate import estimate
-        from tuitune.hardware.model_ref import load_shape
+        from tuitune.hardware.model_shape import load_shape
         from tuitune.hardware.plan import recommend, setup_from_preset
+        from tuitune.models.files import ModelFileError
+        from tuitune.runs.refs import readable_ref
+        from tuitune.runs.store import RunStoreError
 
         gpu_bytes, bf16, gpu_text = self.gpu()
         reference = gpu_bytes is None
@@ -146,11 +145,11 @@ class MemoryPlanner:
         ref = preset.model.path
         try:
             if ref not in self._shapes:
-                self._shapes[ref] = load_shape(ref)
+                self._shapes[ref] = load_shape(readable_ref(ref))
             shape = self._shapes[ref]
             est = estimate(shape, setup_from_preset(preset, bf16), gpu_bytes)
             rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16")
-        except (PlannerError, OSError, ValueError, KeyError) as e:
+        except (PlannerError, RunStoreError, ModelFileError, OSError, ValueError, KeyError) as e:
             return MemoryView(gpu_bytes=gpu_bytes, gpu_text=gpu_text, problem=f"no estimate for {ref}: {e}",
                               reference_gpu=reference)
         settings = rec.settings()
@@ -216,11 +215,13 @@ def memory_bar(view: MemoryView, width: int = 40) -> str:
 
 def data_summary(preset: Any) -> list[str]:
     """Format, kind, rows and the detection's evidence (no tokenizer; raises DataError)."""
+    from tuitune.data.hub import PREFIX as HUB_PREFIX
     from tuitune.data.pipeline import check
+    from tuitune.models.bundled import BUNDLED_PREFIX
 
     data = check(preset.data, preset.train.stage)
     named = str(preset.data.path)  # bundled:… and hf:… say more than the folder they resolve to
-    shown = named if named.startswith(("bundled:", "hf:")) else data.path
+    shown = named if named.startswith((BUNDLED_PREFIX, HUB_PREFIX)) else data.path
     lines = [f"{shown}: {data.format} ({data.detection.kind}), {data.rows_read} rows read, "
              f"{len(data.examples)} usable, {len(data.rejected)} set aside"]
     lines += [f"  {line}" for line in data.detection.evidence]

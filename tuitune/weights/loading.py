@@ -14,19 +14,9 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
 from tuitune.errors import TuituneError
-from tuitune.models.bundled import resolve_model
+from tuitune.models.ref import ModelRef, parse_model_ref, unbundle
+from tuitune.models.tokenizer import DEFAULT_CHAT_TEMPLATE
 from tuitune.preset import Preset
-
-# For tokenizers that ship without a chat template. It uses only tokens every tokenizer has
-# (the EOS token ends each assistant turn), so no embedding has to be added or resized.
-DEFAULT_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if message['role'] == 'system' %}{{ message['content'] + '\n\n' }}"
-    "{% elif message['role'] == 'user' %}{{ '### User:\n' + message['content'] + '\n\n' }}"
-    "{% elif message['role'] == 'assistant' %}{{ '### Assistant:\n' + message['content'] + eos_token + '\n\n' }}"
-    "{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '### Assistant:\n' }}{% endif %}"
-)
 
 
 class ModelLoadError(TuituneError):
@@ -58,33 +48,37 @@ class Hardware:
         return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[self.precision]
 
 
-def model_source(ref: str) -> ModelSource:
-    if ref.startswith("run:"):
+def model_source(ref: str | ModelRef) -> ModelSource:
+    model = unbundle(parse_model_ref(ref))
+    if model.kind == "run":
         from tuitune.weights.run_source import run_model_path
 
-        return ModelSource(str(run_model_path(ref)))
-    if ref.startswith("bundled:"):
-        ref = str(resolve_model(ref))
-    path = Path(ref)
-    if ref.endswith(".gguf"):
-        if not path.is_file():
-            raise ModelLoadError(f"model.path: GGUF file not found: {ref}")
+        return ModelSource(str(run_model_path(model)))
+    if model.kind == "gguf":
+        assert model.path is not None
+        if not model.path.is_file():
+            raise ModelLoadError(f"model.path: GGUF file not found: {model.text}")
         from tuitune.weights.gguf_compat import enable_transformers_gguf
 
         enable_transformers_gguf()
-        return ModelSource(str(path.parent), path.name)
-    if path.is_absolute() and not path.exists():
-        raise ModelLoadError(f"model.path: no such folder: {ref}")
-    return ModelSource(ref)
+        return ModelSource(str(model.path.parent), model.path.name)
+    if model.kind == "folder" and model.path is not None and model.path.is_absolute() and not model.path.exists():
+        raise ModelLoadError(f"model.path: no such folder: {model.text}")
+    return ModelSource(model.value)
+
+
+def read_tokenizer(source: ModelSource, trust_remote_code: bool) -> PreTrainedTokenizerBase:
+    """The tokenizer as the model ships it (no defaults filled in)."""
+    try:
+        return AutoTokenizer.from_pretrained(source.name_or_path, trust_remote_code=trust_remote_code, **source.kwargs)
+    except OSError as e:
+        raise ModelLoadError(_explain_load_error(source, e)) from None
 
 
 def load_tokenizer(source: ModelSource, trust_remote_code: bool) -> PreTrainedTokenizerBase:
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            source.name_or_path, trust_remote_code=trust_remote_code, **source.kwargs
-        )
-    except OSError as e:
-        raise ModelLoadError(_explain_load_error(source, e)) from None
+    """The tokenizer for training and chat, with tuitune's defaults (the light loader in
+    tuitune.models.tokenizer fills in the same two)."""
+    tokenizer = read_tokenizer(source, trust_remote_code)
     if not tokenizer.chat_template:
         tokenizer.chat_template = DEFAULT_CHAT_TEMPLATE
     if tokenizer.pad_token is None:
@@ -120,11 +114,12 @@ def _auto_method(device: str, preset: Preset) -> tuple[str, str]:
         return "lora", "on the CPU LoRA is the practical choice"
     from tuitune.hardware.errors import PlannerError
     from tuitune.hardware.plan import recommend_for
+    from tuitune.runs.refs import readable_ref
 
     free, _total = torch.cuda.mem_get_info()
     try:
-        rec = recommend_for(preset.model.path, free, max_seq_len=preset.train.max_seq_len, batch=preset.train.batch_size,
-                            stage=preset.train.stage,
+        rec = recommend_for(readable_ref(preset.model.path), free, max_seq_len=preset.train.max_seq_len,
+                            batch=preset.train.batch_size, stage=preset.train.stage,
                             precompute_ref=preset.train.stage == "dpo" and preset.dpo.precompute_ref)
     except PlannerError as e:
         return "qlora", f"the planner could not read the model's shape ({e}); QLoRA is the safest choice"

@@ -12,13 +12,14 @@ import os
 import shutil
 from pathlib import Path
 
+from tuitune.models.ref import ModelRef
 from tuitune.paths import cache_dir
 from tuitune.runs.refs import result_kind, source_run
 
 MARKER = "tuitune-merge.json"  # written last by export.merge.merge
 
 
-def run_model_path(ref: str) -> Path:
+def run_model_path(ref: str | ModelRef) -> Path:
     run = source_run(ref)
     if result_kind(run) == "model":
         return run.model

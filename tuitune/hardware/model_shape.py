@@ -1,85 +1,64 @@
-"""Find a model's shape from what the user typed: a folder, a config.json, a .gguf file, a hub id
-already in the local Hugging Face cache, a ``bundled:`` name, or an earlier run (``run:<id>``). Nothing is downloaded and no
-weights are read: config.json is parsed with :mod:`json`, a GGUF file's header with
-:mod:`tuitune.models.gguf_header` (plain Python, no numpy, no torch).
+"""A model's shape from a local description of it: a folder's config.json (or the file itself), a
+.gguf file's header, a ``bundled:`` model, or a hub id's config.json already in the local Hugging
+Face cache. Nothing is downloaded and no weights are read: config.json is parsed with
+:mod:`json`, a GGUF header with :mod:`tuitune.models.gguf_header` (plain Python, no numpy, no torch).
+
+A ``run:<id>`` reference is the run layer's to resolve (:func:`tuitune.runs.refs.readable_ref`
+gives the reference its shape is read from); the planner refuses an unresolved one.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from tuitune.hardware.errors import PlannerError
 from tuitune.hardware.shapes import ModelShape, shape_from_config
+from tuitune.models.bundled import BundledNotFound
+from tuitune.models.gguf_header import read_header
+from tuitune.models.hub_cache import hub_cache_config, hub_cache_dir
+from tuitune.models.ref import ModelRef, ModelRefError, parse_model_ref, unbundle
 
 # GGUF `general.architecture` -> transformers `model_type`. llama.cpp writes Mistral as "llama".
 GGUF_ARCHITECTURES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma": "gemma",
                       "gemma2": "gemma2", "phi3": "phi3"}
 
 
-def load_shape(ref: str) -> ModelShape:
+def load_shape(ref: str | ModelRef) -> ModelShape:
     """The :class:`ModelShape` of ``ref``; a :class:`PlannerError` says why when there is none."""
-    if ref.startswith("run:"):
-        from tuitune.runs.refs import shape_ref
-        from tuitune.runs.store import RunStoreError
-
-        try:
-            return load_shape(shape_ref(ref))
-        except RunStoreError as e:
-            raise PlannerError(str(e)) from None
-    if ref.startswith("bundled:"):
-        from tuitune.models.bundled import BundledNotFound, resolve_model
-
-        try:
-            return shape_from_gguf(resolve_model(ref))
-        except BundledNotFound as e:
-            raise PlannerError(str(e)) from None
-    path = Path(ref).expanduser()
-    if ref.endswith(".gguf"):
+    try:
+        model = unbundle(parse_model_ref(ref))
+    except (ModelRefError, BundledNotFound) as e:
+        raise PlannerError(str(e)) from None
+    text = model.text
+    if model.kind == "run":
+        raise PlannerError(f"model {text}: the planner reads a run's shape from what the run started from; "
+                           "resolve the run first (tuitune.runs.refs.readable_ref)")
+    if model.kind == "hub":
+        cached = hub_cache_config(model.value)
+        if cached is None:
+            raise PlannerError(
+                f"model {text}: not a local path and not in the Hugging Face cache ({hub_cache_dir()}). "
+                f"Fetch just its config once while online: `hf download {text} config.json`"
+            )
+        return shape_from_config(_read_json(cached), f"{text} ({cached})")
+    path = model.path
+    assert path is not None  # local kinds carry their path
+    if model.kind == "gguf":
         if not path.is_file():
-            raise PlannerError(f"model {ref}: GGUF file not found")
+            raise PlannerError(f"model {text}: GGUF file not found")
         return shape_from_gguf(path)
     if path.is_dir():
         config = path / "config.json"
         if not config.is_file():
-            raise PlannerError(f"model {ref}: the folder has no config.json; point --model at a Hugging Face "
+            raise PlannerError(f"model {text}: the folder has no config.json; point --model at a Hugging Face "
                                "model folder, a config.json or a .gguf file")
         return shape_from_config(_read_json(config), str(config))
     if path.is_file():
         if path.suffix != ".json":
-            raise PlannerError(f"model {ref}: expected a folder, a config.json or a .gguf file")
+            raise PlannerError(f"model {text}: expected a folder, a config.json or a .gguf file")
         return shape_from_config(_read_json(path), str(path))
-    if ref.startswith((".", "/", "~")) or ref.count("/") != 1:
-        raise PlannerError(f"model {ref}: no such file or folder")
-    cached = hub_cache_config(ref)
-    if cached is None:
-        raise PlannerError(
-            f"model {ref}: not a local path and not in the Hugging Face cache ({hub_cache_dir()}). "
-            f"Fetch just its config once while online: `hf download {ref} config.json`"
-        )
-    return shape_from_config(_read_json(cached), f"{ref} ({cached})")
-
-
-def hub_cache_dir() -> Path:
-    """Where huggingface_hub keeps downloads: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
-    return Path(home).expanduser() / "hub"
-
-
-def hub_cache_config(repo_id: str) -> Path | None:
-    """config.json of ``repo_id`` in the local hub cache: the snapshot `refs/main` names, else any."""
-    repo = hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
-    snapshots = repo / "snapshots"
-    main = repo / "refs" / "main"
-    if main.is_file():
-        candidate = snapshots / main.read_text().strip() / "config.json"
-        if candidate.is_file():
-            return candidate
-    found = sorted(snapshots.glob("*/config.json")) if snapshots.is_dir() else []
-    return found[-1] if found else None
+    raise PlannerError(f"model {text}: no such file or folder")
 
 
 def _read_json(path: Path) -> dict:
@@ -100,8 +79,6 @@ def shape_from_gguf(path: Path) -> ModelShape:
 
 def gguf_config(path: Path) -> tuple[dict, dict[str, int]]:
     """A config.json-like dict from a GGUF file, and its tensors' element counts by name."""
-    from tuitune.models.gguf_header import read_header
-
     try:
         meta, tensors = read_header(path)
     except (OSError, ValueError) as e:
