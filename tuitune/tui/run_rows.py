@@ -76,10 +76,12 @@ def list_rows(root: Path | None = None, limit: int | None = None) -> list[RunRow
 
 def config_method(run: RunDir) -> str:
     """``train.method`` from the run's config.toml, without validating the whole preset."""
+    from tuitune.preset.schema import default  # pydantic: rows are read after the first frame
+
     if run.path not in _methods:
         try:
             data = tomllib.loads(run.config.read_text(encoding="utf-8"))
-            _methods[run.path] = str(data.get("train", {}).get("method", "auto"))
+            _methods[run.path] = str(data.get("train", {}).get("method", default("train.method")))
         except (OSError, ValueError):
             return ""
     return _methods[run.path]
