@@ -15,8 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from tuitune.cli.schema_args import SchemaChoices, SchemaDefault, resolve
-from tuitune.data.loader import KIND_NAMES
-from tuitune.data.stats import histogram_lines
+from tuitune.data.report_text import report_rows
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -155,31 +154,8 @@ def _show(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    split, stats = report["split"], report["stats"]
-    print(f"file:      {report['source']} ({report['container']}, {report['rows_read']} rows read)")
-    print(f"format:    {report['format']} — {KIND_NAMES[report['kind']]}")
-    for line in report["evidence"]:
-        print(f"           {line}")
-    print(f"invalid:   {report['invalid']} rows")
-    print("cleaning:  " + (" · ".join(f"{k} {v}" for k, v in report["steps"].items()) or "off"))
-    print(f"split:     {split['train']} train / {split['val']} validation (seed {split['seed']}"
-          + (f", {split['leaked_moved_to_train']} leaked rows moved to train)" if split["leaked_moved_to_train"] else ")"))
-    chars = stats["chars"]
-    if chars.get("count"):
-        print(f"chars:     p50 {chars['p50']} · p90 {chars['p90']} · p99 {chars['p99']} · max {chars['max']}")
-    tokens = stats.get("tokens")
-    if tokens and tokens.get("count"):
-        print(f"tokens:    p50 {tokens['p50']} · p90 {tokens['p90']} · p99 {tokens['p99']} · max {tokens['max']}"
-              f" · {tokens['truncated_fraction']:.1%} of rows over max_seq_len {tokens['max_seq_len']}")
-        for line in histogram_lines(tokens.get("histogram", {}), tokens.get("max_seq_len")):
-            print(f"           {line}")
-        if tokens.get("answer_cut_rows"):
-            print(f"warning:   in {tokens['answer_cut_rows']} rows max_seq_len cuts before the answer starts: "
-                  "they teach nothing. Raise max_seq_len or drop them with --max-tokens")
-    if report["rejected"]:
-        print(f"set aside: {report['rejected']} rows " + json.dumps(report["rejected_summary"]["by_step"]))
-        for line in report["rejected_summary"]["examples"]:
-            print(f"           {line}")
+    for label, text in report_rows(report):  # labels in a column, continuations under the text
+        print(f"{label + ':' if label else '':10} {text}")
 
 
 _HANDLERS = {"inspect": cmd_inspect, "clean": cmd_clean, "preview": cmd_preview}
