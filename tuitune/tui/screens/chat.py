@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from tuitune.tui.chat_control import COMMANDS, ChatControl, chat_errors, open_chat
+from tuitune.chat.controller import COMMANDS, ChatControl, chat_errors, open_chat
 from tuitune.tui.messages import ChatOpened, ChatPieces, ChatReplyDone
 
 BATCH_SECONDS = 0.05  # stream pieces are gathered this long before a repaint
