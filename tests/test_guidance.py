@@ -162,8 +162,8 @@ def test_check_and_dry_run_show_the_choices_with_reasons():
 
 def test_tui_shows_reasons_and_coach_lines():
     from tuitune.preset import load_preset
+    from tuitune.runs.event_text import describe
     from tuitune.tui import preset_form
-    from tuitune.tui.event_text import describe
 
     g = preset_form.guidance(load_preset(presets_dir() / "demo-auto.toml"))
     assert g.choices["train.learning_rate"].auto and "135M" in g.choices["train.learning_rate"].reason

@@ -8,8 +8,9 @@ import json
 from tests.test_tui_runs import notes, open_runs, select
 from tests.test_tui_support import canned_run, pilot_test, record_start_worker, wait_for
 from tuitune.events import EventWriter
+from tuitune.runs.export_report import report_lines
 from tuitune.tui.app import TuituneApp
-from tuitune.tui.export_progress import ExportProgress, report_lines
+from tuitune.tui.export_progress import ExportProgress
 
 REPORT = {
     "status": "failed",

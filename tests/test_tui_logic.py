@@ -8,9 +8,10 @@ import pytest
 from tests.test_tui_support import canned_run, hold_run, record_start_worker
 from tuitune.events import EventWriter
 from tuitune.preset import PresetError, load_preset
+from tuitune.runs.event_text import describe, step_numbers
+from tuitune.runs.series import downsample
 from tuitune.runs.store import RunStoreError
 from tuitune.tui import launch, preset_form
-from tuitune.tui.event_text import describe, downsample, step_numbers
 from tuitune.tui.hardware_info import summary
 from tuitune.tui.run_rows import format_duration, list_rows, run_row
 from tuitune.tui.tail import RunTail

@@ -57,7 +57,7 @@ async def test_the_wizard_walks_model_data_method_review_with_each_fields_help()
         assert screen.query_one("#f-model-path", Input).has_focus
         await go_to(pilot, screen, "step-data")
         await wait_for(pilot, lambda: screen.query_one("#f-data-path", Input).has_focus, what="data path focused")
-        await wait_for(pilot, lambda: "messages (sft), 200 rows read" in text_of(screen, "#data-info"),
+        await wait_for(pilot, lambda: "messages — conversations (SFT)" in text_of(screen, "#data-info"),
                        what="the data summary")
         await go_to(pilot, screen, "step-method")
         demo = load_preset(presets_dir() / "demo-cpu.toml")
@@ -148,7 +148,7 @@ async def test_memory_bar_follows_edits_and_the_plan_fills_the_form(tmp_path):
         assert screen.query_one("#f-train-method", Select).value == planned["train.method"].strip('"')
         # keys the form has no field for go into the preset too: the plan fits only as a whole
         assert f'gradient_checkpointing = {planned["train.gradient_checkpointing"]}' in toml_shown(screen)
-        await wait_for(pilot, lambda: "messages (sft), 200 rows read" in str(screen.query_one("#data-info").render()),
+        await wait_for(pilot, lambda: "messages — conversations (SFT)" in str(screen.query_one("#data-info").render()),
                        what="data summary")
         bad = tmp_path / "broken.jsonl"
         bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{not json\n')
@@ -258,7 +258,7 @@ def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
     assert lines[0] == "cleaning: empty 1 · exact_duplicate 2" and lines[1] == "split: 9 train / 1 validation"
     assert "tokens per row: p50 50 · p90 90 · p99 120 · max 300" in lines
     assert "    0–99  " + "█" * 30 + " 6" in lines and any(line.endswith("1 (cut)") for line in lines)
-    assert "  10.0% of rows are cut at max_seq_len" in lines and any("cut before the answer" in line for line in lines)
+    assert "  10.0% of rows are cut at max_seq_len" in lines and any("cuts before the answer" in line for line in lines)
 
 
 def test_data_details_stop_when_cancelled(tuitune_home):

@@ -8,7 +8,6 @@ one, else the base model in a worker.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from tuitune.chat.backend import Backend, ChatError
 from tuitune.models.bundled import BundledNotFound
 from tuitune.models.files import check_model_files
 from tuitune.models.ref import ModelRef, ModelRefError, parse_model_ref, unbundle
+from tuitune.runs.export_report import read_report, report_path
 from tuitune.runs.store import RunDir, RunStoreError, find_run
 
 
@@ -81,11 +81,8 @@ def _local(ref: str) -> ModelRef:
 
 def exported_gguf(run: RunDir) -> Path | None:
     """The run's first GGUF that passed verification, if any."""
-    report = run.path / "gguf" / "report.json"
-    if not report.exists():
-        return None
-    data = json.loads(report.read_text(encoding="utf-8"))
-    if data.get("status") != "passed" or not data.get("files"):
+    data = read_report(report_path(run.path))
+    if data is None or data.get("status") != "passed" or not data.get("files"):
         return None
     path = Path(data["files"][0]["path"])
     return path if path.exists() else None

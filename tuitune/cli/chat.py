@@ -1,20 +1,19 @@
 """``tuitune chat TARGET``: talk to a model in the plain terminal.
 
 One-shot (``--prompt``) prints only the reply on stdout — scripts depend on that; everything
-else goes to stderr. Interactive mode reads lines from stdin: /reset, /system TEXT,
-/save [NAME], /retry, /prefer A|B [EDITED ANSWER], /quit. ``--compare`` answers with the run's base model (A)
-and the tuned one (B) side by side, and /prefer stores the pair for DPO.
+else goes to stderr. Interactive mode reads lines from stdin; the slash commands are the TUI
+chat screen's (:mod:`tuitune.chat.commands`: /a, /b, /prefer, /retry, /reset, /system, /save,
+/open, /list, /quit), carried out by the same controller (:mod:`tuitune.chat.controller`).
+``--compare`` answers with the run's base model (A) and the tuned one (B) side by side, and
+/a or /b stores the pair for DPO. This module does only the terminal's input and output.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from tuitune.chat.backend import ChatError, GenerationParams
-
-HELP = "/reset  /system TEXT  /save [NAME]  /retry  /prefer A|B [EDITED ANSWER]  /quit"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,59 +31,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tuitune.chat.targets import base_of, resolve
+    from tuitune.chat.controller import open_chat, transcript_names
+    from tuitune.chat.targets import resolve
 
-    target = resolve(args.target)
-    folder = transcripts_folder(target)
     if args.list:
-        from tuitune.chat.session import list_transcripts
-
-        for path in list_transcripts(folder):
-            print(path.stem)
+        for name in transcript_names(resolve(args.target)):
+            print(name)
         return 0
     params = GenerationParams(args.temperature, args.top_p, args.max_tokens, args.seed)
-    targets = [base_of(target), target] if args.compare else [target]
-    sessions = []
+    control = open_chat(args.target, args.compare, args.system, params, loading=lambda label: _err(f"loading {label}…"))
     try:
-        for t in targets:
-            sessions.append(_session(t, args, params))
         if args.open:
-            from tuitune.paths import safe_name
-
-            _restore(sessions, folder / f"{safe_name(args.open, limit=80)}.json")
+            control.restore(args.open)
         if args.prompt is not None:
-            return _one_shot(sessions, args.prompt)
-        return _interactive(sessions, target, folder)
+            return _one_shot(control, args.prompt)
+        return _interactive(control)
     finally:
-        for s in sessions:
-            s.backend.close()
+        control.close()
 
 
-def transcripts_folder(target) -> Path:
-    from tuitune.paths import tuitune_home
-
-    return target.run.path / "chats" if target.run is not None else tuitune_home() / "chats"
-
-
-def _session(target, args: argparse.Namespace, params: GenerationParams):
-    from tuitune.chat.session import ChatSession
-
-    _err(f"loading {target.label}…")
-    return ChatSession(target.open(), system=args.system, params=params)
-
-
-def _restore(sessions, path: Path) -> None:
-    from tuitune.chat.session import load_transcript
-
-    if not path.exists():
-        raise ChatError(f"no transcript {path.stem!r} in {path.parent}; --list shows them")
-    data = load_transcript(path)
-    for s in sessions:
-        s.history = list(data["messages"])
-        s.system = s.system or data.get("system")
-
-
-def _one_shot(sessions, prompt: str) -> int:
+def _one_shot(control, prompt: str) -> int:
+    sessions = control.sessions
     if len(sessions) == 1:
         for piece in sessions[0].ask(prompt):
             sys.stdout.write(piece)
@@ -93,55 +60,44 @@ def _one_shot(sessions, prompt: str) -> int:
     else:
         for label, s in zip("AB", sessions, strict=False):
             sys.stdout.write(f"[{label}: {s.backend.name}]\n{''.join(s.ask(prompt))}\n\n")
-    _notices(sessions)
+    _notices(control)
     return 0
 
 
-def _interactive(sessions, target, folder: Path) -> int:
-    from tuitune.chat.session import append_preference
+def _interactive(control) -> int:
+    from tuitune.chat.commands import HINT, parse
 
-    labels = [f"A: {s.backend.name}" for s in sessions[:1]] + [f"B: {s.backend.name}" for s in sessions[1:]]
-    _err(f"chatting with {' | '.join(labels) if len(sessions) > 1 else sessions[0].backend.name}.  {HELP}")
-    previous: str | None = None  # the answer a /retry replaced
+    _err(f"chatting with {' | '.join(control.labels)}.  {HINT}")
     while True:
         line = _read("you> ")
-        if line is None or line.strip() == "/quit":
+        if line is None:
             return 0
-        command, _, rest = line.strip().partition(" ")
-        if command == "/reset":
-            for s in sessions:
-                s.reset()
-            _err("conversation cleared")
-        elif command == "/system":
-            for s in sessions:
-                s.system = rest or None
-            _err(f"system prompt {'set' if rest else 'cleared'}")
-        elif command == "/save":
-            _err(f"saved {sessions[-1].save(folder, rest or None)}")
-        elif command == "/retry" and len(sessions) == 1 and sessions[0].history:
-            s = sessions[0]
-            previous = s.history.pop()["content"]
-            _answer(s, s.history.pop()["content"], "B (new)")
-            _err("/prefer A keeps the earlier answer, /prefer B the new one")
-        elif command == "/prefer":
-            pair = _pair(sessions, previous)
-            side, _, edited = rest.strip().partition(" ")
-            if pair is None or side.upper() not in ("A", "B"):
-                _err("nothing to compare yet: use --compare, or /retry an answer first; then /prefer A or /prefer B")
-                continue
-            prompt, a, b = pair
-            chosen, rejected = (a, b) if side.upper() == "A" else (b, a)
-            chosen = edited.strip() or chosen  # "/prefer A better text": keep A's place, with the user's edit
-            path = (target.run.path if target.run else folder) / "preferences.jsonl"
-            append_preference(path, prompt, chosen, rejected)
-            _err(f"preference saved to {path}")
-        elif command.startswith("/"):
-            _err(f"unknown command {command}. {HELP}")
-        else:
-            previous = None
-            for label, s in zip(["A", "B"] if len(sessions) > 1 else [""], sessions, strict=False):
-                _answer(s, line, label)
-        _notices(sessions)
+        try:
+            command = parse(line)
+            if command is not None and command.name == "quit":
+                return 0
+            if command is not None:
+                _command(control, command)
+            elif line.strip():
+                control.new_question()
+                for label, s in zip(["A", "B"] if control.compare else [""], control.sessions, strict=False):
+                    _answer(s, line, label)
+        except (ChatError, OSError) as e:  # a command that cannot be done now: say why, keep chatting
+            _err(str(e))
+        _notices(control)
+
+
+def _command(control, command) -> None:
+    from tuitune.chat.commands import HINT
+
+    if command.name == "retry":
+        question = control.take_retry()
+        _answer(control.sessions[0], question, "B (new)")
+        _err("/a keeps the earlier answer, /b the new one")
+    elif command.name == "help":
+        _err(HINT)
+    else:
+        _err(control.apply(command))
 
 
 def _answer(session, text: str, label: str) -> None:
@@ -152,21 +108,8 @@ def _answer(session, text: str, label: str) -> None:
     print(flush=True)
 
 
-def _pair(sessions, previous: str | None):
-    """(prompt messages, answer A, answer B) for the last exchange, if there are two answers."""
-    last = sessions[-1].history
-    if len(last) < 2:
-        return None
-    prompt = sessions[-1].messages()[:-1]
-    if len(sessions) == 2:
-        return prompt, sessions[0].history[-1]["content"], last[-1]["content"]
-    if previous is not None:
-        return prompt, previous, last[-1]["content"]
-    return None
-
-
-def _notices(sessions) -> None:
-    for s in sessions:
+def _notices(control) -> None:
+    for s in control.sessions:
         while s.notices:
             _err(f"note: {s.notices.pop(0)}")
 

@@ -14,11 +14,8 @@ import sys
 from types import SimpleNamespace
 from typing import Any
 
-from tuitune.data.formats import FORMATS  # light: no heavy import behind it
-from tuitune.data.loader import KIND_NAMES
-from tuitune.data.stats import histogram_lines
-
-STAGES = ("sft", "dpo", "kto", "pretrain")
+from tuitune.cli.schema_args import SchemaChoices, SchemaDefault, resolve
+from tuitune.data.report_text import report_rows
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -31,7 +28,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     _source_args(clean)
     clean.add_argument("--out", required=True, metavar="DIR", help="folder to write (the input is never touched)")
     clean.add_argument("--json", action="store_true", help="print the report as JSON")
-    clean.add_argument("--stage", choices=STAGES, help="refuse the file unless it suits this training stage")
+    clean.add_argument("--stage", choices=SchemaChoices("train.stage"), metavar="STAGE",
+                       help="refuse the file unless it suits this training stage: %(choices)s")
     preview = sub.add_parser("preview", help="show examples as the model sees them: trained vs masked tokens")
     _source_args(preview, model_required=True)
     preview.add_argument("-n", type=int, default=3, metavar="N", help="how many examples (default 3)")
@@ -44,18 +42,23 @@ def _source_args(p: argparse.ArgumentParser, model_required: bool = False) -> No
                                 "or a hub dataset hf:ORG/NAME[:SPLIT]")
     p.add_argument("--model", required=model_required, metavar="M",
                    help="tokenizer for token statistics: a model folder, hub id, .gguf or bundled:NAME")
-    p.add_argument("--format", default="auto", choices=FORMATS, help="row format (default: auto, detect it)")
+    p.add_argument("--format", default=SchemaDefault("data.format"), choices=SchemaChoices("data.format"),
+                   metavar="FORMAT", help="row format: %(choices)s (default: %(default)s, detect it)")
     p.add_argument("--column", action="append", default=[], metavar="OURS=THEIRS",
                    help="map a column, e.g. --column messages=dialog (repeatable)")
-    p.add_argument("--on-error", choices=("fail", "skip"), default="skip",
+    # skip, unlike a preset's default (fail): looking at a file should show every bad row at once.
+    p.add_argument("--on-error", choices=SchemaChoices("data.on_error"), default="skip", metavar="POLICY",
                    help="a bad row stops everything (fail) or is set aside with its reason (skip, default)")
     p.add_argument("--system-prompt", help="system message for conversations that have none")
-    p.add_argument("--val-fraction", type=float, default=0.05, help="share held out for validation")
-    p.add_argument("--seed", type=int, default=42, help="seed of the split")
-    p.add_argument("--max-seq-len", type=int, default=1024, help="truncation length for the statistics")
+    p.add_argument("--val-fraction", type=float, default=SchemaDefault("data.val_fraction"),
+                   help="share held out for validation (default %(default)s)")
+    p.add_argument("--seed", type=int, default=SchemaDefault("train.seed"), help="seed of the split (default %(default)s)")
+    p.add_argument("--max-seq-len", type=int, default=SchemaDefault("train.max_seq_len"),
+                   help="truncation length for the statistics (default %(default)s)")
     p.add_argument("--min-tokens", type=int, help="drop rows shorter than this (needs --model)")
     p.add_argument("--max-tokens", type=int, help="drop rows longer than this (needs --model)")
-    p.add_argument("--near-threshold", type=float, default=0.9, help="similarity that counts as a near duplicate")
+    p.add_argument("--near-threshold", type=float, default=SchemaDefault("data.near_threshold"),
+                   help="similarity that counts as a near duplicate (default %(default)s)")
     for flag, help_text in (("whitespace", "whitespace normalization"), ("empty", "dropping empty rows"),
                             ("dedup", "exact duplicate removal"), ("near-dedup", "near duplicate removal"),
                             ("degenerate", "dropping degenerate preference pairs"),
@@ -156,31 +159,8 @@ def _show(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    split, stats = report["split"], report["stats"]
-    print(f"file:      {report['source']} ({report['container']}, {report['rows_read']} rows read)")
-    print(f"format:    {report['format']} — {KIND_NAMES[report['kind']]}")
-    for line in report["evidence"]:
-        print(f"           {line}")
-    print(f"invalid:   {report['invalid']} rows")
-    print("cleaning:  " + (" · ".join(f"{k} {v}" for k, v in report["steps"].items()) or "off"))
-    print(f"split:     {split['train']} train / {split['val']} validation (seed {split['seed']}"
-          + (f", {split['leaked_moved_to_train']} leaked rows moved to train)" if split["leaked_moved_to_train"] else ")"))
-    chars = stats["chars"]
-    if chars.get("count"):
-        print(f"chars:     p50 {chars['p50']} · p90 {chars['p90']} · p99 {chars['p99']} · max {chars['max']}")
-    tokens = stats.get("tokens")
-    if tokens and tokens.get("count"):
-        print(f"tokens:    p50 {tokens['p50']} · p90 {tokens['p90']} · p99 {tokens['p99']} · max {tokens['max']}"
-              f" · {tokens['truncated_fraction']:.1%} of rows over max_seq_len {tokens['max_seq_len']}")
-        for line in histogram_lines(tokens.get("histogram", {}), tokens.get("max_seq_len")):
-            print(f"           {line}")
-        if tokens.get("answer_cut_rows"):
-            print(f"warning:   in {tokens['answer_cut_rows']} rows max_seq_len cuts before the answer starts: "
-                  "they teach nothing. Raise max_seq_len or drop them with --max-tokens")
-    if report["rejected"]:
-        print(f"set aside: {report['rejected']} rows " + json.dumps(report["rejected_summary"]["by_step"]))
-        for line in report["rejected_summary"]["examples"]:
-            print(f"           {line}")
+    for label, text in report_rows(report):  # labels in a column, continuations under the text
+        print(f"{label + ':' if label else '':10} {text}")
 
 
 _HANDLERS = {"inspect": cmd_inspect, "clean": cmd_clean, "preview": cmd_preview}
@@ -188,7 +168,7 @@ _HANDLERS = {"inspect": cmd_inspect, "clean": cmd_clean, "preview": cmd_preview}
 
 def run(args: argparse.Namespace) -> int:
     """The ``data`` command's handler: dispatch on the action."""
-    return _HANDLERS[args.data_command](args)
+    return _HANDLERS[args.data_command](resolve(args))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,6 @@ runs resume and export."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
@@ -94,17 +93,22 @@ def follow_export(run, process, args: argparse.Namespace) -> int:
             for event in follow(run, process, from_start=False):
                 display.handle(event)
     code = process.wait()
-    report_file = run.path / "gguf" / "report.json"
-    if report_file.exists():
-        data = json.loads(report_file.read_text())
-        for f in data.get("files", []):
-            say(args, f"  {f['quant']:8} {f['bytes'] / 2**20:8.1f} MiB  {f['path']}")
-        ppl = data.get("verification", {}).get("perplexity", {})
-        if ppl:
-            say(args, "  perplexity on validation rows: " + ", ".join(f"{k} {v:.2f}" for k, v in ppl.items()))
-        say(args, f"export {data.get('status')}: report in {report_file}")
-    elif code != 0:
+    if not report_export(run, args) and code != 0:
         how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
         say(args, f"the export worker died ({how}) before finishing; nothing it wrote is vouched for. "
                   f"`tuitune export {run.id}` starts it again (details in {run.log})")
     return 0 if code == 0 else EXIT_FAILED
+
+
+def report_export(run, args: argparse.Namespace) -> bool:
+    """Print the export's report (the lines the TUI's export screen shows) and its verdict;
+    False when the export left no readable report."""
+    from tuitune.runs.export_report import read_report, report_lines, report_path
+
+    report = read_report(report_path(run.path))
+    if report is None:
+        return False
+    for line in report_lines(report):
+        say(args, f"  {line}")
+    say(args, f"export {report.get('status')}: report in {report_path(run.path)}")
+    return True

@@ -12,8 +12,8 @@ import json
 import sys
 from typing import Any
 
+from tuitune.cli.schema_args import SchemaChoices, SchemaDefault, resolve
 from tuitune.hardware.errors import PlannerError
-from tuitune.hardware.setup import METHODS, OPTIMIZERS
 
 GiB = 2**30
 
@@ -27,19 +27,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--model", required=True, metavar="M",
                       help="a model folder (a config.json is enough), a .gguf file, a hub id in the local cache, "
                            "bundled:NAME or run:<id>")
-    plan.add_argument("--method", choices=METHODS, help="estimate this method only (default: recommend one)")
-    plan.add_argument("--seq-len", type=int, metavar="N", help="tokens per sequence (default 1024)")
+    # "auto" is what leaving --method out means: the recommendation.
+    plan.add_argument("--method", choices=SchemaChoices("train.method", without=("auto",)), metavar="METHOD",
+                      help="estimate this method only: %(choices)s (default: recommend one)")
+    plan.add_argument("--seq-len", type=int, metavar="N", default=SchemaDefault("train.max_seq_len"),
+                      help="tokens per sequence (default %(default)s)")
     plan.add_argument("--batch", type=int, metavar="N", help="micro-batch (default: 4 with --method, else searched)")
     plan.add_argument("--target-batch", type=int, default=16, metavar="N",
                       help="effective batch the recommendation reaches with accumulation (default 16)")
     plan.add_argument("--lora-r", type=int, default=16, metavar="N", help="adapter rank (default 16)")
-    plan.add_argument("--lora-targets", default="all-linear", metavar="all-linear|q,v|...",
-                      help="modules that get an adapter (default all-linear)")
+    plan.add_argument("--lora-targets", default=SchemaDefault("lora.target_modules"), metavar="all-linear|q,v|...",
+                      help="modules that get an adapter (default %(default)s)")
     plan.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None,
                       help="recompute activations in the backward pass (default: on with --method, else chosen)")
-    plan.add_argument("--optimizer", choices=OPTIMIZERS, help="default adamw (the recommendation may pick 8-bit)")
-    plan.add_argument("--stage", choices=("sft", "dpo"), default="sft",
-                      help="dpo: two sequences per row and a reference forward pass (default sft)")
+    plan.add_argument("--optimizer", choices=SchemaChoices("train.optimizer"), metavar="OPTIMIZER",
+                      help="%(choices)s (default: a preset's default with --method; the recommendation may pick 8-bit)")
+    plan.add_argument("--stage", choices=SchemaChoices("train.stage"), default=SchemaDefault("train.stage"),
+                      metavar="STAGE", help="%(choices)s; dpo: two sequences per row and a reference forward pass "
+                                            "(default %(default)s)")
     plan.add_argument("--precompute-ref", action="store_true",
                       help="dpo: reference log-probs computed before training (no reference copy or pass)")
     plan.add_argument("--gpu-gb", type=float, metavar="G", help="plan for a GPU with G GiB instead of the detected one")
@@ -84,7 +89,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from tuitune.hardware.plan import detect_gpu, parse_targets
     from tuitune.hardware.recommend import recommend
     from tuitune.hardware.setup import Setup
+    from tuitune.preset.schema import default
 
+    resolve(args)
     if args.probe:  # say it before any work: the probe cannot run without a GPU
         from tuitune.hardware.probe import require_gpu
 
@@ -99,12 +106,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         gpu_bytes, bf16, gpu_text = detect_gpu(gpu_report())
     compute = "bf16" if bf16 else "fp16"
-    seq_len = args.seq_len if args.seq_len is not None else 1024
+    seq_len = args.seq_len
     if args.method:
         setup = Setup(args.method, seq_len=seq_len, batch=4 if args.batch is None else args.batch,
                       lora_r=args.lora_r, lora_targets=targets, compute=compute,
                       grad_checkpointing=True if args.grad_checkpointing is None else args.grad_checkpointing,
-                      optimizer=args.optimizer or "adamw", stage=args.stage, precompute_ref=args.precompute_ref)
+                      optimizer=args.optimizer or default("train.optimizer"), stage=args.stage,
+                      precompute_ref=args.precompute_ref)
         result: Any = estimate(shape, setup, gpu_bytes)
         chosen: Any = result
         data, show = result.to_dict(), _print_estimate

@@ -16,18 +16,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from tuitune.preset.schema import GGUF_TYPES
 from tuitune.weights.merge import ExportError
 
-FTYPES = {
-    "f16": "LLAMA_FTYPE_MOSTLY_F16",
-    "bf16": "LLAMA_FTYPE_MOSTLY_BF16",
-    "q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0",
-    "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K",
-    "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
-    "q5_0": "LLAMA_FTYPE_MOSTLY_Q5_0",
-    "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
-    "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
-}
+# llama.cpp's file-type constant of each GGUF type a preset may ask for: its name in capitals.
+FTYPES = {q: f"LLAMA_FTYPE_MOSTLY_{q.upper()}" for q in GGUF_TYPES}
 
 
 def convert(merged: Path, out: Path, log: Path) -> Path:

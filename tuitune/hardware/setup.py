@@ -1,18 +1,22 @@
 """One training setup to estimate: method, batch, sequence length, adapter, optimizer, and the
 stack's behaviour the memory depends on. Defaults are what tuitune's worker really does
-(tuitune/weights/loading.py and sft.py over TRL 1.16 / PEFT 0.21); validation against
-published runs overrides the stack fields to match those runs."""
+(tuitune/weights/loading.py and sft.py over TRL 1.16 / PEFT 0.21), a preset's own defaults
+where a preset has the key; validation against published runs overrides the stack fields to
+match those runs."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Literal
 
 from tuitune.hardware.errors import PlannerError
+from tuitune.preset.schema import choices, default
 
-Method = Literal["full", "lora", "qlora"]
-METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
-OPTIMIZERS = ("adamw", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "adafactor")
+# The methods the planner compares, in the order it prefers them: the preset's, less `auto`
+# (which asks the planner to choose). The optimizers and stages it knows are the preset's too.
+METHODS: tuple[str, ...] = tuple(m for m in choices("train.method") if m != "auto")
+OPTIMIZERS: tuple[str, ...] = choices("train.optimizer")
+STAGES: tuple[str, ...] = choices("train.stage")
+ATTENTIONS: tuple[str, ...] = choices("train.attn_implementation")
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 
 # Without a varlen kernel, a padding-free micro-batch of N tokens attends through a dense
@@ -28,18 +32,19 @@ def padding_free_mask_fits(tokens: int, compute_bytes: int, attention: str) -> b
 
 @dataclass(frozen=True)
 class Setup:
-    method: Method
-    seq_len: int = 1024
+    method: str
+    """full, lora or qlora (:data:`METHODS`)."""
+    seq_len: int = default("train.max_seq_len")
     """Tokens per sequence (the longest batch is padded to it)."""
     batch: int = 1
     """Sequences per forward pass (micro-batch)."""
     grad_accum: int = 1
     """Micro-batches per optimizer step; above 1 the gradients stay allocated during forwards."""
     lora_r: int = 16
-    lora_targets: str | tuple[str, ...] = "all-linear"
-    lora_dropout: float = 0.05
+    lora_targets: str | tuple[str, ...] = default("lora.target_modules")
+    lora_dropout: float = default("lora.dropout")
     grad_checkpointing: bool = True
-    optimizer: str = "adamw"
+    optimizer: str = default("train.optimizer")
     compute: str = "bf16"
     """Compute precision (autocast dtype, or the weights' dtype without autocast)."""
     attention: str = "auto"
@@ -62,7 +67,7 @@ class Setup:
     """Mixed precision autocast; None: on whenever weights and compute dtype differ (bf16=True)."""
     double_quant: bool = True
     device: str = "cuda"
-    stage: str = "sft"
+    stage: str = default("train.stage")
     """sft, or dpo: each row is two sequences (chosen and rejected, one forward pass) and a
     reference forward pass follows the policy's (see docs/planner.md, "DPO")."""
     precompute_ref: bool = False
@@ -79,10 +84,10 @@ class Setup:
             problems.append(f"optimizer {self.optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
         if self.compute not in DTYPE_BYTES:
             problems.append(f"compute dtype {self.compute!r}: use fp32, bf16 or fp16")
-        if self.stage not in ("sft", "dpo"):
-            problems.append(f"stage {self.stage!r}: use sft or dpo")
-        if self.attention not in ("auto", "sdpa", "eager", "flash_attention_2"):
-            problems.append(f"attention {self.attention!r}: use auto, sdpa, eager or flash_attention_2")
+        if self.stage not in STAGES:
+            problems.append(f"stage {self.stage!r}: use one of {', '.join(STAGES)}")
+        if self.attention not in ATTENTIONS:
+            problems.append(f"attention {self.attention!r}: use one of {', '.join(ATTENTIONS)}")
         if problems:
             raise PlannerError("; ".join(problems))
 

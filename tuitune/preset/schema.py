@@ -7,14 +7,28 @@ This module is part of the light core: it must not import torch or the training 
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from tuitune.models.ref import ModelRefError, parse_model_ref
 
 GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"]
 GGUF_TYPES: tuple[str, ...] = get_args(GgufType)
+
+# What each GGUF type is, for a person choosing (the TUI's export list, `tuitune export --help`).
+# Kept beside the Literal so that a new type gets its line where it is added (a test checks).
+GGUF_TYPE_HELP = {
+    "f16": "16-bit, no quantization loss; biggest file",
+    "bf16": "bfloat16, as trained on most GPUs; biggest file",
+    "q8_0": "8-bit, practically lossless, about half of f16",
+    "q6_k": "6-bit k-quant, very close to q8_0",
+    "q5_k_m": "5-bit k-quant, good quality for its size",
+    "q5_0": "5-bit legacy quant",
+    "q4_k_m": "4-bit k-quant, the usual choice for chat",
+    "q4_0": "4-bit legacy quant, smallest, fastest on the CPU",
+}
 
 
 # Keys tuitune chooses itself when a preset leaves them out or sets them to "auto" (tuitune.preset.guidance).
@@ -353,3 +367,60 @@ class Preset(_Section):
     def to_toml_dict(self) -> dict[str, Any]:
         """The preset as a TOML-writable dict (TOML has no null: unset values are left out)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def field_info(key: str) -> FieldInfo:
+    """The schema's field for a dotted key (``train.method``); KeyError naming the key if none."""
+    section, _, name = key.partition(".")
+    try:
+        info = Preset.model_fields[section]
+        if name:
+            model = info.annotation
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise KeyError(key)
+            info = model.model_fields[name]
+    except KeyError:
+        raise KeyError(f"no preset key {key!r}") from None
+    return info
+
+
+def choices(key: str) -> tuple[Any, ...]:
+    """The values a key allows, in the schema's order, read from the ``Literal`` of its
+    annotation: ``choices("train.method")`` is ``("auto", "full", "lora", "qlora")``; a
+    ``list[Literal[...]]`` gives its items' values, ``Literal["auto"] | bool`` gives
+    ``("auto", True, False)``. Every list of allowed values a front or the worker shows or
+    checks comes from here, so a value added to the schema is offered everywhere.
+    ValueError for a key whose values are not a fixed set (numbers, paths, free lists)."""
+    found = _closed_values(field_info(key).annotation)
+    if not found:
+        raise ValueError(f"preset key {key!r} is not a choice of fixed values")
+    return found
+
+
+def default(key: str) -> Any:
+    """The schema's default for a key (a fresh copy for list and dict defaults); ``None`` for
+    the guided keys tuitune chooses itself. ValueError for a required key."""
+    info = field_info(key)
+    if info.is_required():
+        raise ValueError(f"preset key {key!r} has no default: a preset must set it")
+    return info.get_default(call_default_factory=True)
+
+
+def _closed_values(annotation: Any) -> tuple[Any, ...] | None:
+    """The fixed values an annotation allows, or None when it also allows others."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    if annotation is bool:
+        return (True, False)
+    if get_origin(annotation) is list:
+        return _closed_values(get_args(annotation)[0])
+    parts = [a for a in get_args(annotation) if a is not type(None)]  # a union; None means "unset"
+    if not parts:
+        return None
+    out: list[Any] = []
+    for part in parts:
+        values = _closed_values(part)
+        if values is None:
+            return None
+        out += [v for v in values if v not in out]
+    return tuple(out)

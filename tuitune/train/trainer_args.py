@@ -6,16 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from tuitune.preset import Preset
+from tuitune.preset.schema import choices
 from tuitune.runs.store import RunDir
 from tuitune.weights.loading import Hardware
 
-OPTIMIZERS = {
-    "adamw": "adamw_torch",
-    "adamw_8bit": "adamw_bnb_8bit",
-    "paged_adamw_8bit": "paged_adamw_8bit",
-    "paged_adamw_32bit": "paged_adamw_32bit",
-    "adafactor": "adafactor",
-}
+# transformers' `optim` name of each preset optimizer: the same name, except where
+# transformers spells it otherwise.
+_HF_OPTIM = {"adamw": "adamw_torch", "adamw_8bit": "adamw_bnb_8bit"}
+OPTIMIZERS = {name: _HF_OPTIM.get(name, name) for name in choices("train.optimizer")}
 
 
 def common_args(run: RunDir, preset: Preset, hw: Hardware, has_validation: bool) -> dict[str, Any]:

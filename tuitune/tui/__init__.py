@@ -6,13 +6,16 @@ and series charts), ``app.tcss`` (layout and colours), ``messages.py`` (what thr
 ``commands.py`` (command palette entries).
 
 UI-free logic lives beside them and is tested without a terminal: ``run_rows.py`` (the runs
-tables' rows), ``tail.py`` (following a run's files incrementally), ``event_text.py`` (a line per
-event, step numbers, chart series, downsampling), ``launch.py`` (launch, stop, resume, export,
+tables' rows), ``tail.py`` (following a run's files incrementally), ``launch.py`` (launch, stop, resume, export,
 delete through :mod:`tuitune.runs.workers` and :mod:`tuitune.runs.store`), ``preset_form.py`` and
 ``wizard.py`` (the new-run form: models found, data summary, memory plan), ``export_progress.py``
-(export stages and the verification report), ``chat_control.py`` (chat sessions and preference
-pairs), ``run_compare.py`` (two runs side by side), ``gpu_memory.py`` (NVML "used" for the VRAM
+(export stages), ``run_compare.py`` (two runs side by side), ``gpu_memory.py`` (NVML "used" for the VRAM
 chart), ``keymap.py`` (keys.toml), ``hardware_info.py``.
+
+What both fronts say lives below them, shared with the CLI: the events' words
+(:mod:`tuitune.runs.event_text`, chart series in :mod:`tuitune.runs.series`), the data report
+(:mod:`tuitune.data.report_text`), the export report (:mod:`tuitune.runs.export_report`), the chat
+controller and its slash commands (:mod:`tuitune.chat.controller`, :mod:`tuitune.chat.commands`).
 
 Nothing here imports torch or the training stack; training and export run in worker processes.
 """

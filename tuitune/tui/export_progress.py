@@ -1,5 +1,6 @@
-"""The export screen's content, UI-free: the stages of the latest export as its events arrive,
-and the verification report (``gguf/report.json``) as lines a person reads.
+"""The export screen's progress, UI-free: the stages of the latest export as its events
+arrive. The verification report's text is :mod:`tuitune.runs.export_report` (``tuitune
+export`` prints the same).
 
 Fed with every event of the run from the start: each ``status: exporting`` event begins a new
 export, so the same code shows an export in progress, one started elsewhere (``tuitune export``)
@@ -8,21 +9,9 @@ and the last finished one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-QUANT_HELP = {
-    "f16": "16-bit, no quantization loss; biggest file",
-    "bf16": "bfloat16, as trained on most GPUs; biggest file",
-    "q8_0": "8-bit, practically lossless, about half of f16",
-    "q6_k": "6-bit k-quant, very close to q8_0",
-    "q5_k_m": "5-bit k-quant, good quality for its size",
-    "q5_0": "5-bit legacy quant",
-    "q4_k_m": "4-bit k-quant, the usual choice for chat",
-    "q4_0": "4-bit legacy quant, smallest, fastest on the CPU",
-}
 
 
 @dataclass
@@ -87,59 +76,3 @@ class ExportProgress:
             else:
                 lines.append(("·", stage))
         return lines
-
-
-def read_report(path: Path | None) -> dict[str, Any] | None:
-    if path is None or not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def report_lines(report: dict[str, Any], base: Path | None = None) -> list[str]:
-    """The verification report in a few lines: verdict, files, quality, stops, Modelfile.
-    Paths inside ``base`` (the run's folder) are shown relative to it."""
-
-    def short(path: str) -> str:
-        try:
-            return str(Path(path).relative_to(base)) if base is not None else path
-        except ValueError:
-            return path
-
-    verification = report.get("verification") or {}
-    lines = [f"verification {report.get('status', '?').upper()}"]
-    lines += [f"  why: {reason}" for reason in verification.get("reasons", [])]
-    ppl = verification.get("perplexity") or {}
-    files = report.get("files", [])
-    folders = {short(str(Path(f["path"]).parent)) for f in files if f.get("path")}
-    lines.append(f"files (in {folders.pop()}):" if len(folders) == 1 else "files:")
-    for f in files:
-        types = ", ".join(f"{t} ×{n}" for t, n in (f.get("tensor_types") or {}).items())
-        extra = f"  perplexity {ppl[f['quant']]:.2f}" if f.get("quant") in ppl else ""
-        name = Path(f["path"]).name if f.get("path") and not folders else short(f.get("path", ""))
-        lines.append(f"  {f.get('quant'):8} {f.get('bytes', 0) / 2**20:7.1f} MiB{extra}  {name}")
-        if types:
-            lines.append(f"           tensors: {types}")
-        if f.get("note"):
-            lines.append(f"           note: {f['note']}")
-    if "f16" in ppl:
-        lines.append(f"perplexity of the 16-bit reference on held-out rows: {ppl['f16']:.2f}")
-    if verification.get("agreement") is not None:
-        lines.append(f"16-bit GGUF agrees with the merged model on {verification['agreement']:.1%} of next tokens")
-    if verification.get("template_match") is not None:
-        lines.append(f"chat template renders the same in llama.cpp: {'yes' if verification['template_match'] else 'NO'}")
-    stops = verification.get("stops") or []
-    if stops:
-        ended = sum(1 for s in stops if s.get("finish_reason") == "stop")
-        lines.append(f"greedy test answers that ended on the end token: {ended} of {len(stops)}")
-    timings = report.get("timings_s") or {}
-    if timings:
-        lines.append("took: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    modelfile = report.get("modelfile")
-    if modelfile:
-        lines.append(f"Ollama: ollama create NAME -f {modelfile['path']}")  # whole: to copy and paste
-        if modelfile.get("note"):
-            lines.append(f"  note: {modelfile['note']}")
-    return lines

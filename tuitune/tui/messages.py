@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from tuitune.chat.controller import ChatControl
+    from tuitune.runs.series import Point
     from tuitune.runs.store import RunState
-    from tuitune.tui.chat_control import ChatControl
-    from tuitune.tui.event_text import Point
     from tuitune.tui.run_compare import RunCurves
     from tuitune.tui.run_rows import RunRow
     from tuitune.tui.wizard import MemoryView

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import tomli_w
 
-from tuitune.data.formats import FORMATS
 from tuitune.preset import Preset, PresetError, apply_overrides, field_help, parse_preset
+from tuitune.preset.schema import choices
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,9 +20,13 @@ else:  # pragma: no cover
 EDITABLE = ("model.path", "data.path", "data.format", "train.stage", "train.method", "train.max_steps",
             "train.learning_rate", "train.batch_size", "train.max_seq_len", "lora.r", "dpo.beta")
 PATH_KEYS = ("model.path", "data.path")
-METHODS = ("auto", "full", "lora", "qlora")
-STAGES = ("sft", "dpo")
-DATA_FORMATS = FORMATS
+SELECT_KEYS = ("train.method", "train.stage", "data.format")
+"""Keys the form offers as a list of the schema's values rather than a text field."""
+
+
+def select_options(key: str) -> tuple[str, ...]:
+    """The values the form's select for ``key`` offers, in the schema's order."""
+    return tuple(str(v) for v in choices(key))
 
 
 def saved_dir() -> Path:

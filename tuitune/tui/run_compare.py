@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuitune.events import read_events
+from tuitune.runs.series import Point
 from tuitune.runs.store import RunDir, RunStoreError
-from tuitune.tui.event_text import Point
 from tuitune.tui.run_rows import run_row
 
 if sys.version_info >= (3, 11):

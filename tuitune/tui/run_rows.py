@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tuitune.runs.event_text import format_duration
+
 if TYPE_CHECKING:  # run_store imports pydantic (0.1 s): read in a thread, after the first frame
     from tuitune.runs.store import RunDir
 
@@ -76,22 +78,15 @@ def list_rows(root: Path | None = None, limit: int | None = None) -> list[RunRow
 
 def config_method(run: RunDir) -> str:
     """``train.method`` from the run's config.toml, without validating the whole preset."""
+    from tuitune.preset.schema import default  # pydantic: rows are read after the first frame
+
     if run.path not in _methods:
         try:
             data = tomllib.loads(run.config.read_text(encoding="utf-8"))
-            _methods[run.path] = str(data.get("train", {}).get("method", "auto"))
+            _methods[run.path] = str(data.get("train", {}).get("method", default("train.method")))
         except (OSError, ValueError):
             return ""
     return _methods[run.path]
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
 
 
 def format_time(ts: float | None, now: float) -> str:

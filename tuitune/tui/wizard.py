@@ -214,19 +214,16 @@ def memory_bar(view: MemoryView, width: int = 40) -> str:
 
 
 def data_summary(preset: Any) -> list[str]:
-    """Format, kind, rows and the detection's evidence (no tokenizer; raises DataError)."""
+    """What was read: file, format with its evidence, invalid rows (no tokenizer; raises DataError)."""
     from tuitune.data.hub import PREFIX as HUB_PREFIX
     from tuitune.data.pipeline import check
+    from tuitune.data.report_text import import_summary, set_aside_rows, summary_rows
     from tuitune.models.bundled import BUNDLED_PREFIX
 
     data = check(preset.data, preset.train.stage)
     named = str(preset.data.path)  # bundled:… and hf:… say more than the folder they resolve to
-    shown = named if named.startswith((BUNDLED_PREFIX, HUB_PREFIX)) else data.path
-    lines = [f"{shown}: {data.format} ({data.detection.kind}), {data.rows_read} rows read, "
-             f"{len(data.examples)} usable, {len(data.rejected)} set aside"]
-    lines += [f"  {line}" for line in data.detection.evidence]
-    lines += [f"  set aside: {r}" for r in data.rejected[:3]]
-    return lines
+    summary = import_summary(data, named if named.startswith((BUNDLED_PREFIX, HUB_PREFIX)) else str(data.path))
+    return panel_lines(summary_rows(summary) + set_aside_rows(summary))
 
 
 class DataDetails:
@@ -275,19 +272,13 @@ class DataDetails:
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
-    """The data report as the panel shows it: cleaning, split, and a token-length profile."""
-    split, stats = report["split"], report["stats"]
-    lines = ["cleaning: " + (" · ".join(f"{k} {v}" for k, v in report["steps"].items()) or "off"),
-             f"split: {split['train']} train / {split['val']} validation"]
-    if report.get("rejected"):
-        lines.append(f"set aside: {report['rejected']} rows {json.dumps(report['rejected_summary']['by_step'])}")
-    tokens = stats.get("tokens")
-    if tokens and tokens.get("count"):
-        from tuitune.data.stats import histogram_lines
+    """The data report's second part as the panel shows it (the first is :func:`data_summary`):
+    cleaning, split, length statistics and histogram, the rows set aside."""
+    from tuitune.data.report_text import cleaning_rows, set_aside_rows
 
-        lines.append(f"tokens per row: p50 {tokens['p50']} · p90 {tokens['p90']} · p99 {tokens['p99']} · max {tokens['max']}")
-        lines += [f"  {line}" for line in histogram_lines(tokens.get("histogram", {}), tokens.get("max_seq_len"))]
-        lines.append(f"  {tokens.get('truncated_fraction', 0):.1%} of rows are cut at max_seq_len")
-        if tokens.get("answer_cut_rows"):
-            lines.append(f"  warning: {tokens['answer_cut_rows']} rows are cut before the answer starts")
-    return lines
+    return panel_lines(cleaning_rows(report) + set_aside_rows(report))
+
+
+def panel_lines(rows: list[tuple[str, str]]) -> list[str]:
+    """Report rows laid out for the narrow panel: ``label: text``, continuations indented."""
+    return [f"{label}: {text}" if label else f"  {text}" for label, text in rows]

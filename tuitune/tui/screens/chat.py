@@ -1,7 +1,9 @@
 """Chat with a run's result (its verified GGUF, or its adapter through a worker), a .gguf file
 or a model folder; streaming, one pane per model. Compare mode (ctrl+o) answers with the run's
 base model (A) beside the tuned one (B), and ``/a`` or ``/b`` stores the preferred answer as a
-DPO preference pair in the run's preferences.jsonl — the same file ``tuitune chat`` writes."""
+DPO preference pair in the run's preferences.jsonl — the same file ``tuitune chat`` writes.
+The slash commands and what they do are ``tuitune chat``'s (:mod:`tuitune.chat.commands`,
+:mod:`tuitune.chat.controller`); this screen holds the panes and the streaming."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from tuitune.tui.chat_control import COMMANDS, ChatControl, chat_errors, open_chat
+from tuitune.chat.backend import ChatError
+from tuitune.chat.commands import COMMANDS, HINT, Command, parse
+from tuitune.chat.controller import ChatControl, chat_errors, open_chat
 from tuitune.tui.messages import ChatOpened, ChatPieces, ChatReplyDone
 
 BATCH_SECONDS = 0.05  # stream pieces are gathered this long before a repaint
@@ -35,13 +39,7 @@ class ChatScreen(Screen):
         Binding("ctrl+s", "save", "Save", id="chat.save", tooltip="Save the transcript in the run's chats/ folder"),
     ]
 
-    HELP_EXTRA = [
-        ("/a  /b", "Prefer A or B", "", "Store the last two answers as a DPO preference pair (preferences.jsonl)"),
-        ("/prefer A|B TEXT", "Prefer, edited", "", "Store the pair with your own text as the chosen answer"),
-        ("/retry /reset", "Retry, new chat", "", "Same as ctrl+r and ctrl+n"),
-        ("/system TEXT", "System prompt", "", "Set (or, without TEXT, clear) the system prompt"),
-        ("/save [NAME]", "Save", "", "Save the transcript in the run's chats/ folder"),
-    ]
+    HELP_EXTRA = [(spec.usage, spec.title, "", spec.help) for spec in COMMANDS]
 
     def __init__(self, ref: str, compare: bool = False) -> None:
         super().__init__()
@@ -61,7 +59,7 @@ class ChatScreen(Screen):
             yield Static(f"loading {self.ref}…", id="chat-title")
             yield Horizontal(id="chat-panes")
             yield Input(placeholder="say something (enter sends; /a /b /retry /reset /system /save)", id="chat-input")
-            yield Static(COMMANDS, id="chat-hint")
+            yield Static(HINT, id="chat-hint")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -107,36 +105,59 @@ class ChatScreen(Screen):
         self.control, self.compare = control, control.compare  # ready: the panes exist
 
     @on(Input.Submitted, "#chat-input")
-    def _submitted(self, message: Input.Submitted) -> None:
+    async def _submitted(self, message: Input.Submitted) -> None:
         text = message.value.strip()
         if not text:
             return
         message.input.value = ""
-        if text.startswith("/"):
-            self._command(text)
-        else:
+        try:
+            command = parse(text)
+        except ChatError as e:
+            self.notify(str(e), markup=False, severity="warning", timeout=8)
+            return
+        if command is None:
             self._ask(text)
-
-    def _command(self, line: str) -> None:
-        command, _, rest = line.partition(" ")
-        command = command.lower()
-        if command in ("/a", "/b"):
-            self._prefer(command[1], rest)
-        elif command == "/prefer":
-            side, _, edited = rest.strip().partition(" ")
-            self._prefer(side, edited)
-        elif command == "/retry":
-            self.action_retry()
-        elif command == "/reset":
-            self.action_reset()
-        elif command == "/save":
-            self.action_save(rest.strip() or None)
-        elif command == "/system" and self._ready():
-            assert self.control is not None
-            self.control.set_system(rest.strip() or None)
-            self.notify(f"system prompt {'set' if rest.strip() else 'cleared'}")
         else:
-            self.notify(f"unknown command {command}. {COMMANDS}", markup=False, severity="warning", timeout=8)
+            await self._command(command)
+
+    async def _command(self, command: Command) -> None:
+        if command.name == "retry":
+            self.action_retry()
+        elif command.name == "quit":
+            self.action_close()
+        elif command.name == "help":
+            self.notify(HINT, markup=False, timeout=8)
+        else:
+            await self._apply(command)
+
+    async def _apply(self, command: Command) -> None:
+        """A command the controller carries out (as for ``tuitune chat``); the panes follow."""
+        if not self._ready():
+            return
+        assert self.control is not None
+        try:
+            said = self.control.apply(command)
+        except chat_errors() as e:
+            self.notify(str(e), markup=False, severity="warning", timeout=8)
+            return
+        if command.name in ("reset", "open"):
+            await self._show_history()
+        if command.name == "prefer":
+            self.query_one("#chat-hint", Static).update(HINT)
+        self.notify(said, markup=False)
+
+    async def _show_history(self) -> None:
+        """Each pane shows its side's conversation again (empty after a reset)."""
+        assert self.control is not None
+        for n, session in enumerate(self.control.sessions):
+            pane = self.query_one(f"#pane-{n}", VerticalScroll)
+            await pane.remove_children()
+            for m in session.history:
+                if m["role"] == "user":
+                    await pane.mount(Static(Text.assemble(("you  ", "bold"), m["content"]), classes="chat-user"))
+                else:
+                    await pane.mount(Static(Text(m["content"] or "…"), classes="chat-reply"))
+            pane.scroll_end(animate=False)
 
     def _ready(self) -> bool:
         if self.control is None:
@@ -147,10 +168,12 @@ class ChatScreen(Screen):
             return False
         return True
 
-    def _ask(self, text: str) -> None:
+    def _ask(self, text: str, retry: bool = False) -> None:
         if not self._ready():
             return
         assert self.control is not None
+        if not retry:
+            self.control.new_question()
         self.busy = self._streaming = True
         self.replies, self.reply_texts = [], []
         for n in range(len(self.control.sessions)):
@@ -214,47 +237,22 @@ class ChatScreen(Screen):
             if self.control is not None and self.control.pair() is not None:
                 self.query_one("#chat-hint", Static).update("/a or /b: which answer is better? (saved as a preference pair)")
 
-    def _prefer(self, side: str, edited: str) -> None:
-        if not self._ready():
-            return
-        assert self.control is not None
-        try:
-            path = self.control.prefer(side, edited)
-        except chat_errors() as e:
-            self.notify(str(e), markup=False, severity="warning", timeout=8)
-            return
-        self.notify(f"preference {side.upper()} saved to {path}", markup=False)
-        self.query_one("#chat-hint", Static).update(COMMANDS)
-
     def action_retry(self) -> None:
         if not self._ready():
             return
         assert self.control is not None
-        question = self.control.take_retry()
-        if question is None:
-            self.notify("nothing to retry (in compare mode both sides already answer)", severity="warning")
+        try:
+            question = self.control.take_retry()
+        except ChatError as e:
+            self.notify(str(e), markup=False, severity="warning")
             return
-        self._ask(question)
+        self._ask(question, retry=True)
 
     async def action_reset(self) -> None:
-        if not self._ready():
-            return
-        assert self.control is not None
-        self.control.reset()
-        for pane in self.query(".chat-pane"):
-            await pane.remove_children()
-        self.notify("conversation cleared")
+        await self._apply(Command("reset"))
 
-    def action_save(self, name: str | None = None) -> None:
-        if not self._ready():
-            return
-        assert self.control is not None
-        try:
-            path = self.control.save(name)
-        except OSError as e:
-            self.notify(f"cannot save: {e}", markup=False, severity="error")
-            return
-        self.notify(f"saved {path}", markup=False)
+    async def action_save(self, name: str | None = None) -> None:
+        await self._apply(Command("save", text=name or ""))
 
     def action_toggle_compare(self) -> None:
         if self.busy:

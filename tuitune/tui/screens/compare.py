@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual_plotext import PlotextPlot
 
+from tuitune.runs.series import downsample
 from tuitune.runs.store import RunDir
-from tuitune.tui.event_text import downsample
 from tuitune.tui.messages import CompareRead
 from tuitune.tui.run_compare import RunCurves, compare_rows, curves
 

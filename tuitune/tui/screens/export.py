@@ -16,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Header, SelectionList, Static
 from textual.worker import get_current_worker
 
+from tuitune.preset.schema import GGUF_TYPE_HELP, GGUF_TYPES
+from tuitune.runs.export_report import read_report, report_lines, report_path
 from tuitune.runs.store import RunDir
-from tuitune.tui.export_progress import QUANT_HELP, ExportProgress, read_report, report_lines
+from tuitune.tui.export_progress import ExportProgress
 from tuitune.tui.messages import RunEventsRead
 
 
@@ -36,7 +38,7 @@ class ExportScreen(Screen):
     def __init__(self, run: RunDir) -> None:
         super().__init__()
         self.run = run
-        self.progress = ExportProgress(default_report=run.path / "gguf" / "report.json")
+        self.progress = ExportProgress(default_report=report_path(run.path))
         self.report: dict | None = None
 
     def compose(self) -> ComposeResult:
@@ -47,7 +49,7 @@ class ExportScreen(Screen):
             with Vertical(id="export-form"):
                 yield Static(Text.assemble(("export ", "bold"), self.run.id), id="export-title")
                 yield SelectionList[str](
-                    *[(Text.assemble((q, "bold"), f"  {QUANT_HELP.get(q, '')}"), q, q in chosen) for q in QUANT_HELP],
+                    *[(Text.assemble((q, "bold"), f"  {GGUF_TYPE_HELP[q]}"), q, q in chosen) for q in GGUF_TYPES],
                     id="quants",
                 )
                 yield Checkbox("write an Ollama Modelfile", preset.export.ollama, id="ollama")
@@ -71,7 +73,7 @@ class ExportScreen(Screen):
     def chosen(self) -> list[str]:
         """The ticked types, in the list's order (the first one gets the Ollama Modelfile)."""
         selected = set(self.query_one("#quants", SelectionList).selected)
-        return [q for q in QUANT_HELP if q in selected]
+        return [q for q in GGUF_TYPES if q in selected]
 
     @on(SelectionList.SelectedChanged, "#quants")
     def _ticked(self) -> None:

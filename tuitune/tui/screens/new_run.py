@@ -34,8 +34,7 @@ FIELD_IDS = {key: "f-" + key.replace(".", "-") for key in preset_form.EDITABLE}
 STEPS = ("step-model", "step-data", "step-method", "step-review")
 FIRST_FIELD = {"step-model": "#f-model-path", "step-data": "#f-data-path", "step-method": "#f-train-stage",
                "step-review": "#launch"}
-SELECTS = {"train.method": preset_form.METHODS, "train.stage": preset_form.STAGES,
-           "data.format": preset_form.DATA_FORMATS}
+SELECTS = {key: preset_form.select_options(key) for key in preset_form.SELECT_KEYS}
 
 
 class NewRunScreen(Screen):

@@ -19,8 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 from textual.worker import get_current_worker
 
+from tuitune.runs.event_text import describe
+from tuitune.runs.series import series_points
 from tuitune.runs.store import RunDir
-from tuitune.tui.event_text import describe, series_points
 from tuitune.tui.messages import (
     ActionFailed,
     LossPointsRead,
@@ -164,9 +165,7 @@ class RunScreen(Screen):
                 self.error = str(event.get("message"))
             elif kind == "finished":
                 self.phase = ""
-            line = describe(event)
-            if line is not None:
-                lines.append(line)
+            lines += log_lines(event)
         self.query_one("#events", Log).write_lines(lines)
         self._show_status()
 
@@ -221,3 +220,13 @@ class RunScreen(Screen):
 
     def action_close(self) -> None:
         self.dismiss()
+
+
+def log_lines(event: dict) -> list[str]:
+    """The event log's lines for an event: its text after the clock time, detail lines under it."""
+    text = describe(event)
+    if text is None:
+        return []
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.get("ts", 0)))
+    first, *details = text.split("\n")
+    return [f"{stamp}  {first}", *(f"{'':{len(stamp)}}  {line}" for line in details)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from tuitune.tui.event_text import Point, downsample
+from tuitune.runs.series import Point, downsample
 
 
 class LossChart(PlotextPlot):

@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from tuitune.tui.event_text import dpo_numbers, step_numbers
+from tuitune.runs.event_text import MISSING, dpo_numbers, step_numbers
 from tuitune.tui.widgets.runs_table import STATUS_STYLE
 
 
@@ -51,7 +51,7 @@ class RunStats(Static):
             text.append(f" ({self.phase})", style="dim")
         for label, value in self.values.items():
             if label == "ETA" and self.status not in ("running", "stopping"):
-                value = "–"  # an ETA is only meaningful while a worker trains
+                value = MISSING  # an ETA is only meaningful while a worker trains
             text.append(f"   {label} ", style="dim")
             text.append(value, style="bold")
         self.update(text)
