@@ -9,6 +9,19 @@ import sys
 import time
 from pathlib import Path
 
+# Where the tests' own files live, named once: the areas share some of them (the NVML recordings
+# serve the hardware, CLI and TUI tests), and a test moved to another folder keeps working.
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+CONFIGS = TESTS / "hardware" / "configs"
+"""config.json files of released models (the parameter counts the planner must reproduce)."""
+NVML_RECORDINGS = TESTS / "hardware" / "nvml"
+"""NVML readings of real cards, replayed through ``TUITUNE_NVML_REPLAY``."""
+BAD_DATA = TESTS / "data" / "bad"
+"""Malformed datasets for the readers, the loader and `tuitune data`."""
+CONFORMANCE = REPO.parent / "shared" / "conformance"
+"""Real third-party files beside the repository (optional: the tests that read them skip without)."""
+
 
 def write_preset(path: Path, model: Path | str, data: Path, **sections: dict) -> Path:
     """A preset file for tests; ``sections`` add or replace keys per section."""
