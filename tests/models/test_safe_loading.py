@@ -1,16 +1,13 @@
 """Safe loading: chat templates render sandboxed on the training path, pickled weights are
-refused unless allowed (with a warning), trust_remote_code is off unless set and is warned about."""
+refused unless allowed (with a warning), trust_remote_code is off unless set and is warned about
+(and the TUI's warning: tests/tui/test_new_run.py)."""
 
 import json
 
 import pytest
-from textual.widgets import Select
 
-from tests.tui.test_new_run import open_form, toml_shown
-from tests.tui.test_support import pilot_test, wait_for
 from tuitune.models.files import ModelFileError, check_model_files, safety_warnings
 from tuitune.preset import parse_preset
-from tuitune.tui.app import TuituneApp
 
 ESCAPE = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
 
@@ -68,16 +65,3 @@ def test_the_worker_never_unpickles_a_local_folder(tmp_path):
     assert _has_safetensors("org/hub-model") is True  # hub ids: safetensors only, unless allowed
     assert _has_safetensors("org/hub-model", allow_pickle=True) is None
 
-
-@pilot_test
-async def test_the_tui_warns_when_a_preset_turns_trust_remote_code_on(tuitune_home):
-    saved = tuitune_home / "presets" / "remote.toml"
-    saved.parent.mkdir(parents=True)
-    saved.write_text('[model]\npath = "org/model"\ntrust_remote_code = true\n[data]\npath = "bundled:pirate"\n')
-    app = TuituneApp()
-    async with app.run_test(size=(140, 45)) as pilot:
-        screen = await open_form(app, pilot)
-        assert "warning" not in toml_shown(screen)  # the demo preset trusts no code
-        screen.query_one("#preset", Select).value = str(saved)
-        await wait_for(pilot, lambda: "trust_remote_code is on" in toml_shown(screen), what="the warning")
-        assert toml_shown(screen).startswith("warning: model.trust_remote_code is on")

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.helpers import tuitune
+from tests.waits import wait_for
 from tuitune.events import EventWriter, read_events
 from tuitune.paths import safe_name
 from tuitune.preset import parse_preset
@@ -56,12 +57,8 @@ def test_queued_run_whose_worker_died_before_taking_it_is_crashed(tuitune_home):
 
 def test_zombie_counts_as_dead(tuitune_home):
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and pid_alive(child.pid):
-        time.sleep(0.05)
-    assert not pid_alive(child.pid)  # exited but not yet reaped
+    wait_for(lambda: not pid_alive(child.pid), timeout=30, what="the child to read as dead: exited, not yet reaped")
+    assert child.returncode is None  # nobody reaped it: it is a zombie, and pid_alive saw through that
     child.wait()
 
 

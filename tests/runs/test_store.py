@@ -1,11 +1,10 @@
 import json
 import os
 import subprocess
-import sys
-import time
 
 import pytest
 
+from tests.helpers import idle_process
 from tuitune.paths import atomic_write_text
 from tuitune.preset import parse_preset
 from tuitune.runs.store import RunState, RunStoreError, create_run, find_run, list_runs
@@ -50,12 +49,8 @@ def test_running_state_without_worker_is_crashed(tuitune_home):
 
 def test_lock_is_exclusive_across_processes_and_freed_on_death(tuitune_home):
     run = create_run(PRESET)
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from tuitune.runs.store import RunDir; l = RunDir(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)",
-         str(run.path)],
-        stdout=subprocess.PIPE, text=True,
-    )
+    holder = idle_process(f"from tuitune.runs.store import RunDir; lock = RunDir({str(run.path)!r}).acquire(); print('held', flush=True)",
+                          stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         assert run.is_locked()
@@ -73,8 +68,7 @@ def test_lock_is_exclusive_across_processes_and_freed_on_death(tuitune_home):
 
 def test_find_and_list_runs(tuitune_home):
     first = create_run(PRESET)
-    time.sleep(1.1)
-    second = create_run(PRESET)
+    second = create_run(PRESET)  # most often in the same second: the order must not need a new one
     assert [r.id for r in list_runs()] == [first.id, second.id]
     assert find_run(second.id).path == second.path
     assert find_run(str(first.path)).path == first.path

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CONFORMANCE, read_state, run_dir_from, tuitune, wait_for, write_preset
+from tests.helpers import CONFORMANCE, read_state, run_dir_from, tuitune, write_preset
+from tests.waits import wait_for
 from tuitune.events import read_events
 from tuitune.runs.checkpoints import complete_checkpoints
 

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.helpers import read_state, run_dir_from, step_losses, tuitune, wait_for, write_preset
+from tests.helpers import read_state, run_dir_from, step_losses, tuitune, write_preset
+from tests.waits import wait_for
 from tuitune.events import read_events
 from tuitune.runs.checkpoints import complete_checkpoints
 from tuitune.weights.loading import DEFAULT_CHAT_TEMPLATE

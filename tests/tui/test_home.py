@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.tui.test_support import canned_run, pilot_test, record_start_worker, wait_for
+from tests.tui.support import canned_run, pilot_test
+from tests.waits import until
 from tuitune.tui.app import TuituneApp
 from tuitune.tui.widgets.runs_table import RunsTable
 
@@ -15,9 +16,9 @@ def text_of(app, selector: str) -> str:
 async def test_home_shows_hardware_and_says_there_are_no_runs():
     app = TuituneApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: "CPU" in text_of(app, "#hardware"), what="hardware summary")
+        await until(pilot, lambda: "CPU" in text_of(app, "#hardware"), what="hardware summary")
         assert "GPU" in text_of(app, "#hardware")
-        await wait_for(pilot, lambda: "No runs yet" in text_of(app, "#no-runs"), what="empty hint")
+        await until(pilot, lambda: "No runs yet" in text_of(app, "#no-runs"), what="empty hint")
         assert app.screen.query_one(RunsTable).row_count == 0
 
 
@@ -27,42 +28,40 @@ async def test_recent_runs_are_listed_newest_first_and_enter_opens_one():
     app = TuituneApp()
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(RunsTable)
-        await wait_for(pilot, lambda: table.row_count == 2, what="two recent runs")
+        await until(pilot, lambda: table.row_count == 2, what="two recent runs")
         assert [table.get_row_at(i)[0] for i in range(2)] == [newer.id, older.id]
         assert "failed" in str(table.get_row_at(0)[1])
         assert text_of(app, "#no-runs") == ""
         table.focus()
         await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
         assert app.screen.run.id == older.id
         await pilot.press("escape")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="back home")
+        await until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="back home")
 
 
 @pilot_test
-async def test_d_starts_the_cpu_demo_and_opens_its_run_view(monkeypatch):
-    calls = record_start_worker(monkeypatch)
+async def test_d_starts_the_cpu_demo_and_opens_its_run_view(worker_starts):
     app = TuituneApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("d")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", timeout=15, what="demo run view")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", timeout=15, what="demo run view")
         run = app.screen.run
-        assert calls == [{"run": run.id, "module": "tuitune.train", "args": []}]
+        assert worker_starts == [{"run": run.id, "module": "tuitune.train", "args": []}]
         assert run.preset().name == "demo-cpu" and run.preset().train.device == "cpu"
         assert "demo-cpu" in str(app.screen.query_one("#run-title").render())
 
 
 @pilot_test
-async def test_a_demo_that_cannot_start_says_why_and_the_app_stays(monkeypatch, tmp_path):
-    calls = record_start_worker(monkeypatch)
+async def test_a_demo_that_cannot_start_says_why_and_the_app_stays(worker_starts, monkeypatch, tmp_path):
     broken = tmp_path / "demo-cpu.toml"
     broken.write_text('[model]\npath = "bundled:no-such-model"\n[data]\npath = "bundled:pirate"\n')
     monkeypatch.setattr("tuitune.tui.launch.demo_preset_path", lambda: broken)
     app = TuituneApp()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("d")
-        await wait_for(pilot, lambda: any("cannot start" in str(n.message) for n in app._notifications),
-                       timeout=10, what="error notification")
+        await until(pilot, lambda: any("cannot start" in str(n.message) for n in app._notifications),
+                    timeout=10, what="error notification")
         note = next(n for n in app._notifications if "cannot start" in str(n.message))
         assert note.severity == "error" and "no-such-model" in str(note.message)
-        assert calls == [] and type(app.screen).__name__ == "HomeScreen"
+        assert worker_starts == [] and type(app.screen).__name__ == "HomeScreen"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import NVML_RECORDINGS
-from tests.tui.test_support import canned_run, hold_run, record_start_worker
+from tests.helpers import NVML_RECORDINGS, idle_process
+from tests.tui.support import canned_run, hold_run
 from tuitune.events import EventWriter
 from tuitune.preset import PresetError, load_preset
 from tuitune.runs.store import RunStoreError
@@ -80,27 +80,25 @@ def test_tail_reads_incrementally_and_skips_torn_lines():
     assert [e["step"] for e in batch.steps] == [5] and [e["loss"] for e in batch.evals] == [1.2]
 
 
-def test_launch_preflights_then_starts_a_worker(monkeypatch, tmp_path):
-    calls = record_start_worker(monkeypatch)
+def test_launch_preflights_then_starts_a_worker(worker_starts, tmp_path):
     processes = launch.WorkerProcesses()
     bad = tmp_path / "bad.toml"
     bad.write_text('[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "missing.jsonl"\n')
     with pytest.raises(PresetError, match="data.path"):
         launch.launch(bad, processes)
-    assert calls == [] and list_rows() == []
+    assert worker_starts == [] and list_rows() == []
     run = launch.launch(launch.demo_preset_path(), processes, ["train.max_steps=3"])
-    assert calls == [{"run": run.id, "module": "tuitune.train", "args": []}]
+    assert worker_starts == [{"run": run.id, "module": "tuitune.train", "args": []}]
     assert run.preset().train.max_steps == 3
 
 
-def test_resume_export_and_delete_refuse_what_makes_no_sense(monkeypatch):
-    calls = record_start_worker(monkeypatch)
+def test_resume_export_and_delete_refuse_what_makes_no_sense(worker_starts):
     processes = launch.WorkerProcesses()
     done = canned_run(status="done", quants=["q8_0", "q4_k_m"])
     with pytest.raises(RunStoreError, match="already done"):
         launch.resume(done, processes)
     assert launch.export(done, processes) == ["q8_0", "q4_k_m"]
-    assert calls[-1] == {"run": done.id, "module": "tuitune.export", "args": ["--quant", "q8_0,q4_k_m"]}
+    assert worker_starts[-1] == {"run": done.id, "module": "tuitune.export", "args": ["--quant", "q8_0,q4_k_m"]}
     with pytest.raises(launch.ActionRefused, match="only finished"):
         launch.export(canned_run(status="stopped"), processes)
     with pytest.raises(launch.ActionRefused, match="no GGUF types"):
@@ -178,12 +176,9 @@ def test_hardware_summary_lists_gpus_from_tuitune_hardware(monkeypatch):
 
 
 def test_stop_signals_a_just_started_worker_that_holds_no_lock_yet():
-    import subprocess
-    import sys
-
     run = canned_run(status="queued", steps=0, total=10)
     processes = launch.WorkerProcesses()
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    process = idle_process()
     processes.track(run, process)
     launch.stop(run, processes)
     assert process.wait(timeout=10) == -15

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from textual.widgets import Input, Select, TabbedContent
 
-from tests.tui.test_support import pilot_test, record_start_worker, wait_for
+from tests.tui.support import pilot_test
+from tests.waits import until, wait_for
 from tuitune.models.bundled import presets_dir
 from tuitune.preset import load_preset
 from tuitune.tui.app import TuituneApp
@@ -14,10 +15,10 @@ from tuitune.tui.screens.new_run import FIRST_FIELD
 
 async def open_form(app, pilot):
     await pilot.press("3")
-    await wait_for(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.query("#preset-toml"),
-                   what="new run screen")
+    await until(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.query("#preset-toml"),
+                what="new run screen")
     screen = app.screen
-    await wait_for(pilot, lambda: screen.preset is not None, what="the demo preset loaded")
+    await until(pilot, lambda: screen.preset is not None, what="the demo preset loaded")
     return screen
 
 
@@ -29,7 +30,7 @@ async def go_to(pilot, screen, step: str) -> None:
     while steps.active != step:
         await pilot.press(key)
     first = screen.query_one(FIRST_FIELD[step])
-    await wait_for(pilot, lambda: first.has_focus, what=f"the focus on {step}'s first field")
+    await until(pilot, lambda: first.has_focus, what=f"the focus on {step}'s first field")
 
 
 def pick_preset(screen, name: str) -> None:
@@ -52,13 +53,13 @@ async def test_the_wizard_walks_model_data_method_review_with_each_fields_help()
         screen = await open_form(app, pilot)
         assert screen.query_one("#steps", TabbedContent).active == "step-model"
         assert screen.query_one("#preset", Select).value.endswith("demo-cpu.toml")
-        await wait_for(pilot, lambda: "llama · 134.5M parameters · 30 layers" in text_of(screen, "#model-info"),
-                       what="what the planner read from the model")
+        await until(pilot, lambda: "llama · 134.5M parameters · 30 layers" in text_of(screen, "#model-info"),
+                    what="what the planner read from the model")
         assert screen.query_one("#f-model-path", Input).has_focus
         await go_to(pilot, screen, "step-data")
-        await wait_for(pilot, lambda: screen.query_one("#f-data-path", Input).has_focus, what="data path focused")
-        await wait_for(pilot, lambda: "messages (sft), 200 rows read" in text_of(screen, "#data-info"),
-                       what="the data summary")
+        await until(pilot, lambda: screen.query_one("#f-data-path", Input).has_focus, what="data path focused")
+        await until(pilot, lambda: "messages (sft), 200 rows read" in text_of(screen, "#data-info"),
+                    what="the data summary")
         await go_to(pilot, screen, "step-method")
         demo = load_preset(presets_dir() / "demo-cpu.toml")
         assert screen.query_one("#f-train-max_steps", Input).value == str(demo.train.max_steps)
@@ -68,11 +69,11 @@ async def test_the_wizard_walks_model_data_method_review_with_each_fields_help()
         assert "The preset sets the method" in text_of(screen, "#plan-note")
         assert "Peak learning rate" in str(screen.query_one("#f-train-learning_rate").tooltip)
         screen.query_one("#f-train-batch_size", Input).focus()
-        await wait_for(pilot, lambda: "Examples per forward pass" in text_of(screen, "#field-help"),
-                       what="the focused field's help")
+        await until(pilot, lambda: "Examples per forward pass" in text_of(screen, "#field-help"),
+                    what="the focused field's help")
         await go_to(pilot, screen, "step-review")
         assert 'path = "bundled:smollm2-135m-instruct"' in toml_shown(screen) and "[train]" in toml_shown(screen)
-        await wait_for(pilot, lambda: screen.query_one("#launch").has_focus, what="launch focused")
+        await until(pilot, lambda: screen.query_one("#launch").has_focus, what="launch focused")
         await go_to(pilot, screen, "step-model")
 
 
@@ -85,35 +86,34 @@ async def test_edits_revalidate_and_bad_values_are_named():
         steps = screen.query_one("#f-train-max_steps", Input)
         steps.focus()
         await pilot.press("end", *["backspace"] * 4, "1", "2")
-        await wait_for(pilot, lambda: "max_steps = 12" in toml_shown(screen), what="max_steps 12")
+        await until(pilot, lambda: "max_steps = 12" in toml_shown(screen), what="max_steps 12")
         screen.query_one("#f-train-method", Select).value = "full"
-        await wait_for(pilot, lambda: 'method = "full"' in toml_shown(screen), what="method full")
+        await until(pilot, lambda: 'method = "full"' in toml_shown(screen), what="method full")
         screen.query_one("#f-train-learning_rate", Input).value = "2"
-        await wait_for(pilot, lambda: "not valid" in toml_shown(screen), what="an error")
+        await until(pilot, lambda: "not valid" in toml_shown(screen), what="an error")
         assert "train.learning_rate" in toml_shown(screen) and screen.preset is None
         await pilot.press("ctrl+s")
         assert any("fix the preset first" in str(n.message) for n in app._notifications)
 
 
 @pilot_test
-async def test_save_writes_a_preset_file_and_launch_starts_it(monkeypatch, tuitune_home):
-    calls = record_start_worker(monkeypatch)
+async def test_save_writes_a_preset_file_and_launch_starts_it(worker_starts, tuitune_home):
     app = TuituneApp()
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await open_form(app, pilot)
         screen.query_one("#f-train-max_steps", Input).value = "3"
         screen.query_one("#f-train-batch_size", Input).value = "2"
         screen.query_one("#save-name", Input).value = "tiny demo"
-        await wait_for(pilot, lambda: "batch_size = 2" in toml_shown(screen), what="edits applied")
+        await until(pilot, lambda: "batch_size = 2" in toml_shown(screen), what="edits applied")
         await pilot.press("ctrl+s")
         saved = tuitune_home / "presets" / "tiny-demo.toml"
         assert saved.exists()
         preset = load_preset(saved)
         assert (preset.name, preset.train.max_steps, preset.train.batch_size) == ("tiny-demo", 3, 2)
         await pilot.press("ctrl+l")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", timeout=15, what="run view")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", timeout=15, what="run view")
         run = app.screen.run
-        assert calls == [{"run": run.id, "module": "tuitune.train", "args": []}]
+        assert worker_starts == [{"run": run.id, "module": "tuitune.train", "args": []}]
         assert run.preset().train.max_steps == 3 and "tiny-demo" in run.id
 
 
@@ -125,9 +125,9 @@ async def test_picking_another_preset_reloads_the_form():
         picker = screen.query_one("#preset", Select)
         other = next(v for _, v in picker._options if v is not Select.NULL and not str(v).endswith("demo-cpu.toml"))
         picker.value = other
-        await wait_for(pilot, lambda: screen.source is not None and str(screen.source) == other, what="reload")
+        await until(pilot, lambda: screen.source is not None and str(screen.source) == other, what="reload")
         assert screen.query_one("#save-name", Input).value.endswith("-custom")
-        await wait_for(pilot, lambda: "demo-cpu" not in toml_shown(screen), what="other preset shown")
+        await until(pilot, lambda: "demo-cpu" not in toml_shown(screen), what="other preset shown")
 
 
 @pilot_test
@@ -135,26 +135,26 @@ async def test_memory_bar_follows_edits_and_the_plan_fills_the_form(tmp_path):
     app = TuituneApp()
     async with app.run_test(size=(150, 50)) as pilot:
         screen = await open_form(app, pilot)
-        await wait_for(pilot, lambda: screen.memory_view is not None, timeout=10, what="memory estimate")
+        await until(pilot, lambda: screen.memory_view is not None, timeout=10, what="memory estimate")
         first = screen.memory_view.peak_bytes
         assert "GiB" in str(screen.query_one("#memory").render()) and "plan: " in str(screen.query_one("#memory").render())
         screen.query_one("#f-train-batch_size", Input).value = "64"
-        await wait_for(pilot, lambda: screen.memory_view.peak_bytes > first, timeout=10, what="a bigger estimate")
+        await until(pilot, lambda: screen.memory_view.peak_bytes > first, timeout=10, what="a bigger estimate")
         assert screen.memory_view.breakdown["activations"] > 0
         await pilot.press("ctrl+r")
         planned = dict(item.split("=", 1) for item in screen.memory_view.overrides)
-        await wait_for(pilot, lambda: f'batch_size = {planned["train.batch_size"]}' in toml_shown(screen),
-                       what="the planner's batch size in the preset")
+        await until(pilot, lambda: f'batch_size = {planned["train.batch_size"]}' in toml_shown(screen),
+                    what="the planner's batch size in the preset")
         assert screen.query_one("#f-train-method", Select).value == planned["train.method"].strip('"')
         # keys the form has no field for go into the preset too: the plan fits only as a whole
         assert f'gradient_checkpointing = {planned["train.gradient_checkpointing"]}' in toml_shown(screen)
-        await wait_for(pilot, lambda: "messages (sft), 200 rows read" in str(screen.query_one("#data-info").render()),
-                       what="data summary")
+        await until(pilot, lambda: "messages (sft), 200 rows read" in str(screen.query_one("#data-info").render()),
+                    what="data summary")
         bad = tmp_path / "broken.jsonl"
         bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{not json\n')
         screen.query_one("#f-data-path", Input).value = str(bad)
-        await wait_for(pilot, lambda: "invalid JSON" in str(screen.query_one("#data-info").render()), timeout=10,
-                       what="data error")
+        await until(pilot, lambda: "invalid JSON" in str(screen.query_one("#data-info").render()), timeout=10,
+                    what="data error")
         assert "broken.jsonl:2" in str(screen.query_one("#data-info").render())
 
 
@@ -173,16 +173,20 @@ async def test_with_a_gpu_the_plan_is_filled_in_where_the_preset_leaves_the_meth
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await open_form(app, pilot)
         pick_preset(screen, "demo-auto.toml")
-        await wait_for(pilot, lambda: "Filled in from the planner" in text_of(screen, "#plan-note"), what="the plan")
+        await until(pilot, lambda: "Filled in from the planner" in text_of(screen, "#plan-note"), what="the plan")
         assert "NVIDIA GeForce RTX 4090" in text_of(screen, "#memory")
         planned = dict(item.split("=", 1) for item in screen.memory_view.overrides)
         assert screen.query_one("#f-train-method", Select).value == planned["train.method"].strip('"') != "auto"
         assert screen.query_one("#f-train-batch_size", Input).value == planned["train.batch_size"]
-        await wait_for(pilot, lambda: f'method = {planned["train.method"]}' in toml_shown(screen), what="in the preset")
+        await until(pilot, lambda: f'method = {planned["train.method"]}' in toml_shown(screen), what="in the preset")
         # once per model: editing a planned field afterwards sticks
+        assert planned["train.batch_size"] != "3"
         screen.query_one("#f-train-batch_size", Input).value = "3"
-        await wait_for(pilot, lambda: "batch_size = 3" in toml_shown(screen), what="the edit")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "batch_size = 3" in toml_shown(screen), what="the edit")
+        # The planner's answer to the edited preset lands, and the plan is decided on again in the
+        # same handler: once the panel shows it, a refill would already have happened.
+        await until(pilot, lambda: screen.preset is not None and screen.memory_view == screen.planner.plan(screen.preset),
+                    what="the plan of the edited preset")
         assert screen.query_one("#f-train-batch_size", Input).value == "3"
 
 
@@ -192,7 +196,7 @@ async def test_without_a_gpu_the_plan_is_offered_not_filled_in(tuitune_home):
     async with app.run_test(size=(140, 45)) as pilot:
         screen = await open_form(app, pilot)
         pick_preset(screen, "demo-auto.toml")
-        await wait_for(pilot, lambda: "No GPU here" in text_of(screen, "#plan-note"), what="the note")
+        await until(pilot, lambda: "No GPU here" in text_of(screen, "#plan-note"), what="the note")
         assert screen.query_one("#f-train-method", Select).value == "auto"
 
 
@@ -202,13 +206,13 @@ async def test_the_data_step_shows_the_token_histogram_and_a_loss_mask_preview(t
     async with app.run_test(size=(140, 60)) as pilot:
         screen = await open_form(app, pilot)
         await go_to(pilot, screen, "step-data")
-        await wait_for(pilot, lambda: "loss mask" in text_of(screen, "#data-details"), timeout=90,
-                       what="the tokenizer's report")
+        await until(pilot, lambda: "loss mask" in text_of(screen, "#data-details"), timeout=90,
+                    what="the tokenizer's report")
         details = text_of(screen, "#data-details")
         assert "tokens per row: p50" in details and "█" in details and "split: 190 train / 10 validation" in details
         assert "⟦" in details  # the trained part of the preview
         screen.query_one("#f-data-path", Input).value = "bundled:pirate-pairs"
-        await wait_for(pilot, lambda: "preference" in text_of(screen, "#data-info"), what="pairs detected")
+        await until(pilot, lambda: "preference" in text_of(screen, "#data-info"), what="pairs detected")
 
 
 @pilot_test
@@ -219,10 +223,10 @@ async def test_a_dpo_run_is_set_up_from_the_stage_field(tuitune_home):
         screen.query_one("#f-data-path", Input).value = "bundled:pirate-pairs"
         await go_to(pilot, screen, "step-method")
         screen.query_one("#f-train-stage", Select).value = "dpo"
-        await wait_for(pilot, lambda: not screen.query_one("#f-dpo-beta", Input).disabled, what="beta enabled")
+        await until(pilot, lambda: not screen.query_one("#f-dpo-beta", Input).disabled, what="beta enabled")
         screen.query_one("#f-dpo-beta", Input).value = "0.2"
-        await wait_for(pilot, lambda: 'stage = "dpo"' in toml_shown(screen) and "beta = 0.2" in toml_shown(screen),
-                       what="a DPO preset")
+        await until(pilot, lambda: 'stage = "dpo"' in toml_shown(screen) and "beta = 0.2" in toml_shown(screen),
+                    what="a DPO preset")
         screen.query_one("#save-name", Input).value = "pirate-dpo"
         await pilot.press("ctrl+s")
         saved = load_preset(tuitune_home / "presets" / "pirate-dpo.toml")
@@ -264,7 +268,6 @@ def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
 def test_data_details_stop_when_cancelled(tuitune_home):
     """Leaving the wizard kills the tokenizer subprocess rather than letting it finish."""
     import threading
-    import time
 
     from tuitune.tui.wizard import DataDetails
 
@@ -272,13 +275,11 @@ def test_data_details_stop_when_cancelled(tuitune_home):
     result: list = []
     thread = threading.Thread(target=lambda: result.append(job.run()))
     thread.start()
-    deadline = time.monotonic() + 10
-    while job._process is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    started = time.monotonic()
+    wait_for(lambda: job._process is not None, timeout=10, what="the tokenizer subprocess")
     job.cancel()
-    thread.join(timeout=10)
-    assert not thread.is_alive() and time.monotonic() - started < 2
+    thread.join(timeout=10)  # a guard against a hang, not a speed limit: the signal below is the proof
+    assert not thread.is_alive()
+    # Killed by a signal (a negative return code), so it did not run to its end.
     assert result == [[]] and job._process.returncode is not None and job._process.returncode < 0
 
 
@@ -302,3 +303,17 @@ def test_the_plan_is_filled_in_once_per_model_only_for_an_open_method_on_a_real_
     assert fill.decide(gpu, "m2") == ("filled", True)  # another model, another plan
     fill.start(preset("auto"))
     assert fill.decide(gpu, "m2") == ("filled", True)  # a preset loaded again starts over
+
+
+@pilot_test
+async def test_the_tui_warns_when_a_preset_turns_trust_remote_code_on(tuitune_home):
+    saved = tuitune_home / "presets" / "remote.toml"
+    saved.parent.mkdir(parents=True)
+    saved.write_text('[model]\npath = "org/model"\ntrust_remote_code = true\n[data]\npath = "bundled:pirate"\n')
+    app = TuituneApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_form(app, pilot)
+        assert "warning" not in toml_shown(screen)  # the demo preset trusts no code
+        screen.query_one("#preset", Select).value = str(saved)
+        await until(pilot, lambda: "trust_remote_code is on" in toml_shown(screen), what="the warning")
+        assert toml_shown(screen).startswith("warning: model.trust_remote_code is on")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from tests.tui.test_support import pilot_test, wait_for
+from tests.tui.support import pilot_test
+from tests.waits import until
 from tuitune.chat.backend import GenerationParams
 from tuitune.tui.app import TuituneApp
 from tuitune.tui.screens.new_run import FIRST_FIELD
@@ -22,51 +23,51 @@ async def test_from_the_form_to_a_finished_run_an_export_and_a_chat(tiny_model_d
     app = TuituneApp()
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("3")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.preset is not None,
-                       what="the form with the demo preset")
+        await until(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.preset is not None,
+                    what="the form with the demo preset")
         form = app.screen
         # step by step, as the wizard leads: each step's first field has the focus
         for step, fields in (("step-model", {"model-path": str(tiny_model_dir)}),
                              ("step-data", {"data-path": str(small_data)}),
                              ("step-method", {"train-max_steps": "4", "train-max_seq_len": "128", "lora-r": "8"})):
-            await wait_for(pilot, lambda step=step: form.query_one("#steps").active == step
-                           and form.query_one(FIRST_FIELD[step]).has_focus, what=step)
+            await until(pilot, lambda step=step: form.query_one("#steps").active == step
+                        and form.query_one(FIRST_FIELD[step]).has_focus, what=step)
             for field, value in fields.items():
                 form.query_one(f"#f-{field}", Input).value = value
             await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: "llama · " in str(form.query_one("#model-info").render()), what="the tiny model read")
-        await wait_for(pilot, lambda: form.preset is not None and form.preset.train.max_steps == 4
-                       and form.preset.model.path == str(tiny_model_dir), what="the edited preset")
+        await until(pilot, lambda: "llama · " in str(form.query_one("#model-info").render()), what="the tiny model read")
+        await until(pilot, lambda: form.preset is not None and form.preset.train.max_steps == 4
+                    and form.preset.model.path == str(tiny_model_dir), what="the edited preset")
         await pilot.press("ctrl+l")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.query("#chart"),
-                       timeout=30, what="run view")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.query("#chart"),
+                    timeout=30, what="run view")
         view = app.screen
         stats = view.query_one(RunStats)
-        await wait_for(pilot, lambda: stats.status in ("done", "failed", "crashed"), timeout=300, what="the run to end")
+        await until(pilot, lambda: stats.status in ("done", "failed", "crashed"), timeout=300, what="the run to end")
         assert stats.status == "done", "\n".join(view.query_one("#worker-log").lines[-30:])
         events = lambda: "\n".join(view.query_one("#events").lines)  # noqa: E731
-        await wait_for(pilot, lambda: "run finished: done" in events(), timeout=300,
-                       what="the finished event (after the export the preset asks for)")
+        await until(pilot, lambda: "run finished: done" in events(), timeout=300,
+                    what="the finished event (after the export the preset asks for)")
         assert "export: verify done" in events() and "exporting GGUF: q8_0" in events()
         assert stats.values["step"] == "4/4"
         assert [p[0] for p in view.query_one(LossChart).train] == [1, 2, 3, 4]
         assert (view.run.adapter / "adapter_config.json").exists()
 
         await pilot.press("e")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ExportScreen" and app.screen.report is not None,
-                       what="the export report")
+        await until(pilot, lambda: type(app.screen).__name__ == "ExportScreen" and app.screen.report is not None,
+                    what="the export report")
         report = str(app.screen.query_one("#export-report").render())
         assert "verification" in report and "q8_0" in report and "gguf" in report
         await pilot.press("c")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChatScreen" and app.screen.query("#chat-title"),
-                       what="chat screen")
+        await until(pilot, lambda: type(app.screen).__name__ == "ChatScreen" and app.screen.query("#chat-title"),
+                    what="chat screen")
         chat = app.screen
-        await wait_for(pilot, lambda: chat.control is not None or "cannot" in str(chat.query_one("#chat-title").render()),
-                       timeout=120, what="the chat worker")
+        await until(pilot, lambda: chat.control is not None or "cannot" in str(chat.query_one("#chat-title").render()),
+                    timeout=120, what="the chat worker")
         assert chat.control is not None, str(chat.query_one("#chat-title").render())
         chat.control.sessions[0].params = GenerationParams(0.0, max_tokens=4, seed=0)
         await pilot.press(*"hi", "enter")
-        await wait_for(pilot, lambda: chat.replies and not chat.busy, timeout=120, what="the answer")
+        await until(pilot, lambda: chat.replies and not chat.busy, timeout=120, what="the answer")
         assert chat.control.sessions[0].history[-1]["role"] == "assistant"
         assert chat.reply_texts[0] == chat.control.sessions[0].history[-1]["content"]
         await pilot.press("escape")

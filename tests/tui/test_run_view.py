@@ -3,7 +3,8 @@ growing under it, a flood of steps, a resumed run, a failed and a crashed run.""
 
 from __future__ import annotations
 
-from tests.tui.test_support import canned_run, hold_run, pilot_test, record_start_worker, wait_for
+from tests.tui.support import canned_run, hold_run, pilot_test
+from tests.waits import until
 from tuitune.events import EventWriter
 from tuitune.tui.app import TuituneApp
 from tuitune.tui.messages import LossPointsRead, RunStateRead, StepLogged
@@ -13,8 +14,8 @@ from tuitune.tui.widgets.run_stats import RunStats
 
 async def open_view(app, pilot, run):
     app.open_run(run.id)
-    await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.query("#chart"),
-                   what="run view")
+    await until(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.query("#chart"),
+                what="run view")
     return app.screen
 
 
@@ -29,7 +30,7 @@ async def test_a_finished_run_is_replayed_in_full():
     async with app.run_test(size=(120, 40)) as pilot:
         view = await open_view(app, pilot, run)
         stats, chart = view.query_one(RunStats), view.query_one(LossChart)
-        await wait_for(pilot, lambda: len(chart.train) == 12 and stats.status == "done", what="replay")
+        await until(pilot, lambda: len(chart.train) == 12 and stats.status == "done", what="replay")
         assert stats.values == {"step": "12/12", "epoch": "0.25", "loss": "1.5000", "lr": "0.00e+00",
                                 "tokens/s": "132", "ETA": "0s", "val loss": "1.7000"}
         assert chart.train[0] == (1, 3.0 - 1.5 / 12) and [(s, round(v, 6)) for s, v in chart.eval] == [(6, 2.3), (12, 1.7)]
@@ -39,7 +40,7 @@ async def test_a_finished_run_is_replayed_in_full():
                      "step 12: checkpoint saved", "adapter written to", "run finished: done"):
             assert text in events
         assert "step 3" not in events  # steps are numbers and chart points, not log lines
-        await wait_for(pilot, lambda: view.query_one("#worker-log").lines, what="worker.log")
+        await until(pilot, lambda: view.query_one("#worker-log").lines, what="worker.log")
         assert view.query_one("#worker-log").lines == ["loading model", "training", " 20%|## | 2/10"]
         assert not view.query_one("#error").display
         rendered = str(view.query_one(RunStats).render())
@@ -55,18 +56,18 @@ async def test_a_live_run_updates_as_events_arrive_and_floods_collapse():
         async with app.run_test(size=(120, 40)) as pilot:
             view = await open_view(app, pilot, run)
             stats, chart = view.query_one(RunStats), view.query_one(LossChart)
-            await wait_for(pilot, lambda: stats.status == "running", what="running")
+            await until(pilot, lambda: stats.status == "running", what="running")
             assert stats.values["step"] == "0/600"  # from the "training" status event
             with EventWriter(run.events) as ev:
                 ev.emit("step", step=1, total_steps=600, loss=3.1, lr=1e-4, tokens_per_s=100.0, eta_s=1200)
-            await wait_for(pilot, lambda: stats.values["step"] == "1/600", what="first step")
+            await until(pilot, lambda: stats.values["step"] == "1/600", what="first step")
             assert chart.train == [(1, 3.1)] and stats.values["ETA"] == "20m00s"
             with EventWriter(run.events) as ev:  # a fast worker: many steps between two polls
                 for step in range(2, 601):
                     ev.emit("step", step=step, total_steps=600, loss=3.0 - step / 600, lr=1e-4)
                 ev.emit("eval", step=600, loss=1.9)
-            await wait_for(pilot, lambda: len(chart.train) == 600 and stats.values["step"] == "600/600",
-                           what="all steps")
+            await until(pilot, lambda: len(chart.train) == 600 and stats.values["step"] == "600/600",
+                        what="all steps")
             assert chart.eval == [(600, 1.9)] and stats.values["val loss"] == "1.9000"
             # Collapsed updates: a handful of repaints for 600 steps, not one per step. (Counted on
             # the widgets: a message_hook misses messages dispatched in some task contexts.)
@@ -99,8 +100,8 @@ async def test_a_resumed_run_redraws_from_its_checkpoint():
     async with app.run_test(size=(120, 40)) as pilot:
         view = await open_view(app, pilot, run)
         chart = view.query_one(LossChart)
-        await wait_for(pilot, lambda: view.query_one(RunStats).status == "done", what="done")
-        await wait_for(pilot, lambda: len(chart.train) == 8, what="8 points")
+        await until(pilot, lambda: view.query_one(RunStats).status == "done", what="done")
+        await until(pilot, lambda: len(chart.train) == 8, what="8 points")
         assert [p[0] for p in chart.train] == list(range(1, 9)) and chart.train[5] == (6, 1.0)
         assert "resuming from checkpoint-4 (step 4)" in log_text(view, "#events")
 
@@ -113,28 +114,27 @@ async def test_a_failed_run_shows_its_error_and_the_app_stays_up():
     async with app.run_test(size=(120, 40)) as pilot:
         view = await open_view(app, pilot, run)
         box = view.query_one("#error")
-        await wait_for(pilot, lambda: box.display, what="error box")
+        await until(pilot, lambda: box.display, what="error box")
         assert "out of memory (test). Lower train.batch_size [/b] in [train]; then" in str(box.render())
         assert view.query_one(RunStats).status == "failed"
         assert "ERROR: out of memory" in log_text(view, "#events")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="home again")
+        await until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="home again")
 
 
 @pilot_test
-async def test_a_crashed_run_says_so_and_r_resumes_it(monkeypatch):
-    calls = record_start_worker(monkeypatch)
+async def test_a_crashed_run_says_so_and_r_resumes_it(worker_starts):
     run = canned_run(status="running", steps=5, total=12)  # a worker that died without a word
     app = TuituneApp()
     async with app.run_test(size=(120, 40)) as pilot:
         view = await open_view(app, pilot, run)
-        await wait_for(pilot, lambda: view.query_one(RunStats).status == "crashed", what="crashed")
+        await until(pilot, lambda: view.query_one(RunStats).status == "crashed", what="crashed")
         box = view.query_one("#error")
         assert box.display and "ended without finishing" in str(box.render())
         await pilot.press("e")
-        assert calls == []
+        assert worker_starts == []
         await pilot.press("r")
-        assert calls == [{"run": run.id, "module": "tuitune.train", "args": []}]
+        assert worker_starts == [{"run": run.id, "module": "tuitune.train", "args": []}]
 
 
 @pilot_test
@@ -144,7 +144,7 @@ async def test_a_long_run_is_drawn_thinned():
     async with app.run_test(size=(100, 40)) as pilot:
         view = await open_view(app, pilot, run)
         chart = view.query_one(LossChart)
-        await wait_for(pilot, lambda: len(chart.train) == 5000, timeout=10, what="5000 points")
+        await until(pilot, lambda: len(chart.train) == 5000, timeout=10, what="5000 points")
         assert len(chart.eval) == 10
         plotted = chart.plt._active.monitor.x  # what plotext was given: thinned to ~2 per column
         assert 0 < len(plotted[0]) <= 2 * chart.size.width
@@ -159,7 +159,7 @@ async def test_small_charts_show_lr_vram_and_dpo_rewards_only_when_logged():
     async with app.run_test(size=(120, 44)) as pilot:
         view = await open_view(app, pilot, cpu)
         lr = view.query_one("#lr-chart", SeriesChart)
-        await wait_for(pilot, lambda: len(lr.series["lr"]) == 6, what="lr points")
+        await until(pilot, lambda: len(lr.series["lr"]) == 6, what="lr points")
         assert lr.display and not view.query_one("#vram-chart").display and not view.query_one("#reward-chart").display
         await pilot.press("escape")
     gpu = canned_run(status="stopped", steps=0, total=4, evals_every=0)
@@ -173,11 +173,11 @@ async def test_small_charts_show_lr_vram_and_dpo_rewards_only_when_logged():
     async with app.run_test(size=(120, 44)) as pilot:
         view = await open_view(app, pilot, gpu)
         vram, rewards = view.query_one("#vram-chart", SeriesChart), view.query_one("#reward-chart", SeriesChart)
-        await wait_for(pilot, lambda: len(vram.series["allocated"]) == 2, what="vram points")
+        await until(pilot, lambda: len(vram.series["allocated"]) == 2, what="vram points")
         assert vram.display and rewards.display
         assert vram.series["allocated"] == [(1, 3.0), (2, 5.0)]  # the vram reading after step 2 replaces it
         assert vram.series["reserved"][-1] == (2, 6.0) and rewards.series["margin"] == [(1, 0.1), (2, 0.2)]
         stats = view.query_one(RunStats)
         assert stats.values["margin"] == "0.200" and stats.values["reward acc"] == "50%"
-        await wait_for(pilot, lambda: "a_kind_this_version_does_not_know: detail=42" in log_text(view, "#events"),
-                       what="unknown event shown")
+        await until(pilot, lambda: "a_kind_this_version_does_not_know: detail=42" in log_text(view, "#events"),
+                    what="unknown event shown")

@@ -2,31 +2,9 @@
 
 from __future__ import annotations
 
-from tests.tui.test_support import canned_run, hold_run, pilot_test, record_start_worker, wait_for
+from tests.tui.support import canned_run, hold_run, notes, open_runs, pilot_test, row_ids, select
+from tests.waits import until
 from tuitune.tui.app import TuituneApp
-from tuitune.tui.widgets.runs_table import RunsTable
-
-
-async def open_runs(app, pilot, rows: int) -> RunsTable:
-    await pilot.press("2")
-    await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="runs screen")
-    table = app.screen.query_one(RunsTable)
-    await wait_for(pilot, lambda: table.row_count == rows, what=f"{rows} rows")
-    return table
-
-
-def row_ids(table: RunsTable) -> list[str]:
-    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
-
-
-def notes(app) -> list[str]:
-    return [str(n.message) for n in app._notifications]
-
-
-async def select(pilot, table: RunsTable, run_id: str) -> None:
-    table.move_cursor(row=row_ids(table).index(run_id))
-    await pilot.pause()
-    assert table.selected_run_id == run_id
 
 
 @pilot_test
@@ -42,11 +20,11 @@ async def test_table_shows_every_column_and_filters():
         assert [str(c) for c in row[2:5]] == ["lora", "12/12", "1.5000"] and row[6] == "50s"
         await pilot.press("slash")
         await pilot.press(*"fail")
-        await wait_for(pilot, lambda: row_ids(table) == [failed.id], what="filtered to the failed run")
+        await until(pilot, lambda: row_ids(table) == [failed.id], what="filtered to the failed run")
         await pilot.press("enter")  # done typing: the table has the focus again
         assert table.has_focus and row_ids(table) == [failed.id]
         await pilot.press("escape")
-        await wait_for(pilot, lambda: table.row_count == 2, what="filter cleared")
+        await until(pilot, lambda: table.row_count == 2, what="filter cleared")
 
 
 @pilot_test
@@ -55,7 +33,7 @@ async def test_the_table_refreshes_by_itself():
     async with app.run_test(size=(140, 40)) as pilot:
         table = await open_runs(app, pilot, 0)
         run = canned_run()
-        await wait_for(pilot, lambda: row_ids(table) == [run.id], timeout=5, what="the new run to appear")
+        await until(pilot, lambda: row_ids(table) == [run.id], timeout=5, what="the new run to appear")
 
 
 @pilot_test
@@ -65,7 +43,7 @@ async def test_enter_opens_the_run_view():
     async with app.run_test(size=(140, 40)) as pilot:
         await open_runs(app, pilot, 1)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
         assert app.screen.run.id == run.id
 
 
@@ -77,7 +55,7 @@ async def test_s_stops_a_running_run_through_its_worker():
         app = TuituneApp()
         async with app.run_test(size=(140, 40)) as pilot:
             table = await open_runs(app, pilot, 1)
-            await wait_for(pilot, lambda: "running" in str(table.get_row_at(0)[1]), what="running status")
+            await until(pilot, lambda: "running" in str(table.get_row_at(0)[1]), what="running status")
             await pilot.press("s")
             assert worker.wait(timeout=10) == 0
             assert (run.path / "stop-requested").exists()
@@ -87,19 +65,18 @@ async def test_s_stops_a_running_run_through_its_worker():
 
 
 @pilot_test
-async def test_r_resumes_a_stopped_run_and_refuses_a_done_one(monkeypatch):
-    calls = record_start_worker(monkeypatch)
+async def test_r_resumes_a_stopped_run_and_refuses_a_done_one(worker_starts):
     done, stopped = canned_run(status="done"), canned_run(status="stopped")
     app = TuituneApp()
     async with app.run_test(size=(140, 40)) as pilot:
         table = await open_runs(app, pilot, 2)
         await select(pilot, table, done.id)
         await pilot.press("r")
-        assert calls == [] and any("already done" in n for n in notes(app))
+        assert worker_starts == [] and any("already done" in n for n in notes(app))
         await select(pilot, table, stopped.id)
         await pilot.press("r")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
-        assert calls == [{"run": stopped.id, "module": "tuitune.train", "args": []}]
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
+        assert worker_starts == [{"run": stopped.id, "module": "tuitune.train", "args": []}]
         assert app.screen.run.id == stopped.id
 
 
@@ -111,17 +88,17 @@ async def test_d_deletes_after_confirmation_only():
         table = await open_runs(app, pilot, 2)
         await select(pilot, table, gone.id)
         await pilot.press("d")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="confirmation")
+        await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="confirmation")
         assert gone.id in str(app.screen.query_one("#question").render())
         await pilot.press("n")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="dialog closed")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="dialog closed")
         assert gone.path.exists()
         await pilot.press("d")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="confirmation")
+        await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", what="confirmation")
         app.screen.query_one("#yes").active_effect_duration = 0
         await pilot.click("#yes")
-        await wait_for(pilot, lambda: not gone.path.exists(), what="deleted")
-        await wait_for(pilot, lambda: row_ids(table) == [keep.id], what="row gone")
+        await until(pilot, lambda: not gone.path.exists(), what="deleted")
+        await until(pilot, lambda: row_ids(table) == [keep.id], what="row gone")
         assert keep.path.exists()
 
 
@@ -134,7 +111,7 @@ async def test_d_refuses_to_delete_a_running_run():
         async with app.run_test(size=(140, 40)) as pilot:
             await open_runs(app, pilot, 1)
             await pilot.press("d", "y")
-            await wait_for(pilot, lambda: any("is running" in n for n in notes(app)), what="refusal")
+            await until(pilot, lambda: any("is running" in n for n in notes(app)), what="refusal")
             assert run.path.exists()
     finally:
         worker.kill()
@@ -153,10 +130,10 @@ async def test_x_marks_a_run_and_x_on_another_compares_them():
         assert app.screen.marked == a.id and "comparing" in app.screen.sub_title
         await select(pilot, table, b.id)
         await pilot.press("x")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.query("#compare-table"),
-                       what="compare screen")
+        await until(pilot, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.query("#compare-table"),
+                    what="compare screen")
         compare = app.screen.query_one("#compare-table")
-        await wait_for(pilot, lambda: compare.row_count > 0, what="compare rows")
+        await until(pilot, lambda: compare.row_count > 0, what="compare rows")
         rows = {str(compare.get_row_at(i)[0]): [str(c) for c in compare.get_row_at(i)[1:]] for i in range(compare.row_count)}
         assert rows["status"] == ["done", "failed"] and rows["step"] == ["12/12", "6/12"]
         assert rows["export.gguf"] == ["['q8_0']", "['q4_0']"] and "train.method" in rows
@@ -164,5 +141,5 @@ async def test_x_marks_a_run_and_x_on_another_compares_them():
         chart = app.screen.query_one("#compare-chart")
         assert [len(c.train) for c in chart.curves] == [12, 6]
         await pilot.press("escape")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="back")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="back")
         assert app.screen.marked is None

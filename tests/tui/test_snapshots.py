@@ -1,5 +1,5 @@
 """Snapshots of the main screens at a fixed size (110×36), as plain text: what a user sees,
-compared line by line with tests/snapshots/*.txt.
+compared line by line with tests/tui/snapshots/*.txt.
 
 Machine-dependent parts are fixed or masked so the files are the same everywhere: the
 hardware summary and the GPU the planner reads are stand-ins, run ids are fixed, and clock
@@ -7,22 +7,22 @@ times, dates and folder paths are replaced by placeholders.
 
 After an intended change of a screen, rewrite the files and review the diff:
 
-    TUITUNE_UPDATE_SNAPSHOTS=1 pytest tests/test_tui_snapshots.py
-    git diff tests/snapshots/
+    TUITUNE_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_snapshots.py
+    git diff tests/tui/snapshots/
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import REPO
-from tests.tui.test_export import REPORT, write_export
-from tests.tui.test_support import canned_run, pilot_test, wait_for
+from tests.tui.support import REPORT, canned_run, pilot_test, write_export
+from tests.waits import steady, until
 from tuitune.tui.app import TuituneApp
 
 SIZE = (110, 36)
@@ -65,23 +65,20 @@ async def check(pilot, app, home: Path, name: str) -> None:
     a real difference still fails, showing the last screen read."""
     path = SNAPSHOTS / f"{name}.txt"
     if os.environ.get("TUITUNE_UPDATE_SNAPSHOTS") or not path.exists():
-        await pilot.pause(1.0)
-        path.write_text(screen_text(app, home) + "\n", encoding="utf-8")
+        path.write_text(await steady(pilot, lambda: screen_text(app, home), what=f"screen {name}") + "\n",
+                        encoding="utf-8")
         if not os.environ.get("TUITUNE_UPDATE_SNAPSHOTS"):
             pytest.fail(f"{path.name} did not exist and was written: review it, then rerun")
         return
     expected = path.read_text(encoding="utf-8").rstrip("\n")
-    deadline = time.monotonic() + 10
-    text = screen_text(app, home)
-    while text != expected and time.monotonic() < deadline:
-        await pilot.pause(0.2)
-        text = screen_text(app, home)
-    assert text == expected, (f"screen {name} differs from {path}; if the change is intended: "
-                              "TUITUNE_UPDATE_SNAPSHOTS=1 pytest tests/test_tui_snapshots.py")
+    with contextlib.suppress(AssertionError):  # the comparison below shows the difference
+        await until(pilot, lambda: screen_text(app, home) == expected, timeout=10, what=f"screen {name}")
+    assert screen_text(app, home) == expected, (f"screen {name} differs from {path}; if the change is intended: "
+                                                "TUITUNE_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_snapshots.py")
 
 
 async def settle(pilot, predicate, what: str) -> None:
-    await wait_for(pilot, predicate, timeout=10, what=what)
+    await until(pilot, predicate, timeout=10, what=what)
 
 
 @pilot_test

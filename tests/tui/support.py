@@ -1,19 +1,22 @@
-"""Shared pieces of the TUI tests (canned runs, waiting on a pilot, a recording start_worker),
-and checks that the canned data is what the worker really writes."""
+"""Shared pieces of the TUI tests: canned runs and exports as a worker leaves them, a stand-in
+worker that holds a run, running a pilot test, and the runs table's moves. Not a test module
+(tests/tui/test_canned_runs.py checks the canned data against what a worker really writes)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-from tuitune.events import EventWriter, parse_line, read_events
+from tests.helpers import idle_process
+from tests.waits import until
+from tuitune.events import EventWriter
 from tuitune.models.bundled import presets_dir
 from tuitune.preset import load_preset
 from tuitune.runs.store import RunDir, create_run
+from tuitune.tui.widgets.runs_table import RunsTable
 
 
 def canned_run(*, status: str = "done", steps: int = 12, total: int | None = None, evals_every: int = 6,
@@ -67,56 +70,74 @@ def pilot_test(fn):
     return run
 
 
-async def wait_for(pilot, predicate, timeout: float = 5.0, what: str = "condition") -> None:
-    """Let the app run until ``predicate()`` is true (workers and timers do their work)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.05)
-
-
-def record_start_worker(monkeypatch) -> list[dict]:
-    """Replace ``tuitune.runs.workers.start_worker`` with one that records its call and starts a
-    process that exits at once."""
-    calls: list[dict] = []
-
-    def fake(run: RunDir, module: str = "tuitune.train", args: list[str] | None = None) -> subprocess.Popen:
-        calls.append({"run": run.id, "module": module, "args": list(args or [])})
-        return subprocess.Popen([sys.executable, "-c", "pass"])
-
-    monkeypatch.setattr("tuitune.runs.workers.start_worker", fake)
-    return calls
 
 
 def hold_run(run: RunDir) -> subprocess.Popen:
     """A stand-in worker: holds the run's lock, records its pid as running, and on SIGTERM
     writes ``stop-requested`` in the run folder and exits (as the real worker stops)."""
     code = (
-        "import signal, sys, time, pathlib\n"
+        "import os, signal, sys\n"
         "from tuitune.runs.store import RunDir\n"
-        "run = RunDir(sys.argv[1]); lock = run.acquire()\n"
+        f"run = RunDir({str(run.path)!r}); lock = run.acquire()\n"
         "def stop(*_):\n"
         "    (run.path / 'stop-requested').write_text('yes'); sys.exit(0)\n"
         "signal.signal(signal.SIGTERM, stop)\n"
-        "import os; run.update_state(status='running', pid=os.getpid())\n"
+        "run.update_state(status='running', pid=os.getpid())\n"
         "print('ready', flush=True)\n"
-        "time.sleep(60)\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(run.path)], stdout=subprocess.PIPE, text=True)
+    proc = idle_process(code, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
 
-def test_canned_events_parse_like_a_workers(tuitune_home):
-    run = canned_run(steps=12)
-    events = read_events(run.events)
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-    assert all(parse_line(line) for line in run.events.read_text().splitlines())
-    assert events[-1]["type"] == "finished"
-    assert Path(run.path).parent == tuitune_home / "runs"
-    assert run.status() == "done"
+async def open_runs(app, pilot, rows: int) -> RunsTable:
+    await pilot.press("2")
+    await until(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="runs screen")
+    table = app.screen.query_one(RunsTable)
+    await until(pilot, lambda: table.row_count == rows, what=f"{rows} rows")
+    return table
 
 
-def test_canned_running_run_without_worker_reads_crashed():
-    assert canned_run(status="running").status() == "crashed"
+def row_ids(table: RunsTable) -> list[str]:
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+def notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def select(pilot, table: RunsTable, run_id: str) -> None:
+    table.move_cursor(row=row_ids(table).index(run_id))
+    await until(pilot, lambda: table.selected_run_id == run_id, what=f"run {run_id} selected")
+
+
+REPORT = {
+    "status": "failed",
+    "files": [{"quant": "q8_0", "path": "/r/gguf/demo-q8_0.gguf", "bytes": 144810848, "tensor_types": {"q8_0": 211, "f32": 61}},
+              {"quant": "q4_k_m", "path": "/r/gguf/demo-q4_k_m.gguf", "bytes": 100 * 2**20,
+               "tensor_types": {"q5_0": 180, "q4_k": 31}, "note": "asked for q4_k_m, got mostly q5_0"}],
+    "timings_s": {"merge": 21.06, "convert": 5.93},
+    "verification": {"passed": False, "reasons": ["1 of 3 greedy answers did not stop within 200 tokens"],
+                     "template_match": True, "agreement": 0.997,
+                     "stops": [{"finish_reason": "stop"}, {"finish_reason": "length"}, {"finish_reason": "stop"}],
+                     "perplexity": {"f16": 5.12, "q8_0": 5.13, "q4_k_m": 5.61}},
+    "modelfile": {"path": "/r/gguf/Modelfile", "for": "q8_0"},
+}
+
+
+def write_export(run, report: dict, upto: str | None = None) -> None:
+    """Export events as the worker writes them, stopping after ``upto``'s start when given."""
+    (run.path / "gguf").mkdir(exist_ok=True)
+    with EventWriter(run.events) as ev:
+        ev.emit("status", status="exporting", quants=["q8_0", "q4_k_m"])
+        for stage in ("merge", "convert", "quantize q8_0", "quantize q4_k_m", "verify"):
+            ev.emit("export", stage=stage, state="started")
+            if stage == upto:
+                return
+            if stage == "quantize q4_k_m":
+                ev.emit("warning", message="asked for q4_k_m, got mostly q5_0")
+            ev.emit("export", stage=stage, state="done", seconds=2.5)
+        (run.path / "gguf" / "report.json").write_text(json.dumps(report))
+        if report["status"] != "passed":
+            ev.emit("error", message="export verification failed: " + report["verification"]["reasons"][0])
+        ev.emit("finished", stage="export", status=report["status"], report=str(run.path / "gguf" / "report.json"))
