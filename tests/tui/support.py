@@ -9,6 +9,7 @@ import functools
 import json
 import subprocess
 import time
+from pathlib import Path
 
 from tests.helpers import idle_process
 from tests.waits import until
@@ -20,13 +21,16 @@ from tuitune.tui.widgets.runs_table import RunsTable
 
 
 def canned_run(*, status: str = "done", steps: int = 12, total: int | None = None, evals_every: int = 6,
-               error: str | None = None, quants: list[str] | None = None, log: str | None = None) -> RunDir:
+               error: str | None = None, quants: list[str] | None = None, log: str | None = None,
+               folder: str | None = None) -> RunDir:
     """A run directory as a worker leaves it: config, state, events.jsonl and worker.log, with
     losses falling from 3.0. ``status`` failed adds an error event; running/stopping with no
-    worker reads as crashed."""
+    worker reads as crashed. ``folder`` is the run folder its events name (the checkpoints, the
+    adapter): where it lies unless given; a snapshot gives one that is the same on every machine."""
     overrides = [f"export.gguf={quants!r}".replace("'", '"')] if quants is not None else []
     run = create_run(load_preset(presets_dir() / "demo-cpu.toml", overrides))
     total = total or steps
+    named = Path(folder) if folder else run.path  # not resolved: a symlink on this machine must not show
     t0 = time.time() - 60
     with EventWriter(run.events) as ev:
         ev.emit("started", pid=4242, run_id=run.id, attempt=1)
@@ -40,13 +44,13 @@ def canned_run(*, status: str = "done", steps: int = 12, total: int | None = Non
                     eta_s=2.5 * (total - step))
             if evals_every and step % evals_every == 0:
                 ev.emit("eval", step=step, loss=2.9 - 1.2 * step / total, runtime=3.0)
-                ev.emit("checkpoint", step=step, path=str(run.checkpoints / f"checkpoint-{step}"))
+                ev.emit("checkpoint", step=step, path=str(named / "checkpoints" / f"checkpoint-{step}"))
         if status == "failed":
             ev.emit("error", message=error or "out of memory (test). Lower train.batch_size", exception="MemoryError")
             ev.emit("finished", status="failed")
         elif status in ("done", "stopped"):
             if status == "done":
-                ev.emit("saved", path=str(run.adapter), kind="adapter")
+                ev.emit("saved", path=str(named / "adapter"), kind="adapter")
             ev.emit("finished", status=status)
     state = run.read_state()
     state.status, state.started_at, state.step, state.total_steps = status, t0, steps, total

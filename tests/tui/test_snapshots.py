@@ -1,9 +1,11 @@
 """Snapshots of the main screens at a fixed size (110×36), as plain text: what a user sees,
 compared line by line with tests/tui/snapshots/*.txt.
 
-Machine-dependent parts are fixed or masked so the files are the same everywhere: the
-hardware summary and the GPU the planner reads are stand-ins, run ids are fixed, and clock
-times, dates and folder paths are replaced by placeholders.
+What differs between machines is fixed, so the files are the same from any folder, machine or
+moment: the hardware summary and the GPU the planner reads are stand-ins, run ids and the
+folders the runs' events name are fixed, and clock times and dates are masked (at their own
+width). A path of this machine on a screen fails the check: masked, it would still have moved
+the layout.
 
 After an intended change of a screen, rewrite the files and review the diff:
 
@@ -19,6 +21,7 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.widgets import Log, Static
 
 from tests.helpers import REPO
 from tests.tui.support import REPORT, canned_run, pilot_test, write_export
@@ -27,6 +30,9 @@ from tuitune.tui.app import TuituneApp
 
 SIZE = (110, 36)
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+FOLDER = "/home/user/.local/share/tuitune/runs/{}"
+"""Where a run's files say it lies: where it would in a default TUITUNE_HOME on Linux, the same
+length on every machine (this machine's folder would move the layout: see below)."""
 
 
 @pytest.fixture(autouse=True)
@@ -37,26 +43,44 @@ def same_machine_everywhere(monkeypatch):
 
 
 def fixed_run(run_id: str, **kwargs):
-    """A canned run renamed to a stable id."""
+    """A canned run renamed to a stable id, its events naming a folder of the same length
+    everywhere (where the run would lie in a default TUITUNE_HOME on Linux), not this machine's."""
     from tuitune.runs.store import RunDir
 
-    run = canned_run(**kwargs)
+    run = canned_run(folder=FOLDER.format(run_id), **kwargs)
     target = run.path.parent / run_id
     run.path.rename(target)
     return RunDir(target)
 
 
-def screen_text(app, home: Path) -> str:
-    """The screen as text, with what differs between machines and moments masked."""
+def screen_text(app) -> str:
+    """The screen as text, with the clock masked: times and dates keep their width, so the
+    layout stays what the user sees."""
     lines = [strip.text.rstrip() for strip in app.screen._compositor.render_strips()]
-    text = "\n".join(lines)
-    for path, name in ((str(home), "$TUITUNE_HOME"), (str(REPO), "$REPO")):
-        text = text.replace(path, name)
-    # pytest's temporary folders (a path may be cut at the edge of a box): its root is where
-    # the root of the pytest-N numbered folders is, which depends on the user and TMPDIR.
-    text = re.sub(re.escape(str(home.parents[2])) + r"[^\s│]*", "$TMP", text)
-    text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "YYYY-MM-DD HH:MM", text)
+    text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "YYYY-MM-DD HH:MM", "\n".join(lines))
     return re.sub(r"\b\d{2}:\d{2}:\d{2}\b", "HH:MM:SS", text)
+
+
+def everything_shown(app) -> str:
+    """What the screen shows and what its widgets hold beyond their edges (a line scrolled out
+    still takes its room, so it moves a scrollbar's thumb)."""
+    held = [str(line) for log in app.screen.query(Log) for line in log.lines]
+    # Not the run view's title: one line (height 1) naming the run's own folder, which wraps out
+    # of sight when longer than the line (every pytest folder is: the test's name is in it), and
+    # a line that cannot grow moves nothing. Were it short enough to show, the screen check fails.
+    held += [str(static.content) for static in app.screen.query(Static) if static.id != "run-title"]
+    return "\n".join([screen_text(app), *held])
+
+
+def assert_same_on_every_machine(app, home: Path, name: str) -> None:
+    """No path of this machine on the screen or in its widgets. Masking one after the fact is not
+    enough: its length has already moved the layout (a scrollbar's thumb, a wrapped line), so a
+    snapshot holding one passes only in folders of the same length. What a screen shows must come
+    from fixed inputs."""
+    text = everything_shown(app)
+    here = {"TUITUNE_HOME": home, "the repository": REPO, "pytest's temporary folders": home.parents[2]}
+    found = [f"{what} ({path})" for what, path in here.items() if str(path) in text]
+    assert not found, f"screen {name} shows a path of this machine: {', '.join(found)}; give the screen fixed inputs"
 
 
 async def check(pilot, app, home: Path, name: str) -> None:
@@ -65,15 +89,18 @@ async def check(pilot, app, home: Path, name: str) -> None:
     a real difference still fails, showing the last screen read."""
     path = SNAPSHOTS / f"{name}.txt"
     if os.environ.get("TUITUNE_UPDATE_SNAPSHOTS") or not path.exists():
-        path.write_text(await steady(pilot, lambda: screen_text(app, home), what=f"screen {name}") + "\n",
-                        encoding="utf-8")
+        text = await steady(pilot, lambda: screen_text(app), what=f"screen {name}")
+        assert_same_on_every_machine(app, home, name)
+        path.write_text(text + "\n", encoding="utf-8")
         if not os.environ.get("TUITUNE_UPDATE_SNAPSHOTS"):
             pytest.fail(f"{path.name} did not exist and was written: review it, then rerun")
         return
     expected = path.read_text(encoding="utf-8").rstrip("\n")
     with contextlib.suppress(AssertionError):  # the comparison below shows the difference
-        await until(pilot, lambda: screen_text(app, home) == expected, timeout=10, what=f"screen {name}")
-    assert screen_text(app, home) == expected, (f"screen {name} differs from {path}; if the change is intended: "
+        await until(pilot, lambda: screen_text(app) == expected, timeout=10, what=f"screen {name}")
+    text = screen_text(app)
+    assert_same_on_every_machine(app, home, name)
+    assert text == expected, (f"screen {name} differs from {path}; if the change is intended: "
                                                 "TUITUNE_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_snapshots.py")
 
 
@@ -110,9 +137,11 @@ async def test_snapshots_run_view_export_and_chat(tuitune_home):
                      "run view")
         await check(pilot, app, tuitune_home, "run-view")
         await pilot.press("escape")
+        # The GGUF files lie in the run (the screen shows them relative to it); the Ollama line shows
+        # its Modelfile's path whole, to be copied, so the report names it in the fixed folder.
         write_export(run, {**REPORT, "files": [{**f, "path": str(run.path / "gguf" / Path(f["path"]).name)}
                                                for f in REPORT["files"]],
-                           "modelfile": {"path": str(run.path / "gguf" / "Modelfile"), "for": "q8_0"}})
+                           "modelfile": {"path": f"{FOLDER.format(run.id)}/gguf/Modelfile", "for": "q8_0"}})
         app.open_export(run.id)
         await settle(pilot, lambda: type(app.screen).__name__ == "ExportScreen" and app.screen.report is not None,
                      "export report")
