@@ -115,10 +115,6 @@ def test_export_refuses_before_writing_when_the_disk_is_short(terse_export, tmp_
 def test_a_qlora_run_merges_into_a_16_bit_base_and_exports(tmp_path, tiny_model_dir, small_data):
     """QLoRA trains on a 4-bit base; the export must reload the base in 16 bits before merging
     (merging into the 4-bit copy and quantizing again is the classic quality loss)."""
-    import torch
-
-    if not torch.cuda.is_available():
-        pytest.skip("QLoRA needs a CUDA GPU")
     preset = write_preset(tmp_path / "p.toml", tiny_model_dir, small_data,
                           train={"method": "qlora", "device": "cuda", "max_steps": 6},
                           export={"gguf": ["q8_0"], "ollama": False})

@@ -44,17 +44,7 @@ def test_a_failing_worker_is_reported_not_raised(tmp_path):
     assert result["fits"] is None and "probe worker exited" in result["error"]
 
 
-def _cuda() -> bool:
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
-
-
 @pytest.mark.gpu
-@pytest.mark.skipif(not _cuda(), reason="needs a CUDA GPU")
 def test_probe_on_a_real_gpu(tiny_model_dir):
     est = estimate(load_shape(str(tiny_model_dir)), Setup("lora", seq_len=256, batch=2))
     result = run_probe(str(tiny_model_dir), est, steps=3, search=True)

@@ -239,9 +239,6 @@ def test_bad_run_references_fail_before_a_worker_starts(tmp_path, pairs, tiny_mo
 
 @pytest.mark.gpu
 def test_qlora_dpo_on_cuda(tmp_path, tiny_model_dir, pairs):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
     preset = write_preset(tmp_path / "p.toml", tiny_model_dir, pairs,
                           train={**DPO, "method": "qlora", "device": "cuda", "max_steps": 12})
     result = tuitune("run", str(preset), "--json")
