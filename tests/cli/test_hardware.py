@@ -4,15 +4,11 @@ the JSON contract, one-line errors with exit code 2, and nothing heavy imported.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import CONFIGS, NVML_RECORDINGS
+from tests.helpers import CONFIGS, NVML_RECORDINGS, heavy_loaded_by
 from tuitune.cli.hardware import main
-
-HEAVY = ("torch", "transformers", "trl", "peft", "accelerate", "bitsandbytes", "datasets")
 
 
 def _run(capsys, *argv):
@@ -111,7 +107,7 @@ def test_argparse_errors_exit_2(capsys):
 
 def test_gpus_and_plan_import_nothing_heavy(smollm2_gguf):
     code = (
-        "import sys, contextlib, io\n"
+        "import contextlib, io\n"
         "import tuitune.hardware, tuitune.hardware.nvml, tuitune.hardware.nvml_replay, tuitune.hardware.shapes\n"
         "import tuitune.hardware.model_ref, tuitune.models.gguf_header, tuitune.hardware.setup\n"
         "import tuitune.hardware.activations, tuitune.hardware.estimate, tuitune.hardware.recommend\n"
@@ -122,7 +118,5 @@ def test_gpus_and_plan_import_nothing_heavy(smollm2_gguf):
         f"    main(['plan', '--model', {str(CONFIGS / 'Llama-3.1-8B')!r}])\n"
         f"    main(['plan', '--model', {str(smollm2_gguf)!r}, '--method', 'full', '--json'])\n"
         "    main(['plan', '--model', 'bundled:smollm2-135m-instruct', '--probe'])\n"
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert heavy_loaded_by(code) == []
