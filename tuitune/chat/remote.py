@@ -20,6 +20,8 @@ class WorkerBackend:
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, env=dict(os.environ, TOKENIZERS_PARALLELISM="false"),
         )
+        assert self.process.stdin is not None and self.process.stdout is not None  # both are pipes
+        self._stdin, self._stdout = self.process.stdin, self.process.stdout
         hello = self._receive()
         if "error" in hello:
             self.close()
@@ -40,18 +42,18 @@ class WorkerBackend:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.stdin.close()
+            self._stdin.close()
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
 
     def _send(self, message: dict) -> None:
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
+        self._stdin.write(json.dumps(message) + "\n")
+        self._stdin.flush()
 
     def _receive(self) -> dict:
-        line = self.process.stdout.readline()
+        line = self._stdout.readline()
         if not line:
             raise ChatError("the chat worker stopped unexpectedly")
         return json.loads(line)

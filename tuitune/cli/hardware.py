@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 from tuitune.hardware.errors import PlannerError
 from tuitune.hardware.setup import METHODS, OPTIMIZERS
@@ -92,7 +93,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.gpu_gb is not None:
         if args.gpu_gb <= 0:
             raise PlannerError(f"--gpu-gb must be positive (got {args.gpu_gb:g})")
-        gpu_bytes, bf16, gpu_text = int(args.gpu_gb * GiB), True, f"given: {args.gpu_gb:g} GiB"
+        gpu_bytes: int | None = int(args.gpu_gb * GiB)
+        bf16, gpu_text = True, f"given: {args.gpu_gb:g} GiB"
     else:
         gpu_bytes, bf16, gpu_text = detect_gpu(gpu_report())
     compute = "bf16" if bf16 else "fp16"
@@ -102,14 +104,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
                       lora_r=args.lora_r, lora_targets=targets, compute=compute,
                       grad_checkpointing=True if args.grad_checkpointing is None else args.grad_checkpointing,
                       optimizer=args.optimizer or "adamw", stage=args.stage, precompute_ref=args.precompute_ref)
-        result = estimate(shape, setup, gpu_bytes)
-        chosen, data, show = result, result.to_dict(), _print_estimate
+        result: Any = estimate(shape, setup, gpu_bytes)
+        chosen: Any = result
+        data, show = result.to_dict(), _print_estimate
     else:
         result = recommend(shape, gpu_bytes, seq_len=seq_len, target_batch=args.target_batch, batch=args.batch,
                            lora_r=args.lora_r, lora_targets=targets, optimizer=args.optimizer,
                            grad_checkpointing=args.grad_checkpointing, compute=compute,
                            stage=args.stage, precompute_ref=args.precompute_ref)
-        chosen, data, show = result.chosen, result.to_dict(), _print_recommendation
+        chosen, data, show = result.chosen, result.to_dict(), _print_recommendation  # type: ignore[assignment]
     if not args.json:
         show(args.model, shape, gpu_text, result)
     if args.probe:
@@ -150,6 +153,11 @@ def _print_probe(probe) -> None:
         per_step = s.batch * s.seq_len * s.grad_accum / tps
         print(f"throughput     {tps:,.0f} tokens/s on the longest batch; ~{per_step:.1f} s per optimizer step, "
               f"ETA ~{per_step * 1000 / 3600:.1f} h per 1,000 steps")
+    speed = m.get("speed")
+    if speed:
+        on = [name for name in ("padding_free", "packing", "group_by_length", "liger") if speed.get(name)]
+        print(f"trained as a run would: {speed.get('attention')} attention"
+              + "".join(f", {name.replace('_', '-')}" for name in on))
     print("stored in the calibration log ($TUITUNE_HOME/calibration/probes.jsonl)")
 
 

@@ -156,12 +156,12 @@ def clean(
     if settings.dedup_exact:
         sub = [examples[i] for i in keep]
         dupes = {keep[k]: keep[v] for k, v in exact_duplicates(sub).items()}
-        drop("exact_duplicate", lambda i: i in dupes and f"an exact duplicate of {ref(examples[dupes[i]].where)}")
+        drop("exact_duplicate", lambda i: f"an exact duplicate of {ref(examples[dupes[i]].where)}" if i in dupes else None)
     if settings.dedup_near:
         sub = [examples[i] for i in keep]
         near = {keep[k]: (keep[j], s) for k, (j, s) in near_duplicates(sub, settings.near_threshold).items()}
-        drop("near_duplicate", lambda i: i in near
-             and f"a near duplicate (similarity {near[i][1]:.2f}) of {ref(examples[near[i][0]].where)}")
+        drop("near_duplicate", lambda i: f"a near duplicate (similarity {near[i][1]:.2f}) of "
+             f"{ref(examples[near[i][0]].where)}" if i in near else None)
     return [examples[i] for i in keep], rejected, counts, [lengths[i] for i in keep] if lengths is not None else None
 
 

@@ -178,8 +178,7 @@ def guess(row: Any) -> tuple[str, str] | None:
 def detect(rows: list[Any], source: str) -> Detection:
     """Vote over the first rows; the evidence says how many agreed and on which keys."""
     sample = [r for r in rows[:SAMPLE] if isinstance(r, dict)]
-    votes = Counter(guess(r) for r in sample)
-    votes.pop(None, None)
+    votes = Counter(g for r in sample if (g := guess(r)) is not None)
     if not sample:
         kind = type(rows[0]).__name__ if rows else "no"
         raise DataError(f"{source}: the rows are {kind} values, not objects with named fields "

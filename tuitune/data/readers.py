@@ -168,7 +168,8 @@ def _read_csv(path: Path, text: str, delimiter: str) -> list[Row]:
         raise DataError(f"{path}:1: cannot read the header row ({e})") from None
     if len(set(header)) != len(header) or any(not h.strip() for h in header):
         raise DataError(f"{path}:1: the header row needs unique, non-empty column names; got {header}")
-    rows, line = [], reader.line_num + 1
+    rows: list[Row] = []
+    line = reader.line_num + 1
     while True:
         try:
             cells = next(reader)

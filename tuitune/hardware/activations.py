@@ -131,6 +131,7 @@ def activation_bytes(shape: ModelShape, setup: Setup) -> dict[str, float]:
     # Final norm (fp32 copy + output) and the hidden states the LM head keeps.
     head = (4 * h + 2 * r * h) * n
     grad_temps = (2 * r * h + 2 * c * i) * n
+    saved: float
     if setup.grad_checkpointing:
         saved = shape.num_layers * r * h * n + head  # each layer keeps only its input
         work = per_layer + grad_temps

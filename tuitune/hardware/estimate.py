@@ -166,7 +166,7 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
                                        "reference_forward": act["per_layer"] + loss["forward"],
                                        "dequant_buffers": dequant}
     totals = {name: sum(terms.values()) for name, terms in phases.items()}
-    phase = max(totals, key=totals.get)
+    phase = max(totals, key=lambda name: totals[name])
     breakdown = {k: int(math.ceil(v)) for k, v in phases[phase].items() if v}
     if setup.device == "cuda":
         breakdown["allocator_slack"] = int(ALLOCATOR_SLACK * totals[phase])

@@ -72,7 +72,7 @@ def read_gpus(nvml: Any = None) -> GpuReport:
     """Every GPU NVML sees; a CPU-only report with the reason when it sees none."""
     if nvml is None:
         try:
-            import pynvml as nvml
+            import pynvml as nvml  # type: ignore[no-redef]  # the real library replaces the absent replay
         except ImportError:
             return GpuReport([], cpu_only_reason="nvidia-ml-py is not installed (pip install nvidia-ml-py)")
         except Exception as e:  # a broken install must not break `tuitune gpus`
@@ -110,7 +110,7 @@ def _read_device(nvml: Any, index: int) -> Gpu:
         memory_total=int(memory.total),
         memory_free=int(memory.free),
         memory_used=int(memory.used),
-        compute_capability=tuple(int(x) for x in cc) if cc else None,
+        compute_capability=(int(cc[0]), int(cc[1])) if cc else None,
         power_draw_w=None if power is None else power / 1000,
         power_limit_w=None if limit is None else limit / 1000,
         temperature_c=_try(nvml.nvmlDeviceGetTemperature, handle, 0),  # NVML_TEMPERATURE_GPU

@@ -96,7 +96,7 @@ class RecordedNvml:
 def record(nvml: Any = None) -> dict[str, Any]:
     """The raw NVML answers of this machine, as JSON-ready data :class:`RecordedNvml` replays."""
     if nvml is None:
-        import pynvml as nvml
+        import pynvml as nvml  # type: ignore[no-redef]  # the real library replaces the absent replay
     try:
         nvml.nvmlInit()
     except Exception as e:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from tuitune.hardware.errors import PlannerError
 from tuitune.hardware.estimate import Estimate, GiB, estimate
@@ -37,7 +38,7 @@ class Recommendation:
         if self.chosen is None:
             return None
         s = self.chosen.setup
-        out = {"method": s.method, "batch_size": s.batch, "grad_accum": s.grad_accum, "max_seq_len": s.seq_len,
+        out: dict[str, Any] = {"method": s.method, "batch_size": s.batch, "grad_accum": s.grad_accum, "max_seq_len": s.seq_len,
                "gradient_checkpointing": s.grad_checkpointing, "optimizer": s.optimizer}
         if s.method != "full":
             out["lora_r"] = s.lora_r
@@ -57,7 +58,7 @@ class Recommendation:
     def to_dict(self) -> dict:
         chosen = None
         if self.chosen is not None:
-            chosen = {**self.settings(), "peak_gb": round(self.chosen.peak_bytes / GiB, 2), "fits": True}
+            chosen = {**(self.settings() or {}), "peak_gb": round(self.chosen.peak_bytes / GiB, 2), "fits": True}
         return {"recommended": chosen, "explanation": self.explanation, "advice": self.advice,
                 "gpu_gb": None if self.gpu_bytes is None else round(self.gpu_bytes / GiB, 2),
                 "options": [e.to_dict() for e in self.options]}
@@ -149,7 +150,7 @@ def _explain(shape: ModelShape, chosen: Estimate, options: list[Estimate], seq_l
     s = chosen.setup
     size = f"{shape.total_params / 1e9:.1f}B" if shape.total_params >= 1e9 else f"{shape.total_params / 1e6:.0f}M"
     lead = f"{NAMES[s.method]} fits: this {size}-parameter model needs about {_gib(chosen.peak_bytes)} " \
-           f"of your {_gib(chosen.gpu_bytes)}."
+           f"of your {_gib(chosen.gpu_bytes or 0)}."
     skipped = [o for o in options if METHODS.index(o.setup.method) < METHODS.index(s.method)]
     if skipped:
         why = "; ".join(f"{NAMES[o.setup.method].lower()} would need {_gib(o.peak_bytes)} even at its leanest"

@@ -71,7 +71,7 @@ class Guidance:
     choices: dict[str, Choice]
     summary: str
     total_steps: int
-    warnings: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 
     def value(self, key: str) -> Any:

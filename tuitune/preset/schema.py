@@ -7,12 +7,12 @@ This module is part of the light core: it must not import torch or the training 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"]
-GGUF_TYPES = GgufType.__args__
+GGUF_TYPES: tuple[str, ...] = get_args(GgufType)
 
 
 # Keys tuitune chooses itself when a preset leaves them out or sets them to "auto" (tuitune.preset.guidance).
@@ -308,7 +308,7 @@ class DpoSection(_Section):
 
 
 class ExportSection(_Section):
-    gguf: list[GgufType] = Field(default_factory=lambda: ["q4_k_m"])
+    gguf: list[GgufType] = Field(default_factory=lambda: list[GgufType](["q4_k_m"]))
     """GGUF files to write after training (empty: none)."""
 
     ollama: bool = True

@@ -19,7 +19,7 @@ from tuitune.runs.store import RunDir, RunStoreError
 POLL_SECONDS = 0.25
 
 
-def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | None = None) -> subprocess.Popen:
+def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | None = None) -> subprocess.Popen[bytes]:
     """Spawn ``python -m tuitune.train RUN_DIR`` in its own session (a Ctrl-C in the terminal
     reaches only the front, which then asks the worker to stop after a checkpoint)."""
     if run.is_locked():
@@ -45,7 +45,7 @@ def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | N
 
 def follow(
     run: RunDir,
-    process: subprocess.Popen | None = None,
+    process: subprocess.Popen[bytes] | None = None,
     *,
     from_start: bool = True,
     should_stop: Callable[[], bool] | None = None,

@@ -100,7 +100,7 @@ class StopCallback(TrainerCallback):
             control.should_training_stop = True
 
 
-def _vram() -> dict[str, int]:
+def _vram() -> dict[str, Any]:
     """The caching allocator's counters: read on the host, so no device sync."""
     import torch
 

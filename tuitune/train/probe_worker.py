@@ -1,7 +1,8 @@
 """The probe's measuring half: ``python -m tuitune.train.probe_worker SPEC.json OUT.json``.
 
 Runs a few real SFT steps of one setup on the longest batch (every row ``seq_len`` tokens) with
-the worker's own loading code and TRL's SFTTrainer, then writes what it measured. Heavy: torch,
+the worker's own loading code and the trainer a run builds (train/sft.py ``sft_trainer``: the
+same attention, padding-free, length-grouping and Liger choices), then writes what it measured. Heavy: torch,
 transformers, peft and trl are imported inside :func:`measure`, and only ever in this throwaway
 process — a crash or an out-of-memory here cannot hurt the caller. Never import it from a front.
 """
@@ -11,30 +12,62 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tuitune.preset import Preset
+
+
+def probe_preset(spec: dict[str, Any]) -> Preset:
+    """The preset a run of the probed setup would have: what the planner chose, every speed
+    switch left at ``auto`` (as a run leaves it), and nothing a few steps cannot use."""
+    from tuitune.preset import Preset
+
+    targets = spec["lora_targets"]
+    return Preset.model_validate({
+        "model": {"path": spec["model"]},
+        "data": {"path": "probe"},  # never read: the rows are made up below
+        "train": {
+            "method": spec["method"], "device": spec.get("device", "cuda"), "precision": spec.get("precision", "bf16"),
+            "batch_size": spec["batch"], "grad_accum": 1, "max_seq_len": spec["seq_len"],
+            "epochs": 1, "max_steps": spec.get("steps", 3), "learning_rate": 1e-5, "warmup_ratio": 0.0,
+            "gradient_checkpointing": bool(spec["grad_checkpointing"]), "optimizer": spec["optimizer"],
+            "lr_scheduler": "constant", "save_steps": 1_000_000, "eval_steps": 1_000_000,
+        },
+        "lora": {"r": spec["lora_r"], "alpha": 2 * spec["lora_r"], "dropout": spec["lora_dropout"],
+                 "target_modules": targets},
+        "eval": {"early_stopping": False, "probe_count": 0},
+    })
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
-    """Train ``spec["steps"]`` steps; return peak memory, step times and whether it fit."""
+    """Train ``spec["steps"]`` steps; return peak memory, step times, whether it fit, and the
+    speed plan it ran with."""
     import torch
     from datasets import Dataset
     from transformers import TrainerCallback
-    from trl import SFTConfig, SFTTrainer
 
-    from tuitune.train.sft import OPTIMIZERS
+    from tuitune.events import EventWriter, read_events
+    from tuitune.runs.store import RunDir
+    from tuitune.train.sft import sft_trainer
+    from tuitune.train.speed import Available, choose_attention
     from tuitune.weights.loading import Hardware, load_model, load_tokenizer, model_source
 
-    device = spec.get("device", "cuda")
+    preset = probe_preset(spec)
+    device = preset.train.device
     cuda = device == "cuda"
-    hw = Hardware(device, spec.get("precision", "bf16") if cuda else "fp32", spec["method"],
+    hw = Hardware(device, preset.train.precision if cuda else "fp32", spec["method"],
                   bool(spec["grad_checkpointing"]), "probe")
+    available = Available.detect()
+    attention = choose_attention(preset.train, device=device, precision=hw.precision, available=available)
     source = model_source(spec["model"])
     tokenizer = load_tokenizer(source, False)
-    model = load_model(source, hw, False)
+    model = load_model(source, hw, False, attn_implementation=attention[0])
     vocab = model.config.vocab_size
     g = torch.Generator().manual_seed(0)
     rows = [torch.randint(0, vocab, (spec["seq_len"],), generator=g).tolist() for _ in range(spec["batch"])]
-    data = Dataset.from_dict({"input_ids": rows})  # pre-tokenized: TRL skips its tokenization
+    # Pre-tokenized, every token trained: TRL skips its tokenization, and each batch is the longest.
+    data = Dataset.from_dict({"input_ids": rows, "labels": rows})
 
     step_times: list[float] = []
 
@@ -49,29 +82,21 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
                 torch.cuda.synchronize()
             step_times.append(time.perf_counter() - self.start)
 
-    config = SFTConfig(
-        output_dir=spec["output_dir"], max_steps=spec.get("steps", 3), per_device_train_batch_size=spec["batch"],
-        gradient_accumulation_steps=1, max_length=spec["seq_len"], gradient_checkpointing=hw.gradient_checkpointing,
-        bf16=hw.precision == "bf16", fp16=hw.precision == "fp16", use_cpu=not cuda,
-        optim=OPTIMIZERS.get(spec["optimizer"], spec["optimizer"]), learning_rate=1e-5, save_strategy="no",
-        report_to="none", disable_tqdm=True, logging_steps=1, dataloader_num_workers=0, packing=False,
-        completion_only_loss=False,
-    )
-    peft_config = None
-    if hw.method != "full":
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=spec["lora_r"], lora_alpha=2 * spec["lora_r"], lora_dropout=spec["lora_dropout"],
-                                 target_modules=spec["lora_targets"], task_type="CAUSAL_LM")
+    run = RunDir(spec["output_dir"])
+    run.path.mkdir(parents=True, exist_ok=True)
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     result: dict[str, Any] = {"fits": True, "batch": spec["batch"], "seq_len": spec["seq_len"]}
     try:
-        trainer = SFTTrainer(model=model, args=config, train_dataset=data, processing_class=tokenizer,
-                             peft_config=peft_config, callbacks=[Timer()])
-        trainer.train()
+        with EventWriter(run.events) as events:
+            trainer = sft_trainer(run, preset, hw, model, tokenizer, data, None, events, [Timer()],
+                                  available=available, attention=attention)
+            trainer.train()
     except torch.OutOfMemoryError as e:
         result.update(fits=False, error=f"out of memory: {str(e).splitlines()[0]}")
+    speed = [e for e in read_events(run.events) if e["type"] == "speed"]
+    if speed:
+        result["speed"] = {k: v for k, v in speed[-1].items() if k not in ("v", "type", "ts", "seq")}
     if cuda:
         result["torch_max_reserved"] = torch.cuda.max_memory_reserved()
         result["torch_max_allocated"] = torch.cuda.max_memory_allocated()

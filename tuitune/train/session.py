@@ -104,7 +104,9 @@ def coach_callbacks(s: Session) -> list[Any]:
     from tuitune.train.coach import CoachCallback
 
     usual, _ = learning_rate(s.hw.method, s.guidance.facts.get("params"), s.preset.train.stage)
-    callbacks = [CoachCallback(s.events, s.preset.train.learning_rate, usual, s.early)]
+    rate = s.preset.train.learning_rate
+    assert rate is not None  # guided before any trainer is built
+    callbacks = [CoachCallback(s.events, rate, usual, s.early)]
     if s.early:
         from transformers import EarlyStoppingCallback
 

@@ -13,11 +13,10 @@ from tuitune.preset import Preset
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
 from tuitune.train.guided import check_labels
-from tuitune.train.speed import apply_liger, choose_speed, truncate
-from tuitune.train.trainer_args import OPTIMIZERS, common_args, lora_config
+from tuitune.train.speed import Available, apply_liger, choose_speed, truncate
+from tuitune.train.trainer_args import common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
-
-__all__ = ["train_sft", "OPTIMIZERS"]  # OPTIMIZERS: the memory probe worker reads it from here
+from tuitune.weights.loading import Hardware
 
 
 def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
@@ -35,26 +34,34 @@ def train_sft(run: RunDir, preset: Preset, events: EventWriter) -> str:
 
 
 def _build_trainer(s: stage.Session) -> Any:
+    return sft_trainer(s.run, s.preset, s.hw, s.model, s.tokenizer, s.train_ds, s.val_ds, s.events,
+                       s.callbacks(), available=s.available, attention=s.attention)
+
+
+def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer: Any, train_ds: Any, val_ds: Any,
+                events: EventWriter, callbacks: list[Any], *, available: Available,
+                attention: tuple[str | None, str]) -> Any:
+    """The SFTTrainer a run trains with: its speed plan (attention, padding-free, length
+    grouping, Liger) applied to ``model``. The memory probe (train/probe_worker.py) builds its
+    trainer here too, so it measures what `tuitune run` would run."""
     from trl import SFTConfig, SFTTrainer
 
-    t, hw = s.preset.train, s.hw
-    speed = choose_speed(t, device=hw.device, precision=hw.precision, model_type=s.model.config.model_type,
-                         trust_remote_code=s.preset.model.trust_remote_code, available=s.available,
-                         attention=s.attention)
-    apply_liger(s.model, speed)
-    s.events.emit("speed", **speed.event_fields(s.model.config._attn_implementation))
-    train_ds, val_ds = s.train_ds, s.val_ds
+    t = preset.train
+    speed = choose_speed(t, device=hw.device, precision=hw.precision, model_type=model.config.model_type,
+                         trust_remote_code=preset.model.trust_remote_code, available=available, attention=attention)
+    apply_liger(model, speed)
+    events.emit("speed", **speed.event_fields(model.config._attn_implementation))
     if speed.padding_free and not speed.packing:
         train_ds, val_ds = truncate(train_ds, t.max_seq_len), truncate(val_ds, t.max_seq_len)
 
-    args = {**common_args(s.run, s.preset, hw, val_ds is not None), **speed.sft_config_kwargs(t.max_seq_len)}
+    args = {**common_args(run, preset, hw, val_ds is not None), **speed.sft_config_kwargs(t.max_seq_len)}
     config = SFTConfig(**args, completion_only_loss=False)
     return trainer_class(SFTTrainer)(
-        model=s.model,
+        model=model,
         args=config,
         train_dataset=train_ds,
         eval_dataset=val_ds,
-        processing_class=s.tokenizer,
-        peft_config=lora_config(s.preset, s.hw),
-        callbacks=s.callbacks(),
+        processing_class=tokenizer,
+        peft_config=lora_config(preset, hw),
+        callbacks=callbacks,
     )

@@ -106,9 +106,8 @@ def choose_speed(train: Any, *, device: str, precision: str, model_type: str | N
     """Resolve the preset's speed switches (``train`` is its TrainSection) for this machine;
     ``attention`` is :func:`choose_attention`'s answer when the model was loaded with it."""
     cuda = device == "cuda"
-    attention = attention or choose_attention(train, device=device, precision=precision, available=available)
-    reasons = {"attention": attention[1]}
-    attention = attention[0]
+    asked, why = attention or choose_attention(train, device=device, precision=precision, available=available)
+    reasons = {"attention": why}
 
     packing = bool(train.packing)
     padding_free = train.padding_free
@@ -120,7 +119,7 @@ def choose_speed(train: Any, *, device: str, precision: str, model_type: str | N
             padding_free, reasons["padding_free"] = False, f"model type {model_type!r} not known to respect packed positions"
         elif train.batch_size == 1:
             padding_free, reasons["padding_free"] = False, "one example per batch: nothing to pad"
-        elif not padding_free_mask_fits(tokens, DTYPE_BYTES[precision], attention or "sdpa"):
+        elif not padding_free_mask_fits(tokens, DTYPE_BYTES[precision], asked or "sdpa"):
             padding_free = False
             reasons["padding_free"] = (f"{train.batch_size} x {train.max_seq_len} tokens would need a large dense "
                                        "mask without flash-attention")
@@ -156,7 +155,7 @@ def choose_speed(train: Any, *, device: str, precision: str, model_type: str | N
     else:
         reasons["liger"] = "set in the preset"
 
-    return SpeedPlan(attention=attention, padding_free=bool(padding_free), packing=packing,
+    return SpeedPlan(attention=asked, padding_free=bool(padding_free), packing=packing,
                      group_by_length=bool(group), liger=bool(liger), pin_memory=cuda, reasons=reasons)
 
 

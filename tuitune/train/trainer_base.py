@@ -18,7 +18,7 @@ import os
 import shutil
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import TrainerCallback
@@ -28,8 +28,13 @@ from transformers.trainer_utils import rotate_checkpoints
 from tuitune.runs import faults
 from tuitune.runs.checkpoints import STAGING, CheckpointSaveError, fsync_dir, fsync_tree, latest_checkpoint, mark_complete
 
+if TYPE_CHECKING:  # the mixin's super() is transformers' Trainer
+    from transformers import Trainer as _TrainerBase
+else:
+    _TrainerBase = object
 
-class AtomicCheckpoints:
+
+class AtomicCheckpoints(_TrainerBase):
     """Mixin for a transformers ``Trainer``: stage, fsync, mark and rename each checkpoint."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

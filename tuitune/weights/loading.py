@@ -104,7 +104,8 @@ def choose_hardware(preset: Preset, source: ModelSource) -> Hardware:
             precision = "fp32"  # bf16 autocast on the CPU is ~15x slower than fp32 here
         else:
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    method, reason = train.method, "set in the preset"
+    method: str = train.method
+    reason = "set in the preset"
     if method == "auto":
         method, reason = _auto_method(device, preset)
     checkpointing = train.gradient_checkpointing
