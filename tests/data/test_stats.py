@@ -2,7 +2,8 @@
 
 import io
 
-from tuitune.data.preview import mask_preview, render_preview
+from tuitune.cli.data import render_preview
+from tuitune.data.preview import mask_preview
 from tuitune.data.schema import Example
 from tuitune.data.stats import char_stats, percentiles, token_lengths, token_stats
 

@@ -12,10 +12,14 @@ import argparse
 import json
 import sys
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuitune.cli.schema_args import SchemaChoices, SchemaDefault, resolve
 from tuitune.data.report_text import report_rows
+
+if TYPE_CHECKING:
+    from tuitune.data.preview import Mask
+    from tuitune.data.schema import Example
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -132,7 +136,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     from tuitune.data.loader import import_file
-    from tuitune.data.preview import mask_preview, render_preview
+    from tuitune.data.preview import mask_preview
 
     s = section(args)
     tokenizer = load_tokenizer(args.model)
@@ -148,6 +152,26 @@ def cmd_preview(args: argparse.Namespace) -> int:
     for example, mask in masks:
         console.print(render_preview(example, mask))
     return 0
+
+
+MASK_STYLES = {"trained": "bold green", "masked": "dim", "cut": "red strike"}
+
+
+def render_preview(example: Example, mask: Mask) -> Any:
+    """A rich renderable: a header with the counts and a legend, then the coloured text."""
+    from rich.console import Group
+    from rich.text import Text
+
+    header = Text.assemble((example.where, "bold"), f"  {mask.trained} of {mask.total} tokens trained")
+    if mask.cut:
+        header.append(f", {mask.cut} cut by max_seq_len", style=MASK_STYLES["cut"].split()[0])
+    header.append("   ")
+    for i, state in enumerate(MASK_STYLES):
+        header.append(("" if i == 0 else " / ") + state, style=MASK_STYLES[state] if i < 2 or mask.cut else "dim")
+    body = Text()
+    for text, state in mask.segments:
+        body.append(text, style=MASK_STYLES[state])
+    return Group(header, body, Text(""))
 
 
 def _unusable(report: dict[str, Any]) -> int:

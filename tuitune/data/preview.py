@@ -12,8 +12,6 @@ from typing import Any
 
 from tuitune.data.schema import Conversation, Example
 
-STYLES = {"trained": "bold green", "masked": "dim", "cut": "red strike"}
-
 
 @dataclass
 class Mask:
@@ -60,20 +58,3 @@ def mask_preview(tokenizer: Any, example: Example, assistant_only: bool = True,
             segments.append((tokenizer.decode(ids[start:i]), states[start]))
             start = i
     return Mask(segments, trained=states.count("trained"), total=len(ids), cut=states.count("cut"))
-
-
-def render_preview(example: Example, mask: Mask) -> Any:
-    """A rich renderable: a header with the counts and a legend, then the coloured text."""
-    from rich.console import Group
-    from rich.text import Text
-
-    header = Text.assemble((example.where, "bold"), f"  {mask.trained} of {mask.total} tokens trained")
-    if mask.cut:
-        header.append(f", {mask.cut} cut by max_seq_len", style=STYLES["cut"].split()[0])
-    header.append("   ")
-    for i, state in enumerate(STYLES):
-        header.append(("" if i == 0 else " / ") + state, style=STYLES[state] if i < 2 or mask.cut else "dim")
-    body = Text()
-    for text, state in mask.segments:
-        body.append(text, style=STYLES[state])
-    return Group(header, body, Text(""))

@@ -61,6 +61,16 @@ def load_shape(ref: str | ModelRef) -> ModelShape:
     raise PlannerError(f"model {text}: no such file or folder")
 
 
+def model_params(ref: str | ModelRef) -> int | None:
+    """The model's parameter count from its config or GGUF header, read without torch (None when
+    unknown, e.g. a hub id not downloaded yet, or a ``run:`` reference the caller did not resolve
+    with :func:`tuitune.runs.refs.readable_ref`). The guided defaults scale with it."""
+    try:
+        return load_shape(ref).total_params
+    except (PlannerError, OSError, ValueError, KeyError):
+        return None
+
+
 def _read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

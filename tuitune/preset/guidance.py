@@ -13,8 +13,6 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tuitune.models.ref import ModelRef
-
 CHARS_PER_TOKEN = 3.6  # English text with BPE tokenizers; only used before a tokenizer is loaded
 TEMPLATE_TOKENS = 12  # chat-template tokens around each turn (ChatML: ~5 per turn, system prompt aside)
 MIN_STEPS = 30  # fewer optimizer steps rarely move an adapter far enough to show
@@ -206,19 +204,6 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     summary = f"{data.train_rows} examples, {tokens}: {shape}; {rank_text} — the usual range for a {size}"
     facts = asdict(data) | {"params": params, "device": device, "method": method}
     return Guidance(choices, summary, total, warnings, facts)
-
-
-def model_params(ref: str | ModelRef) -> int | None:
-    """The model's parameter count from its config or GGUF header, read without torch (None when
-    unknown, e.g. a hub id not downloaded yet, or a ``run:`` reference the caller did not resolve
-    with :func:`tuitune.runs.refs.readable_ref`)."""
-    from tuitune.hardware.errors import PlannerError
-    from tuitune.hardware.model_shape import load_shape
-
-    try:
-        return load_shape(ref).total_params
-    except (PlannerError, OSError, ValueError, KeyError):
-        return None
 
 
 # --- the rules, one function each (docs/guidance.md gives the sources) ---------------------------

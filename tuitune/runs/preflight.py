@@ -8,10 +8,11 @@ from pathlib import Path
 
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
+from tuitune.hardware.model_shape import model_params
 from tuitune.models.files import check_model_files, safety_warnings
 from tuitune.models.ref import parse_model_ref, unbundle
 from tuitune.preset import Preset
-from tuitune.preset.guidance import DataFacts, Guidance, model_params, resolve
+from tuitune.preset.guidance import DataFacts, Guidance, resolve
 from tuitune.runs.refs import pinned, readable_ref, result_kind, source_run
 
 

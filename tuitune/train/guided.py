@@ -12,9 +12,10 @@ from typing import Any
 
 from tuitune.data.schema import DataError
 from tuitune.events import EventWriter
+from tuitune.hardware.model_shape import model_params
 from tuitune.paths import atomic_write_text
 from tuitune.preset import Preset
-from tuitune.preset.guidance import DataFacts, Guidance, model_params, resolve
+from tuitune.preset.guidance import DataFacts, Guidance, resolve
 from tuitune.runs.refs import readable_ref
 from tuitune.runs.store import RunDir
 
