@@ -32,6 +32,8 @@ class Target:
             from tuitune.chat.llama_backend import LlamaCppBackend
 
             return LlamaCppBackend(self.gguf)
+        if self.worker is None:
+            raise ChatError(f"{self.label}: neither a GGUF file nor a model to load")
         from tuitune.chat.remote import WorkerBackend
 
         return WorkerBackend(self.worker, base=self.base)

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from tuitune.cli.follow import add_follow_args, follow_run, say
 
@@ -39,7 +40,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def runs_list(args: argparse.Namespace) -> int:
     from tuitune.runs.store import RunStoreError, list_runs
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for run in list_runs():
         try:
             state, status = run.read_state(), run.status()

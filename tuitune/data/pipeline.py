@@ -25,7 +25,7 @@ from tuitune.data.loader import Imported, import_file, require_kind, resolve_pat
 from tuitune.data.schema import DataError, Example
 from tuitune.data.split import split
 from tuitune.data.stats import char_stats, prompt_text, token_lengths, token_stats
-from tuitune.data.validate import summarize_rejected
+from tuitune.data.validate import OnError, summarize_rejected
 
 REPORT_VERSION = 1
 STAGE_KIND = {"sft": "sft", "dpo": "preference", "kto": "unpaired", "pretrain": "text"}
@@ -51,12 +51,13 @@ def check(section: Any, stage: str | None = "sft") -> Imported:
 
 
 def inspect(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq_len: int | None = None,
-            on_error: str | None = None) -> tuple[dict[str, Any], list, list[Example], list[Example]]:
+            on_error: OnError | None = None) -> tuple[dict[str, Any], list, list[Example], list[Example]]:
     """(report, rejected, train, val) for a data section, writing nothing."""
+    mode: OnError = on_error if on_error is not None else getattr(section, "on_error", "fail")
     settings = settings_from(section)
     data = import_file(
         section.path, getattr(section, "format", "auto"), columns=getattr(section, "columns", None) or None,
-        on_error=on_error or getattr(section, "on_error", "fail"),
+        on_error=mode,
         system_prompt=getattr(section, "system_prompt", None),
     )
     measure = (lambda examples: token_lengths(examples, tokenizer)) if tokenizer is not None else None

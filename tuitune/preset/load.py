@@ -144,7 +144,7 @@ def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
             problems.append(f"key 'data.path': file not found: {resolved}")
         preset.data.path = str(resolved)
     model = parse_model_ref(preset.model.path, base_dir)  # the schema accepted its form
-    if model.is_local:
+    if model.path is not None:  # a local file or folder
         if not model.path.exists():
             problems.append(f"key 'model.path': no such file or folder: {model.path}")
         preset.model.path = str(model)

@@ -39,7 +39,7 @@ class Started:
     """The worker an action started, for the front to follow or track, and what to tell the person."""
 
     run: RunDir
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     warnings: list[str] = field(default_factory=list)
     """What to know before trusting the run (a model allowed to run its own code or pickles)."""
     notes: list[str] = field(default_factory=list)
@@ -86,7 +86,7 @@ def check_fits(preset: Preset, *, force: bool = False) -> None:
     check_preset(preset, gpu_bytes, shape=shape, bf16=bf16, force=force)
 
 
-def resume(run: RunDir, process: subprocess.Popen | None = None) -> Started:
+def resume(run: RunDir, process: subprocess.Popen[bytes] | None = None) -> Started:
     """``tuitune runs resume RUN``: continue a stopped, failed or crashed run from its last
     complete checkpoint (an unreadable state.json is rebuilt from the events first, and said)."""
     from tuitune.runs.workers import check_resumable, rebuild_if_unreadable, start_worker
@@ -103,7 +103,7 @@ def resume(run: RunDir, process: subprocess.Popen | None = None) -> Started:
     return Started(run, start_worker(run), notes=[note] if note else [])
 
 
-def stop(run: RunDir, process: subprocess.Popen | None = None) -> int:
+def stop(run: RunDir, process: subprocess.Popen[bytes] | None = None) -> int:
     """``tuitune runs stop RUN``: the worker stops after its current step, with a checkpoint;
     returns the pid asked. A training worker this front started is asked directly: it may not
     hold the run, or have recorded its pid, yet. A finished run's worker (exporting) is not
@@ -117,7 +117,7 @@ def stop(run: RunDir, process: subprocess.Popen | None = None) -> int:
 
 
 def export(run: RunDir, quants: list[str] | None = None, ollama: bool | None = None,
-           process: subprocess.Popen | None = None) -> Started:
+           process: subprocess.Popen[bytes] | None = None) -> Started:
     """``tuitune export RUN [--quant …] [--no-ollama]``: start the export worker for the GGUF
     types ``quants`` (None: the preset's ``[export] gguf``), after its checks: the run is done,
     the types are known, there is at least one (an export of none would merge, then delete its
@@ -150,7 +150,7 @@ def check_exportable(run: RunDir) -> None:
         raise ActionRefused(f"run {run.id} is {status}: only finished (done) runs can be exported")
 
 
-def delete(run: RunDir, process: subprocess.Popen | None = None) -> None:
+def delete(run: RunDir, process: subprocess.Popen[bytes] | None = None) -> None:
     """``tuitune runs delete RUN``: remove the run's folder; refused while a worker holds the run,
     or one this front started has not taken it yet."""
     from tuitune.runs.store import delete_run
@@ -160,5 +160,5 @@ def delete(run: RunDir, process: subprocess.Popen | None = None) -> None:
     delete_run(run)
 
 
-def _alive(process: subprocess.Popen | None) -> bool:
+def _alive(process: subprocess.Popen[bytes] | None) -> bool:
     return process is not None and process.poll() is None

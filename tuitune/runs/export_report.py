@@ -19,9 +19,10 @@ def read_report(path: Path | None) -> dict[str, Any] | None:
     if path is None or not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return report if isinstance(report, dict) else None
 
 
 def report_lines(report: dict[str, Any], base: Path | None = None) -> list[str]:

@@ -74,8 +74,8 @@ def _run(run: RunDir, events: EventWriter) -> int:
         except OSError as record_error:  # a full disk: the run will read as crashed, and resumes
             print(f"tuitune worker: could not record the failure ({record_error}): {message}", file=sys.stderr)
         return 1
-    message = None if status == "done" else "stopped on request; `tuitune runs resume` continues it"
-    run.update_state(status=status, message=message, finished_at=time.time(), pid=None)
+    done_message = None if status == "done" else "stopped on request; `tuitune runs resume` continues it"
+    run.update_state(status=status, message=done_message, finished_at=time.time(), pid=None)
     extra = {}
     preset = run.preset()
     if status == "done" and preset.export.gguf:

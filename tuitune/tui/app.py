@@ -14,6 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from tuitune.tui.commands import RunCommands
 from tuitune.tui.launch import WorkerProcesses
 from tuitune.tui.messages import ActionFailed, RunLaunched
 from tuitune.tui.screens.home import HomeScreen
@@ -38,6 +39,7 @@ class TuituneApp(App):
     CSS_PATH = Path(__file__).parent / "app.tcss"
     MODES = {"home": HomeScreen, "runs": _runs_screen, "new": _new_run_screen}
     DEFAULT_MODE = "home"
+    COMMANDS = App.COMMANDS | {RunCommands}
     BINDINGS = [
         Binding("1", "switch_mode('home')", "Home", id="app.home", tooltip="Hardware, recent runs, the demo"),
         Binding("2", "switch_mode('runs')", "Runs", id="app.runs", tooltip="Every run, with stop/resume/export/delete"),
@@ -50,9 +52,6 @@ class TuituneApp(App):
 
     def __init__(self) -> None:
         super().__init__()
-        from tuitune.tui.commands import RunCommands
-
-        self.COMMANDS = self.COMMANDS | {RunCommands}
         self.processes = WorkerProcesses()
 
     def on_mount(self) -> None:

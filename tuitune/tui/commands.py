@@ -28,6 +28,11 @@ def app_commands(app: TuituneApp) -> Iterator[SystemCommand]:
 class RunCommands(Provider):
     """``open run <id>`` for each run, newest first; finished runs also export, chat and compare."""
 
+    if TYPE_CHECKING:  # narrowed for the type checker: the provider calls tuitune's own actions
+
+        @property
+        def app(self) -> TuituneApp: ...
+
     async def _runs(self) -> list[tuple[str, str]]:
         from tuitune.tui.run_rows import list_rows
 

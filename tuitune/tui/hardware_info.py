@@ -54,7 +54,7 @@ def memory_bar(used: int, total: int, width: int = 30) -> str:
     return f"used {'█' * filled}{'░' * (width - filled)} {used / 2**30:.1f} / {total / 2**30:.1f} GiB"
 
 
-def _sensors(gpu) -> str:  # type: ignore[no-untyped-def]
+def _sensors(gpu) -> str:
     parts = []
     if gpu.temperature_c is not None:
         parts.append(f"{gpu.temperature_c} °C")

@@ -28,11 +28,12 @@ def keymap_file() -> Path:
 def binding_ids() -> set[str]:
     """Every binding id of the app and its screens."""
     from textual.binding import Binding
+    from textual.dom import DOMNode
 
     from tuitune.tui.app import TuituneApp
     from tuitune.tui.screens import chat, compare, confirm, export, help, home, new_run, run, runs
 
-    owners = [TuituneApp, chat.ChatScreen, compare.CompareScreen, confirm.ConfirmDialog, export.ExportScreen,
+    owners: list[type[DOMNode]] = [TuituneApp, chat.ChatScreen, compare.CompareScreen, confirm.ConfirmDialog, export.ExportScreen,
               help.HelpScreen, home.HomeScreen, new_run.NewRunScreen, run.RunScreen, runs.RunsScreen]
     return {b.id for owner in owners for b in Binding.make_bindings(owner.BINDINGS) if b.id}
 

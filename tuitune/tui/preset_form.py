@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomli_w
 
 from tuitune.preset import Preset, PresetError, apply_overrides, field_help, parse_preset
 from tuitune.preset.schema import choices
+
+if TYPE_CHECKING:
+    from tuitune.runs.preflight import Preflight
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -109,7 +113,7 @@ def save(preset: Preset, name: str, origin: Path) -> Path:
     return out
 
 
-_checked: dict[tuple, object] = {}
+_checked: dict[tuple, Preflight] = {}
 
 
 def guidance(preset: Preset):

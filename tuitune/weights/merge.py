@@ -16,7 +16,7 @@ import torch
 
 from tuitune.errors import TuituneError
 from tuitune.runs.store import RunDir
-from tuitune.weights.loading import load_tokenizer, model_source
+from tuitune.weights.loading import ModelSource, load_tokenizer, model_source
 
 
 @dataclass
@@ -57,7 +57,7 @@ def merge(run: RunDir, out: Path) -> Merged:
         shutil.rmtree(out)
     model.config.use_cache = True
     model.save_pretrained(out, safe_serialization=True)
-    tokenizer = load_tokenizer(_LocalSource(tokenizer_dir), trust)
+    tokenizer = load_tokenizer(ModelSource(str(tokenizer_dir)), trust)
     tokenizer.save_pretrained(out)
     generation = GenerationConfig.from_model_config(model.config)
     generation.eos_token_id = end_token_ids(tokenizer)
@@ -75,12 +75,6 @@ def end_token_ids(tokenizer) -> list[int]:
         if isinstance(token_id, int) and token_id != tokenizer.unk_token_id and token in (tokenizer.chat_template or ""):
             ids.add(token_id)
     return sorted(i for i in ids if i is not None)
-
-
-class _LocalSource:
-    def __init__(self, path: Path):
-        self.name_or_path = str(path)
-        self.kwargs: dict = {}
 
 
 class ExportError(TuituneError):

@@ -26,7 +26,7 @@ class CompareChart(PlotextPlot):
         self.labels = labels
         self.curves: list[RunCurves] = []
 
-    def render(self):  # type: ignore[override]
+    def render(self):
         plt = self.plt
         plt.clear_data()
         plt.title("loss: A and B")

@@ -12,7 +12,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Header, SelectionList, Static
 from textual.worker import get_current_worker
 
@@ -21,9 +20,10 @@ from tuitune.runs.export_report import read_report, report_lines, report_path
 from tuitune.runs.store import RunDir
 from tuitune.tui.export_progress import ExportProgress
 from tuitune.tui.messages import RunEventsRead
+from tuitune.tui.screens.base import AppScreen
 
 
-class ExportScreen(Screen):
+class ExportScreen(AppScreen):
     """GGUF types on the left; the export's stages and its report on the right."""
 
     POLL_SECONDS = 0.25

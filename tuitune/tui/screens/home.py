@@ -7,10 +7,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tuitune.tui.messages import HardwareRead, RunsListed
+from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.widgets.runs_table import RunsTable
 
 INTRO = (
@@ -20,7 +20,7 @@ INTRO = (
 )
 
 
-class HomeScreen(Screen):
+class HomeScreen(AppScreen):
     """Hardware summary, recent runs, and the demo key."""
 
     BINDINGS = [

@@ -16,19 +16,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
 
 from tuitune.preset import Preset
 from tuitune.tui import preset_form
 from tuitune.tui.messages import DataFilesFound, MemoryPlanned, ModelsFound
+from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.widgets.data_panel import DataPanel
+
+if TYPE_CHECKING:
+    from tuitune.tui.wizard import MemoryView
 
 FIELD_IDS = {key: "f-" + key.replace(".", "-") for key in preset_form.EDITABLE}
 STEPS = ("step-model", "step-data", "step-method", "step-review")
@@ -37,7 +41,7 @@ FIRST_FIELD = {"step-model": "#f-model-path", "step-data": "#f-data-path", "step
 SELECTS = {key: preset_form.select_options(key) for key in preset_form.SELECT_KEYS}
 
 
-class NewRunScreen(Screen):
+class NewRunScreen(AppScreen):
     """Model → data → method → review, over one preset file and the form's edits of it."""
 
     BINDINGS = [
@@ -62,7 +66,7 @@ class NewRunScreen(Screen):
 
         self.planner = MemoryPlanner()
         self.recommended: list[str] = []
-        self.memory_view = None
+        self.memory_view: MemoryView | None = None
         self.guidance = None
         self.plan_extra: dict[str, str] = {}
         """Keys of an applied plan that the form has no field for (grad_accum, checkpointing…)."""
@@ -181,11 +185,15 @@ class NewRunScreen(Screen):
             return
         self.plan_fill.start(preset)
         for key, value in preset_form.values_of(preset).items():
-            self.query_one(f"#{FIELD_IDS[key]}").value = value
+            self._field(key).value = value
         self._show(preset, "")
 
+    def _field(self, key: str) -> Input | Select[str]:
+        """The form's field for a preset key: a text input, or a select for keys with choices."""
+        return cast("Input | Select[str]", self.query_one(f"#{FIELD_IDS[key]}"))
+
     def edits(self) -> dict[str, str]:
-        return {**self.plan_extra, **{key: str(self.query_one(f"#{fid}").value) for key, fid in FIELD_IDS.items()}}
+        return {**self.plan_extra, **{key: str(self._field(key).value) for key in FIELD_IDS}}
 
     def _rebuild(self) -> None:
         from tuitune.tui.launch import user_errors
@@ -223,7 +231,7 @@ class NewRunScreen(Screen):
         if message.control.id in FIELD_IDS.values() and self.source is not None:
             self._rebuild()
 
-    def on_descendant_focus(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_descendant_focus(self, event) -> None:
         key = next((k for k, fid in FIELD_IDS.items() if fid == event.widget.id), None)
         if key:
             type_name, default, text = self.help.get(key, ("", "", ""))
@@ -295,7 +303,7 @@ class NewRunScreen(Screen):
         self.query_one("#model-info", Static).update(Text(view.model_text or view.problem, style="dim"))
         self._prefill(view)
 
-    def _prefill(self, view) -> None:  # type: ignore[no-untyped-def]
+    def _prefill(self, view) -> None:
         note = self.query_one("#plan-note", Static)
         plan = f"{view.plan_text}. {view.recommendation}"
         state, fill = self.plan_fill.decide(view, self.preset.model.path if self.preset else None)
@@ -315,7 +323,7 @@ class NewRunScreen(Screen):
         for item in overrides:
             key, _, value = item.partition("=")
             if key in FIELD_IDS:
-                self.query_one(f"#{FIELD_IDS[key]}").value = value.strip('"')
+                self._field(key).value = value.strip('"')
             else:
                 self.plan_extra[key] = value
             applied.append(f"{key}={value}")

@@ -15,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 from textual.worker import get_current_worker
 
@@ -31,6 +30,8 @@ from tuitune.tui.messages import (
     StepLogged,
     WorkerLogRead,
 )
+from tuitune.tui.run_keys import run_bindings
+from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.tail import RunTail
 from tuitune.tui.widgets.loss_chart import LossChart
 from tuitune.tui.widgets.run_stats import RunStats
@@ -42,21 +43,14 @@ PHASES = {"loading_model": "loading model", "training": "training", "resuming": 
           "exporting": "exporting", "stopping": "stopping"}
 
 
-class RunScreen(Screen):
+class RunScreen(AppScreen):
     """One run, followed live from its directory."""
 
     POLL_SECONDS = 0.25
 
     BINDINGS = [
         Binding("escape", "close", "Back", id="run.back", tooltip="Back to the previous screen"),
-        Binding("s", "stop_run", "Stop", id="run.stop",
-                tooltip="Ask the worker to stop after its current step (a checkpoint is saved)"),
-        Binding("r", "resume_run", "Resume", id="run.resume",
-                tooltip="Continue a stopped, failed or crashed run from its last checkpoint"),
-        Binding("e", "export_run", "Export", id="run.export",
-                tooltip="Choose GGUF types (ticked from [export] gguf), export, read the verification report (done runs only)"),
-        Binding("c", "chat", "Chat", id="run.chat",
-                tooltip="Chat with the run's exported GGUF (or its adapter, through a worker)"),
+        *run_bindings("run", "stop", "resume", "export", "chat"),
     ]
 
     def __init__(self, run: RunDir) -> None:

@@ -8,28 +8,20 @@ from collections.abc import Callable
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from tuitune.tui.messages import RunsListed
+from tuitune.tui.run_keys import run_bindings
+from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.widgets.runs_table import RunsTable
 
 
-class RunsScreen(Screen):
+class RunsScreen(AppScreen):
     """All runs under $TUITUNE_HOME/runs, newest first."""
 
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Watch the run under the cursor"),
-        Binding("s", "stop_run", "Stop", id="runs.stop",
-                tooltip="Ask the worker to stop after its current step (a checkpoint is saved)"),
-        Binding("r", "resume_run", "Resume", id="runs.resume",
-                tooltip="Continue a stopped, failed or crashed run from its last checkpoint"),
-        Binding("e", "export_run", "Export", id="runs.export",
-                tooltip="Choose GGUF types (ticked from [export] gguf), export, read the verification report (done runs only)"),
-        Binding("c", "chat", "Chat", id="runs.chat",
-                tooltip="Chat with the run's exported GGUF (or its adapter, through a worker)"),
-        Binding("d", "delete_run", "Delete", id="runs.delete",
-                tooltip="Delete the run's folder, after asking (not while it runs)"),
+        *run_bindings("runs", "stop", "resume", "export", "chat", "delete"),
         Binding("x", "compare", "Compare", id="runs.compare",
                 tooltip="Mark this run; x on a second run shows both loss curves and what differs"),
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Show only rows containing some text"),

@@ -5,7 +5,7 @@ panel is followed and its inputs changed, and stopped when the panel goes away."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -14,6 +14,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from tuitune.tui.messages import DataInspected
+
+if TYPE_CHECKING:
+    from tuitune.tui.wizard import DataDetails
 
 
 class DataPanel(Vertical):
@@ -24,7 +27,7 @@ class DataPanel(Vertical):
         """Compute the details on their own (the data step is shown)."""
         self._summary_key: tuple | None = None
         self._details_key: tuple | None = None
-        self._job = None
+        self._job: DataDetails | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="data-info")
@@ -80,7 +83,7 @@ class DataPanel(Vertical):
         job = self._job = DataDetails(preset)
         try:
             lines = job.run()
-        except (*user_errors(), TimeoutError) as e:
+        except user_errors() as e:  # a TimeoutError is an OSError
             self.post_message(DataInspected([str(e)], ok=False, details=True))
             return
         if not job.cancelled:

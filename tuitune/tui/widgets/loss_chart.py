@@ -37,7 +37,7 @@ class LossChart(PlotextPlot):
                 series.append(point)
         self.refresh()
 
-    def render(self):  # type: ignore[override]
+    def render(self):
         plt = self.plt
         plt.clear_data()
         plt.title("loss" if self.train or self.eval else "loss (waiting for the first logged step)")

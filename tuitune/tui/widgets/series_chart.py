@@ -41,7 +41,7 @@ class SeriesChart(PlotextPlot):
             self.display = True
             self.refresh()
 
-    def render(self):  # type: ignore[override]
+    def render(self):
         plt = self.plt
         plt.clear_data()
         drawn = {name: points for name, points in self.series.items() if points}
