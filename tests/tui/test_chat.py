@@ -50,6 +50,7 @@ async def test_chat_streams_retries_and_stores_a_preference(smollm2_gguf):
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_chat(app, pilot, run.id)
         assert smollm2_gguf.name in str(screen.query_one("#chat-title").render())
+        assert "/save [NAME] · /open NAME" in str(screen.query_one("#chat-hint").render())  # text, not markup
         await say(pilot, screen, "What is 2 + 2?")
         first = screen.reply_texts[0]
         assert first.strip() and first == screen.control.sessions[0].history[-1]["content"]

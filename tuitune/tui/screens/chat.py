@@ -59,7 +59,7 @@ class ChatScreen(Screen):
             yield Static(f"loading {self.ref}…", id="chat-title")
             yield Horizontal(id="chat-panes")
             yield Input(placeholder="say something (enter sends; /a /b /retry /reset /system /save)", id="chat-input")
-            yield Static(HINT, id="chat-hint")
+            yield Static(HINT, id="chat-hint", markup=False)  # "[NAME]" is text, not a style
         yield Footer()
 
     def on_mount(self) -> None:
