@@ -9,6 +9,7 @@ package ships, and the tiny model is built from a config with random weights.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,23 @@ def tiny_model_dir(tmp_path_factory, tokenizer_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model_no_template(tmp_path_factory, tiny_model_dir) -> Path:
+    """The tiny model with its tokenizer's chat template removed."""
+    import json
+    import shutil
+
+    out = tmp_path_factory.mktemp("tiny-llama-no-template")
+    for item in tiny_model_dir.iterdir():
+        if item.name != "chat_template.jinja":
+            shutil.copy(item, out / item.name)
+    config_file = out / "tokenizer_config.json"
+    config = json.loads(config_file.read_text())
+    config.pop("chat_template", None)
+    config_file.write_text(json.dumps(config))
+    return out
+
+
+@pytest.fixture(scope="session")
 def small_data(tmp_path_factory) -> Path:
     """48 pirate conversations: a consistent style a tiny model can start to learn in steps."""
     src = REPO / "tuitune" / "demo" / "pirate.jsonl"
@@ -144,3 +162,13 @@ def terse_export(tmp_path_factory, tiny_model_dir):
     )
     result = tuitune("run", str(preset), "--json", env_home=folder / "home")
     return run_dir_from(result.stderr), result
+
+
+@pytest.fixture
+def chat(tmp_path) -> Path:
+    """A conversations file with what a report must show: 20 rows, 2 exact duplicates and a broken last line."""
+    f = tmp_path / "chat.jsonl"
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer {i}."}]}
+            for i in range(20)]
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:2]) + "{broken\n", encoding="utf-8")
+    return f

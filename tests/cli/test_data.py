@@ -4,19 +4,8 @@ clear message (and no traceback) when not."""
 import hashlib
 import json
 
-import pytest
-
 from tests.helpers import BAD_DATA
 from tuitune.cli.data import main
-
-
-@pytest.fixture
-def chat(tmp_path):
-    f = tmp_path / "chat.jsonl"
-    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer {i}."}]}
-            for i in range(20)]
-    f.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:2]) + "{broken\n", encoding="utf-8")
-    return f
 
 
 def test_inspect_shows_format_evidence_problems_and_split(chat, capsys):

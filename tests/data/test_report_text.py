@@ -3,24 +3,12 @@ wizard's data panel: the same rows, laid out in a column or inline."""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
-
-import pytest
 
 from tuitune.cli.data import main
 from tuitune.data.pipeline import inspect
 from tuitune.data.report_text import cleaning_rows, report_rows, set_aside_rows, summary_rows
 from tuitune.tui.wizard import data_summary, report_lines
-
-
-@pytest.fixture
-def chat(tmp_path):
-    f = tmp_path / "chat.jsonl"
-    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Answer {i}."}]}
-            for i in range(20)]
-    f.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:2]) + "{broken\n", encoding="utf-8")
-    return f
 
 
 def section(path, **kw):

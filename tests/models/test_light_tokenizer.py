@@ -161,11 +161,12 @@ def inspect_bundled(tmp_path_factory, small_data, smollm2_gguf):
 def _inspect_with(data: Path, tokenizer) -> dict:
     """What `tuitune data inspect DATA` reports when it counts with ``tokenizer``."""
     from tuitune.cli.data import add_parser, section
+    from tuitune.cli.schema_args import resolve
     from tuitune.data.pipeline import inspect
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["data", "inspect", str(data)])
+    args = resolve(parser.parse_args(["data", "inspect", str(data)]))
     return inspect(section(args), tokenizer, seed=args.seed, max_seq_len=args.max_seq_len, on_error=args.on_error)[0]
 
 
@@ -202,7 +203,7 @@ def test_inspect_with_a_model_folder_counts_tokens_without_torch(tiny_model_dir,
     assert done.stdout.strip().splitlines()[-1] == "HEAVY 0 []"
     assert "converting" not in done.stderr  # a tokenizer.json transformers reads as it is: read directly
     tokens = _inspect_with(small_data, AutoTokenizer.from_pretrained(tiny_model_dir))["stats"]["tokens"]
-    assert f"tokens:    p50 {tokens['p50']} · p90 {tokens['p90']} · p99 {tokens['p99']} · max {tokens['max']}" in done.stdout
+    assert f"tokens per row: p50 {tokens['p50']} · p90 {tokens['p90']} · p99 {tokens['p99']} · max {tokens['max']}" in done.stdout
 
 
 def test_tokenizers_only_transformers_can_read_are_converted_once(tokenizer_dir, tmp_path):

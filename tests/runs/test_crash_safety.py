@@ -75,7 +75,7 @@ def test_corrupt_state_is_a_clear_error_and_resume_rebuilds_it(tuitune_home):
 
     # Resume rebuilds the state from the events (this run was done, so it then refuses to train more).
     resumed = tuitune("runs", "resume", run.id)
-    assert resumed.returncode == 2 and "rebuilt it from events.jsonl" in resumed.stdout
+    assert resumed.returncode == 2 and "rebuilt it from events.jsonl" in resumed.stderr  # said with the refusal
     assert "already done" in resumed.stderr and "Traceback" not in resumed.stderr
     kept = list(run.path.glob("state.json.unreadable-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == b'{"status": "runn\x00\xff'
