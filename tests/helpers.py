@@ -49,6 +49,19 @@ def write_preset(path: Path, model: Path | str, data: Path, **sections: dict) ->
     return path
 
 
+def shape_only_model(name: str, folder: Path) -> Path:
+    """A model folder holding a released model's config.json (CONFIGS), with empty weights and
+    tokenizer files: what the planner and the pre-run checks read, for models too big to have."""
+    import shutil
+
+    model = folder / name
+    model.mkdir(parents=True, exist_ok=True)
+    shutil.copy(CONFIGS / name / "config.json", model / "config.json")
+    (model / "model.safetensors").write_bytes(b"")
+    (model / "tokenizer.json").write_text("{}")
+    return model
+
+
 def tuitune(*args: str, timeout: float = 600, env_home: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run the real `tuitune` command line in a subprocess (with its own TUITUNE_HOME if given)."""
     env = dict(os.environ)

@@ -89,6 +89,22 @@ def test_template_escaping_the_sandbox_is_refused(smollm2_gguf):
         LlamaCppBackend(smollm2_gguf, chat_template=evil)
 
 
+def test_a_model_folder_whose_template_escapes_the_sandbox_is_refused_by_name(tiny_model_dir, tmp_path):
+    """Through the chat worker (transformers renders the template there), the same refusal as
+    on the GGUF path and in training, not "the chat worker stopped unexpectedly"."""
+    import shutil
+
+    folder = tmp_path / "evil-model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "chat_template.jinja").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    result = tuitune("chat", str(folder), "--prompt", "hi", "--max-tokens", "2")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "refused: the model's chat template tries to reach outside its sandbox" in result.stderr
+
+
 def test_oldest_turns_are_trimmed_with_a_notice(smollm2_gguf):
     backend = LlamaCppBackend(smollm2_gguf, n_ctx=256)
     try:

@@ -29,6 +29,7 @@ from tuitune.chat.controller import open_chat, transcripts_folder
     ("/system", Command("system")),
     ("/save first try", Command("save", text="first try")),
     ("/save", Command("save")),
+    ("/save talk --replace", Command("save", text="talk", replace=True)),
     ("/open first", Command("open", text="first")),
     ("/list", Command("list")),
     ("/quit", Command("quit")),
@@ -42,6 +43,7 @@ def test_a_line_is_a_message_or_a_command(line, command):
     ("/prefer", "/prefer needs A or B"),
     ("/prefer C better", "/prefer needs A or B"),
     ("/open", "/open needs the transcript's name"),
+    ("/save --replace", "/save --replace needs the transcript's name"),
     ("/frobnicate now", f"unknown command /frobnicate. {HINT}"),
 ])
 def test_a_command_that_cannot_mean_anything_says_why(line, message):
@@ -92,6 +94,15 @@ def test_the_controller_retries_prefers_saves_and_reopens(control, smollm2_gguf,
     assert control.sessions[0].system == "Be brief."
     with pytest.raises(ChatError, match="no transcript 'nope'"):
         control.restore("nope")
+    with pytest.raises(ChatError, match="a transcript named 'talk' exists .* `/save talk --replace` replaces it"):
+        control.apply(parse("/save talk"))
+    assert json.loads(saved.read_text())["system"] == "Be brief."  # not overwritten
+    control.set_system("Be long.")
+    assert control.apply(parse("/save talk --replace")) == f"saved {saved}"
+    assert json.loads(saved.read_text())["system"] == "Be long."
+    # Unnamed saves in the same second keep each transcript.
+    unnamed = {control.save(None) for _ in range(3)}
+    assert len(unnamed) == 3 and all(p.exists() for p in unnamed)
     (saved.parent / "broken.json").write_text("{")
     with pytest.raises(ChatError, match="not a transcript tuitune can read"):
         control.restore("broken")

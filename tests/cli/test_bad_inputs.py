@@ -36,7 +36,7 @@ CASES = [
     ("unknown role", inspect("unknown-role.jsonl"), ["unknown-role.jsonl:2:", "unknown role 'wizard'"]),
     ("JSON of non-objects", inspect("not-objects.json"), ["not-objects.json: the rows are int values, not objects"]),
     ("truncated JSON", inspect("truncated.json"), ["truncated.json:1: invalid JSON"]),
-    ("ragged CSV", inspect("ragged.csv"), ["ragged.csv:3: 1 cells, but the header has 2 columns"]),
+    ("ragged CSV", inspect("ragged.csv"), ["ragged.csv:3: 1 cell, but the header has 2 columns"]),
     ("not Parquet", inspect("fake.parquet"), ["fake.parquet: not a readable Parquet file"]),
     ("missing data file", (["data", "inspect", str(DATA / "no-such.jsonl")], None), ["no-such.jsonl"]),
     ("invalid TOML", dry_run("invalid-toml.toml"), ["invalid-toml.toml: invalid TOML", "line 10"]),

@@ -50,7 +50,8 @@ def test_clean_writes_the_folder_and_leaves_the_input_alone(chat, tmp_path, caps
     assert main(["data", "clean", str(chat), "--out", str(out), "--seed", "3", "--no-near-dedup"]) == 0
     assert "wrote:" in capsys.readouterr().out
     assert hashlib.sha256(chat.read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in out.iterdir()) == ["rejected.jsonl", "report.json", "train.jsonl", "val.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [".tuitune-data-clean", "rejected.jsonl", "report.json", "train.jsonl",
+                                                     "val.jsonl"]
     report = json.loads((out / "report.json").read_text())
     assert report["settings"]["dedup_near"] is False and report["split"]["seed"] == 3
     assert len((out / "rejected.jsonl").read_text().splitlines()) == 3

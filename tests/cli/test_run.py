@@ -3,14 +3,14 @@
 import hashlib
 import subprocess
 
-from tests.helpers import CONFIGS, NVML_RECORDINGS, tuitune, write_preset
+from tests.helpers import NVML_RECORDINGS, shape_only_model, tuitune, write_preset
 
 
 def test_bad_data_fails_before_any_run_is_created(tmp_path, tuitune_home):
     data = tmp_path / "broken.jsonl"
     data.write_text('{"prompt": "a", "completion": "b"}\n{"prompt": "c", "completion": \n', encoding="utf-8")
     digest = hashlib.sha256(data.read_bytes()).hexdigest()
-    preset = write_preset(tmp_path / "p.toml", "some-org/some-model", data)
+    preset = write_preset(tmp_path / "p.toml", "bundled:smollm2-135m-instruct", data)
     result = tuitune("run", str(preset))
     assert result.returncode == 2
     assert f"{data}:2: invalid JSON" in result.stderr
@@ -35,7 +35,7 @@ def test_runs_list_empty_and_no_args_prints_help(tuitune_home):
 def test_run_refuses_a_preset_that_cannot_fit_the_gpu(tmp_path, tuitune_home, small_data, monkeypatch):
     """On a (recorded) RTX 4090, full fine-tuning of an 8B model is refused with the planner's advice."""
     monkeypatch.setenv("TUITUNE_NVML_REPLAY", str(NVML_RECORDINGS / "rtx4090.json"))
-    preset = write_preset(tmp_path / "p.toml", CONFIGS / "Llama-3.1-8B", small_data,
+    preset = write_preset(tmp_path / "p.toml", shape_only_model("Llama-3.1-8B", tmp_path), small_data,
                           train={"method": "full", "device": "auto", "max_seq_len": 2048})
     result = tuitune("run", str(preset))
     assert result.returncode == 2, result.stdout + result.stderr

@@ -62,7 +62,7 @@ def test_bundled_demo_data():
         ('{"messages": [{"role": "robot", "content": "q"}, {"role": "assistant", "content": "a"}]}\n', "unknown role 'robot'"),
         ('{"question": "q", "answer": "a"}\n', "cannot tell the format"),
         ("", "no rows"),
-        ('{"prompt": 1, "completion": "x"}\n', "`prompt` must be a list of messages, got int"),
+        ('{"prompt": 1, "completion": "x"}\n', "`prompt` must be text or a list of messages, got 1"),
         ('{"text": "just text"}\n', "holds raw text (continued pre-training) in the 'text' format, but this needs conversations (SFT)"),
     ],
 )

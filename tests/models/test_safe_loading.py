@@ -36,6 +36,7 @@ def test_pickled_weights_are_refused_unless_allowed_and_then_warned_about(tmp_pa
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
+    (folder / "tokenizer.json").write_text("{}")
     (folder / "pytorch_model.bin").write_bytes(b"pickle")
     with pytest.raises(ModelFileError, match=r"the weights are pickled \(pytorch_model.bin\).*model.allow_pickle = true"):
         check_model_files(str(folder))

@@ -71,6 +71,19 @@ def test_larger_models_get_lower_rates():
     assert rates == sorted(rates, reverse=True) and rates[0] > rates[-1]
 
 
+def test_no_validation_split_says_why():
+    """3 rows with val_fraction 0.49 hold out nothing: said as it is, not as 'val_fraction = 0'."""
+    asked = preset()
+    asked.data.val_fraction = 0.49
+    few = resolve(asked, facts(3, val_fraction=0), params=int(135e6), device="cpu", method="lora")
+    assert few.choices["eval.early_stopping"].reason == ("off: no validation split: 3 rows are too few to hold any out "
+                                                         "(a split needs 10; data.val_fraction = 0.49 applies from there)")
+    off = preset()
+    off.data.val_fraction = 0
+    none = resolve(off, facts(300, val_fraction=0), params=int(135e6), device="cpu", method="lora")
+    assert none.choices["eval.early_stopping"].reason == "off: no validation split (data.val_fraction = 0)"
+
+
 def test_tiny_datasets_get_enough_steps_and_a_warning():
     g = resolve(preset(), facts(12, val_fraction=0), params=int(135e6), device="cuda", method="lora")
     assert g.total_steps >= 10 and g.value("train.epochs") > 3

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import BAD_INPUTS, CONFIGS, NVML_RECORDINGS, tuitune, write_preset
+from tests.helpers import BAD_INPUTS, NVML_RECORDINGS, shape_only_model, tuitune, write_preset
 from tests.tui.support import notes, pilot_test
 from tests.waits import until
 from tuitune.runs import actions
@@ -85,7 +85,7 @@ async def test_a_preset_that_cannot_fit_the_gpu_is_refused_with_the_planners_adv
     """On a recorded RTX 4090, full fine-tuning of an 8B model: `tuitune run` refuses it (exit 2,
     its --force aside), and so does the TUI, with the same advice and no run created."""
     monkeypatch.setenv("TUITUNE_NVML_REPLAY", str(NVML_RECORDINGS / "rtx4090.json"))
-    preset = write_preset(tmp_path / "p.toml", CONFIGS / "Llama-3.1-8B", small_data,
+    preset = write_preset(tmp_path / "p.toml", shape_only_model("Llama-3.1-8B", tmp_path), small_data,
                           train={"method": "full", "device": "auto", "max_seq_len": 2048})
     expected = cli_error("run", str(preset))
     assert "planner suggests" in expected
@@ -119,7 +119,7 @@ def test_the_fit_check_refuses_only_on_a_gpu_and_only_unless_forced(tmp_path, sm
     from tuitune.hardware.errors import PlannerError
     from tuitune.preset import load_preset
 
-    preset = load_preset(write_preset(tmp_path / "p.toml", CONFIGS / "Llama-3.1-8B", small_data,
+    preset = load_preset(write_preset(tmp_path / "p.toml", shape_only_model("Llama-3.1-8B", tmp_path), small_data,
                                       train={"method": "full", "device": "auto", "max_seq_len": 2048}))
     monkeypatch.setenv("TUITUNE_NVML_REPLAY", str(NVML_RECORDINGS / "rtx4090.json"))
     with pytest.raises(PlannerError, match=r"needs about .* GiB .*planner suggests"):

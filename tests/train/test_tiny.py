@@ -75,14 +75,14 @@ def test_full_sft_writes_a_model_that_loads(tmp_path, tiny_model_no_template, sm
     assert not (run / "adapter").exists()
 
 
-def test_uncached_hub_model_offline_fails_clearly(tmp_path, small_data):
+def test_uncached_hub_model_offline_fails_clearly(tmp_path, small_data, tuitune_home):
+    """Refused before a run exists (it used to fail inside the worker, after creating one)."""
     preset = write_preset(tmp_path / "p.toml", "no-such-org/no-such-model", small_data)
-    result = tuitune("run", str(preset))
-    assert result.returncode == 1
+    result = tuitune("run", str(preset), env_home=tuitune_home)
+    assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
-    assert "no-such-org/no-such-model" in result.stdout and "HF_HUB_OFFLINE=1" in result.stdout
-    run = run_dir_from(result.stdout)
-    assert read_state(run)["status"] == "failed"
+    assert "no-such-org/no-such-model: not in the Hugging Face cache" in result.stderr and "HF_HUB_OFFLINE" in result.stderr
+    assert not (tuitune_home / "runs").exists() or not any((tuitune_home / "runs").iterdir())
 
 
 def test_qlora_sft_on_cpu(tmp_path, tiny_model_dir, small_data):

@@ -16,6 +16,7 @@ from tests.waits import until
 from tuitune.events import EventWriter
 from tuitune.models.bundled import presets_dir
 from tuitune.preset import load_preset
+from tuitune.runs.checkpoints import mark_complete
 from tuitune.runs.store import RunDir, create_run
 from tuitune.tui.widgets.runs_table import RunsTable
 
@@ -45,6 +46,9 @@ def canned_run(*, status: str = "done", steps: int = 12, total: int | None = Non
             if evals_every and step % evals_every == 0:
                 ev.emit("eval", step=step, loss=2.9 - 1.2 * step / total, runtime=3.0)
                 ev.emit("checkpoint", step=step, path=str(named / "checkpoints" / f"checkpoint-{step}"))
+                saved = run.checkpoints / f"checkpoint-{step}"  # a complete (if empty) one: resume starts there
+                saved.mkdir(parents=True)
+                mark_complete(saved, step)
         if status == "failed":
             ev.emit("error", message=error or "out of memory (test). Lower train.batch_size", exception="MemoryError")
             ev.emit("finished", status="failed")

@@ -124,7 +124,7 @@ async def test_a_failed_run_shows_its_error_and_the_app_stays_up():
 
 @pilot_test
 async def test_a_crashed_run_says_so_and_r_resumes_it(worker_starts):
-    run = canned_run(status="running", steps=5, total=12)  # a worker that died without a word
+    run = canned_run(status="running", steps=5, total=12, evals_every=5)  # a worker that died without a word
     app = TuituneApp()
     async with app.run_test(size=(120, 40)) as pilot:
         view = await open_view(app, pilot, run)

@@ -15,11 +15,12 @@ from tuitune.chat.backend import ChatError
 class Command:
     """A parsed command: ``name`` is one of :data:`NAMES`; ``side`` is A or B for ``prefer``;
     ``text`` is the edited answer (prefer), the system prompt (system, empty clears it) or
-    the transcript's name (save, open)."""
+    the transcript's name (save, open); ``replace``: save over a transcript of that name."""
 
     name: str
     side: str = ""
     text: str = ""
+    replace: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("/retry", "Retry", "A new answer to the last question; /a keeps the old one, /b the new (a preference)"),
     Spec("/reset", "New chat", "Forget the conversation"),
     Spec("/system TEXT", "System prompt", "Set (or, without TEXT, clear) the system prompt"),
-    Spec("/save [NAME]", "Save", "Save the transcript (in the run's chats/ folder for a run)"),
+    Spec("/save [NAME]", "Save", "Save the transcript (in the run's chats/ folder for a run; "
+                                 "--replace after NAME saves over one of that name)"),
     Spec("/open NAME", "Open", "Continue a saved transcript"),
     Spec("/list", "Transcripts", "List the saved transcripts"),
     Spec("/quit", "Quit", "Close the chat (the models are unloaded)"),
@@ -66,6 +68,11 @@ def parse(line: str) -> Command | None:
         return Command("prefer", side.upper(), edited.strip())
     if word == "/open" and not rest:
         raise ChatError("/open needs the transcript's name; /list shows them")
+    if word == "/save" and (rest == "--replace" or rest.endswith(" --replace")):
+        name = rest.removesuffix("--replace").strip()
+        if not name:
+            raise ChatError("/save --replace needs the transcript's name: /save NAME --replace")
+        return Command("save", text=name, replace=True)
     if word in ("/retry", "/reset", "/list", "/quit", "/help", "/system", "/save", "/open"):
         return Command(word[1:], text=rest)
     raise ChatError(f"unknown command {word}. {HINT}")

@@ -101,8 +101,8 @@ class ChatControl:
         for s in self.sessions:
             s.system = text
 
-    def save(self, name: str | None) -> Path:
-        path = self.sessions[-1].save(self.folder(), name or None)
+    def save(self, name: str | None, replace: bool = False) -> Path:
+        path = self.sessions[-1].save(self.folder(), name or None, replace)
         self.saved.append(path)
         return path
 
@@ -148,7 +148,7 @@ class ChatControl:
             self.set_system(text or None)
             return f"system prompt {'set' if text else 'cleared'}"
         if name == "save":
-            return f"saved {self.save(text or None)}"
+            return f"saved {self.save(text or None, command.replace)}"
         if name == "list":
             return "saved transcripts: " + (", ".join(self.transcripts()) or "none yet")
         if name == "open":
@@ -162,7 +162,7 @@ class ChatControl:
 
 
 def open_chat(ref: str, compare: bool = False, system: str | None = None, params: GenerationParams | None = None,
-              loading: Callable[[str], None] | None = None) -> ChatControl:
+              loading: Callable[[str], None] | None = None, n_ctx: int | None = None) -> ChatControl:
     """Resolve ``ref`` (a run id, a .gguf, a model folder) and load its model(s); ``loading`` is
     told each target's label before it loads (the CLI says so: a model can take seconds)."""
     from tuitune.chat.backend import GenerationParams
@@ -176,7 +176,7 @@ def open_chat(ref: str, compare: bool = False, system: str | None = None, params
         for t in targets:
             if loading is not None:
                 loading(t.label)
-            sessions.append(ChatSession(t.open(), system=system, params=params or GenerationParams()))
+            sessions.append(ChatSession(t.open(n_ctx), system=system, params=params or GenerationParams()))
     except BaseException:
         for s in sessions:
             s.backend.close()

@@ -15,8 +15,11 @@ _PROBE = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}, 
           {"role": "user", "content": "u"}]
 
 
+DEFAULT_CTX = 2048
+"""Tokens of context a GGUF chat opens with (`tuitune chat --ctx` changes it)."""
+
 class LlamaCppBackend:
-    def __init__(self, path: str | Path, n_ctx: int = 2048, chat_template: str | None = None):
+    def __init__(self, path: str | Path, n_ctx: int = DEFAULT_CTX, chat_template: str | None = None):
         from jinja2.exceptions import SecurityError, TemplateError
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter

@@ -22,10 +22,11 @@ class WorkerBackend:
         )
         assert self.process.stdin is not None and self.process.stdout is not None  # both are pipes
         self._stdin, self._stdout = self.process.stdin, self.process.stdout
-        hello = self._receive()
-        if "error" in hello:
+        try:
+            hello = self._receive()
+        except ChatError:
             self.close()
-            raise ChatError(hello["error"])
+            raise
         self.name, self.n_ctx = hello["name"], hello["n_ctx"]
 
     def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[str]:
@@ -56,4 +57,7 @@ class WorkerBackend:
         line = self._stdout.readline()
         if not line:
             raise ChatError("the chat worker stopped unexpectedly")
-        return json.loads(line)
+        message = json.loads(line)
+        if "error" in message and "ready" not in message:
+            raise ChatError(message["error"])
+        return message

@@ -7,6 +7,7 @@ one request per line on stdin, answers on stdout:
     → {"op": "generate", "messages": [...], "params": {...}}   ← {"text": "..."}… {"done": true}
     → {"op": "count", "messages": [...]}                        ← {"tokens": N}
     first line out: {"ready": true, "name": ..., "n_ctx": N}, or {"error": "..."}
+    a request it cannot carry out (a chat template the sandbox refuses) ← {"error": "..."}
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from tuitune.errors import explain
 
 
 def load(target: Path, base_only: bool) -> tuple[Any, Any, str]:
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model, tokenizer, name = load(Path(args.target), args.base)
     except Exception as e:  # noqa: BLE001 - the client shows it as a ChatError
-        _send(out, {"error": f"cannot load {args.target}: {e}"})
+        _send(out, {"error": f"cannot load {args.target}: {explain(e)}"})
         return 1
     model.eval()
     from tuitune.weights.merge import end_token_ids
@@ -67,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     _send(out, {"ready": True, "name": name, "n_ctx": n_ctx})
     for line in sys.stdin:
         request = json.loads(line)
-        ids = tokenizer.apply_chat_template(request["messages"], add_generation_prompt=request["op"] == "generate",
-                                            return_tensors="pt", return_dict=True)
+        try:
+            ids = tokenizer.apply_chat_template(request["messages"], add_generation_prompt=request["op"] == "generate",
+                                                return_tensors="pt", return_dict=True)
+        except Exception as e:  # noqa: BLE001 - a refused template is an answer, not the worker's end
+            _send(out, {"error": explain(e)})
+            continue
         if request["op"] == "count":
             _send(out, {"tokens": int(ids["input_ids"].shape[1])})
             continue

@@ -3,13 +3,14 @@ transcripts and preference pairs. Light core: backends do the heavy part."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuitune.chat.backend import Backend, GenerationParams, Message
+from tuitune.chat.backend import Backend, ChatError, GenerationParams, Message
 
 REPLY_RESERVE = 0.25  # share of the context window kept free for the reply
 
@@ -29,6 +30,7 @@ class ChatSession:
         """Stream the answer to ``text``; the answer joins the history once it is complete."""
         self.history.append({"role": "user", "content": text})
         self._trim()
+        self._require_fit(text)
         pieces = []
         for piece in self.backend.stream(self.messages(), self.params):
             pieces.append(piece)
@@ -37,6 +39,18 @@ class ChatSession:
 
     def reset(self) -> None:
         self.history.clear()
+
+    def _require_fit(self, text: str) -> None:
+        """After trimming, the prompt alone may still not fit: say so, and keep it out of the history."""
+        budget = int(self.backend.n_ctx * (1 - REPLY_RESERVE))
+        tokens = self.backend.count_tokens(self.messages())
+        if tokens > budget:
+            self.history.pop()
+            raise ChatError(
+                f"the prompt is {tokens} tokens ({len(text)} characters), but the context window holds "
+                f"{self.backend.n_ctx} tokens, {budget} of them for the conversation (the rest is kept for the "
+                "reply); shorten it, or open the chat with a larger context (`tuitune chat TARGET --ctx N`)"
+            )
 
     def _trim(self) -> None:
         budget = int(self.backend.n_ctx * (1 - REPLY_RESERVE))
@@ -49,15 +63,33 @@ class ChatSession:
             self.notices.append(f"the conversation outgrew the context window ({self.backend.n_ctx} tokens): "
                                 f"the oldest {dropped} exchange(s) were left out")
 
-    def save(self, folder: Path, name: str | None = None) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        from tuitune.paths import safe_name
+    def save(self, folder: Path, name: str | None = None, replace: bool = False) -> Path:
+        """Write the transcript as ``NAME.json`` (a :class:`ChatError` if that exists, unless
+        ``replace``), or without a name as the time, made unique (two saves in one second
+        keep both)."""
+        from tuitune.paths import atomic_write_text, safe_name
 
-        path = folder / f"{safe_name(name or '', default=time.strftime('%Y%m%d-%H%M%S'), limit=80)}.json"
+        folder.mkdir(parents=True, exist_ok=True)
         transcript = {"model": self.backend.name, "system": self.system, "params": self.params.to_json(),
                       "messages": self.history, "saved_at": time.time()}
-        path.write_text(json.dumps(transcript, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return path
+        text = json.dumps(transcript, indent=2, ensure_ascii=False) + "\n"
+        if name:
+            path = folder / f"{safe_name(name, limit=80)}.json"
+            if path.exists() and not replace:
+                raise ChatError(f"a transcript named {path.stem!r} exists in {folder}; "
+                                f"`/save {path.stem} --replace` replaces it, or give another name")
+            atomic_write_text(path, text)
+            return path
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in itertools.count(1):
+            path = folder / (f"{stamp}.json" if n == 1 else f"{stamp}-{n}.json")
+            try:
+                with open(path, "x", encoding="utf-8") as f:  # "x": never an existing file
+                    f.write(text)
+                return path
+            except FileExistsError:
+                continue
+        raise AssertionError("unreachable")
 
 
 def load_transcript(path: Path) -> dict:

@@ -27,11 +27,12 @@ class Target:
     base: bool = False
     run: RunDir | None = None
 
-    def open(self) -> Backend:
+    def open(self, n_ctx: int | None = None) -> Backend:
+        """The loaded model; ``n_ctx``: the context window of a GGUF (a worker's is the model's own)."""
         if self.gguf is not None:
-            from tuitune.chat.llama_backend import LlamaCppBackend
+            from tuitune.chat.llama_backend import DEFAULT_CTX, LlamaCppBackend
 
-            return LlamaCppBackend(self.gguf)
+            return LlamaCppBackend(self.gguf, n_ctx=n_ctx or DEFAULT_CTX)
         if self.worker is None:
             raise ChatError(f"{self.label}: neither a GGUF file nor a model to load")
         from tuitune.chat.remote import WorkerBackend
@@ -53,7 +54,7 @@ def resolve(ref: str) -> Target:
         check_model_files(str(path))
         return Target(path.name, worker=path)
     try:  # a run: run:<id>, or plainly its id or its folder
-        run = find_run(model.value if model.kind == "run" else ref)
+        run = find_run(model.value if model.kind == "run" else ref, to_read=True)
     except RunStoreError as e:
         raise ChatError(f"{e}; TARGET may also be a .gguf file or a model folder") from None
     gguf = exported_gguf(run)

@@ -15,6 +15,8 @@ import sys
 
 from tuitune.chat.backend import ChatError, GenerationParams
 
+MIN_CTX, MAX_CTX = 128, 1_048_576
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("chat", help="chat with a run, a .gguf file or a model folder")
@@ -24,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--top-p", type=float, default=0.95)
     p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument("--ctx", type=int, metavar="N",
+                   help="tokens of context for a .gguf (default 2048; what the prompt, the conversation and the reply share)")
     p.add_argument("--seed", type=int)
     p.add_argument("--compare", action="store_true", help="answer with the base model and the tuned one")
     p.add_argument("--list", action="store_true", help="list saved transcripts of this target")
@@ -38,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
         for name in transcript_names(resolve(args.target)):
             print(name)
         return 0
+    if args.ctx is not None and not MIN_CTX <= args.ctx <= MAX_CTX:
+        raise ChatError(f"--ctx {args.ctx}: give between {MIN_CTX} and {MAX_CTX} tokens of context")
     params = GenerationParams(args.temperature, args.top_p, args.max_tokens, args.seed)
-    control = open_chat(args.target, args.compare, args.system, params, loading=lambda label: _err(f"loading {label}…"))
+    control = open_chat(args.target, args.compare, args.system, params, loading=lambda label: _err(f"loading {label}…"),
+                        n_ctx=args.ctx)
     try:
         if args.open:
             control.restore(args.open)

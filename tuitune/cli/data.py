@@ -30,7 +30,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print the report as JSON")
     clean = sub.add_parser("clean", help="clean and split into DIR (train/val/rejected .jsonl, report.json)")
     _source_args(clean)
-    clean.add_argument("--out", required=True, metavar="DIR", help="folder to write (the input is never touched)")
+    clean.add_argument("--out", required=True, metavar="DIR",
+                       help="a new or empty folder to write (the input is never touched)")
+    clean.add_argument("--force", action="store_true",
+                       help="write into a folder that holds an earlier `tuitune data clean` output, replacing it")
     clean.add_argument("--json", action="store_true", help="print the report as JSON")
     clean.add_argument("--stage", choices=SchemaChoices("train.stage"), metavar="STAGE",
                        help="refuse the file unless it suits this training stage: %(choices)s")
@@ -124,8 +127,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tuitune.data.pipeline import prepare
+    from tuitune.data.pipeline import claim_output_folder, prepare
 
+    claim_output_folder(Path(args.out), force=args.force)
     _, _, report = prepare(section(args), args.out, load_tokenizer(args.model), seed=args.seed,
                            max_seq_len=args.max_seq_len, stage=args.stage)
     _show(report, args.json)

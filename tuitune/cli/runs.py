@@ -25,6 +25,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true")
     resume = runs_sub.add_parser("resume", help="continue a stopped, failed or crashed run from its last checkpoint")
     resume.add_argument("run_id")
+    resume.add_argument("--from-scratch", action="store_true",
+                        help="train again from step 0 a run whose checkpoints are all gone")
     add_follow_args(resume)
     stop = runs_sub.add_parser("stop", help="stop a running run after its current step (a checkpoint is saved)")
     stop.add_argument("run_id")
@@ -104,7 +106,7 @@ def runs_resume(args: argparse.Namespace) -> int:
     from tuitune.runs import actions
     from tuitune.runs.store import find_run
 
-    started = actions.resume(find_run(args.run_id))
+    started = actions.resume(find_run(args.run_id), from_scratch=args.from_scratch)
     for note in started.notes:
         say(args, note)
     run = started.run

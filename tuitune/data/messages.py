@@ -120,6 +120,7 @@ def as_prompt(value: Any, key: str) -> Conversation:
     """A prompt: a string (one user turn) or messages ending with a user or tool turn."""
     if isinstance(value, str):
         return [{"role": "user", "content": value}]
+    _text_or_messages(value, key)
     conv = parse_messages(value, key)
     if conv[-1]["role"] not in ("user", "tool"):
         raise RowError(f"`{key}` ends with a {conv[-1]['role']} turn; a prompt must end with the user's")
@@ -130,7 +131,15 @@ def as_answer(value: Any, key: str) -> Conversation:
     """An answer: a string (one assistant turn) or assistant messages."""
     if isinstance(value, str):
         return [{"role": "assistant", "content": value}]
+    _text_or_messages(value, key)
     conv = parse_messages(value, key)
     if conv[-1]["role"] != "assistant":
         raise RowError(f"`{key}` ends with a {conv[-1]['role']} turn; an answer must be the assistant's")
     return conv
+
+
+def _text_or_messages(value: Any, key: str) -> None:
+    """Where text is as good as messages, a value that is neither says both are allowed."""
+    if not isinstance(value, (list, dict)):
+        shown = repr(value) if isinstance(value, (int, float, bool)) or value is None else type(value).__name__
+        raise RowError(f"`{key}` must be text or a list of messages, got {shown}")

@@ -91,6 +91,32 @@ def inspect(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq_len:
     return report, rejected, train, val
 
 
+OUTPUT_MARK = ".tuitune-data-clean"
+"""Left in a folder `tuitune data clean` wrote: only such a folder is ever written into again."""
+
+
+def claim_output_folder(out: Path, force: bool = False) -> None:
+    """Make ``out`` the output folder of `tuitune data clean`, or refuse (a :class:`DataError`)
+    when that could overwrite anything a person made: a file, a folder that is not empty (unless
+    ``force``), and, even with ``force``, outputs not written by an earlier clean (no mark)."""
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out}: a file, not a folder; give a new or empty folder to write train.jsonl, "
+                        "val.jsonl, rejected.jsonl and report.json into")
+    held = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if held and held != [OUTPUT_MARK]:  # only the mark: an earlier clean that failed before writing
+        if not force:
+            raise DataError(f"--out {out}: the folder is not empty ({', '.join(held[:4])}{' …' if len(held) > 4 else ''}); "
+                            "give a new or empty folder, or add --force to replace an earlier `tuitune data clean` output there")
+        ours = OUTPUT_MARK in held
+        clash = [name for name in OUTPUTS if name in held]
+        if clash and not ours:
+            raise DataError(f"--out {out}: {', '.join(clash)} not written by `tuitune data clean` (the folder has no "
+                            f"{OUTPUT_MARK} mark), so nothing there is overwritten, even with --force; give another folder")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / OUTPUT_MARK).write_text("written by `tuitune data clean`; its outputs here may be replaced with --force\n",
+                                   encoding="utf-8")
+
+
 def prepare(section: Any, run_data_dir: str | Path, tokenizer: Any = None, *, seed: int = 42,
             max_seq_len: int | None = None, stage: str | None = "sft",
             cache_dir: str | Path | None = None) -> tuple[list[dict], list[dict], dict]:

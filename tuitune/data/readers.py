@@ -28,6 +28,10 @@ MAGIC_FIX = {"a gzip-compressed file": "decompress it first (gunzip)",
 SUFFIXES = ", ".join(sorted(JSONL | TEXT | {".json", ".csv", ".tsv", ".parquet"}))
 
 
+# Nesting this deep is no dataset: Python's JSON parser would recurse past its limit on it.
+TOO_DEEP = "JSON nested too deeply to be a dataset row (thousands of levels of [ or {); check how the file was made"
+
+
 def read_rows(path: Path, split: str | None = None) -> tuple[list[Row], str]:
     """All rows of ``path`` and the container read (``jsonl``, ``json``, ``csv`` …); ``split``
     names the split of a hub dataset's snapshot."""
@@ -36,7 +40,12 @@ def read_rows(path: Path, split: str | None = None) -> tuple[list[Row], str]:
     if path.is_dir():
         return _read_dataset_folder(path), "datasets folder"
     if not path.exists():
+        if path.is_symlink():
+            raise DataError(f"{path}: a symbolic link whose target is missing or loops back on itself; "
+                            "point data.path at the file itself")
         raise DataError(f"{path}: file not found")
+    if not path.is_file():  # a FIFO or a device would block the read forever, or never end
+        raise DataError(f"{path}: not a regular file (a pipe, socket or device); give a data file or a folder of them")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return _read_parquet(path), "parquet"
@@ -94,6 +103,8 @@ def _read_jsonl(path: Path, text: str) -> list[Row]:
         except json.JSONDecodeError as e:
             # Kept as a broken row: one bad line need not sink a 100k-line file if on_error = skip.
             rows.append(Row(f"{path}:{number}", line, f"invalid JSON ({e.msg} at column {e.colno})"))
+        except RecursionError:
+            rows.append(Row(f"{path}:{number}", line[:200], TOO_DEEP))
     return rows
 
 
@@ -106,6 +117,8 @@ def _read_json(path: Path, text: str) -> list[Row]:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
+        except RecursionError:
+            raise DataError(f"{path}: {TOO_DEEP}") from None
         return _rows_in_object(path, data)
     rows: list[Row] = []
     pos, line, counted = start + 1, 1, 0
@@ -122,6 +135,8 @@ def _read_json(path: Path, text: str) -> list[Row]:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as e:
             raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
+        except RecursionError:
+            raise DataError(f"{path}:{line}: {TOO_DEEP}") from None
         rows.append(Row(f"{path}:{line}", value))
         while pos < len(text) and text[pos] in ws:
             pos += 1
@@ -182,7 +197,7 @@ def _read_csv(path: Path, text: str, delimiter: str) -> list[Row]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            rows.append(Row(where, cells, f"{len(cells)} cells, but the header has {len(header)} columns"))
+            rows.append(Row(where, cells, f"{_count(len(cells), 'cell')}, but the header has {_count(len(header), 'column')}"))
             continue
         rows.append(Row(where, {h: _cell(c) for h, c in zip(header, cells, strict=False)}))
 
@@ -240,3 +255,7 @@ def _read_dataset_folder(path: Path) -> list[Row]:
         split = "train" if "train" in data else next(iter(data))
         data, where = data[split], f"{path}/{split}"
     return [Row(f"{where}[{i}]", row) for i, row in enumerate(data.to_list())]
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

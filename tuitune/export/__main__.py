@@ -16,9 +16,10 @@ import sys
 
 from tuitune.events import EventWriter
 from tuitune.export.stage import export_stage
-from tuitune.runs.store import RunDir, RunStoreError
+from tuitune.runs.store import RunDir, RunStoreError, started
+from tuitune.runs.workers import EXIT_BUSY
 
-EXIT_PASSED, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
+EXIT_PASSED, EXIT_FAILED = 0, 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     except (RunStoreError, FileNotFoundError) as e:
         print(f"tuitune export: {e}", file=sys.stderr)
         return EXIT_BUSY
+    finally:
+        started()
     with lock, EventWriter(run.events) as events:
         quants, ollama = _choice(run, args)
         return run_export(run, quants, ollama, events)

@@ -154,7 +154,7 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     stopping = ev.early_stopping if ev.early_stopping != "auto" else has_val
     if ev.early_stopping == "auto":
         why = (f"on: {data.val_rows} validation rows; stops after {ev.patience} evaluations without a new best "
-               "and keeps the best checkpoint") if has_val else "off: no validation split (data.val_fraction = 0)"
+               "and keeps the best checkpoint") if has_val else f"off: {_why_no_validation(preset.data.val_fraction, data)}"
         choices["eval.early_stopping"] = Choice(stopping, why, True)
     else:
         choices["eval.early_stopping"] = Choice(stopping, "set in the preset", False)
@@ -205,6 +205,16 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     facts = asdict(data) | {"params": params, "device": device, "method": method}
     return Guidance(choices, summary, total, warnings, facts)
 
+
+
+def _why_no_validation(val_fraction: float, data: DataFacts) -> str:
+    from tuitune.data.split import MIN_ROWS_FOR_VAL
+
+    if val_fraction <= 0:
+        return "no validation split (data.val_fraction = 0)"
+    rows = data.train_rows + data.val_rows
+    return (f"no validation split: {rows} rows are too few to hold any out (a split needs {MIN_ROWS_FOR_VAL}; "
+            f"data.val_fraction = {val_fraction:g} applies from there)")
 
 # --- the rules, one function each (docs/guidance.md gives the sources) ---------------------------
 

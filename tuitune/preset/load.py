@@ -66,6 +66,8 @@ def parse_preset(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise PresetError(source, [f"invalid TOML: {e}"]) from None
+    except RecursionError:
+        raise PresetError(source, ["invalid TOML: arrays or tables nested thousands deep; no preset key takes that"]) from None
     problems = apply_overrides(raw, overrides)
     try:
         preset = Preset.model_validate(raw)
@@ -93,9 +95,12 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
             continue
         try:
             parsed = tomllib.loads(f"v = {value.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
+        except (tomllib.TOMLDecodeError, RecursionError):
             parsed = value.strip()
         *parents, leaf = key.split(".")
+        if not all(part.strip() for part in key.split(".")):
+            problems.append(f"override {item!r}: {key!r} has an empty part; keys are SECTION.KEY, e.g. train.max_steps")
+            continue
         node = raw
         for part in parents:
             child = node.setdefault(part, {})
@@ -138,7 +143,15 @@ def _closest_key(loc: tuple[Any, ...]) -> str | None:
 def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
     problems = []
     data_path = preset.data.path
-    if not data_path.startswith((BUNDLED_PREFIX, HUB_PREFIX)):  # a hub id is fetched when the data is read
+    if data_path.startswith(HUB_PREFIX):
+        from tuitune.data import hub
+        from tuitune.data.schema import DataError
+
+        try:
+            hub.parse(data_path)
+        except DataError as e:
+            problems.append(f"key 'data.path': {e}")
+    elif not data_path.startswith(BUNDLED_PREFIX):  # a hub id is fetched when the data is read
         resolved = (base_dir / Path(data_path).expanduser()).resolve()
         if not resolved.exists():
             problems.append(f"key 'data.path': file not found: {resolved}")

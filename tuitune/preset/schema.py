@@ -45,7 +45,8 @@ def _auto(value: Any) -> Any:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
+    # inf and nan are no count or rate (`epochs = inf` reached the guidance as an OverflowError).
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True, allow_inf_nan=False)
 
 
 class ModelSection(_Section):
@@ -119,10 +120,10 @@ class DataSection(_Section):
     """How alike two rows must be to count as near duplicates: the Jaccard similarity of their
     word 3-grams (1.0: identical words)."""
 
-    min_tokens: int | None = Field(None, ge=1)
+    min_tokens: int | None = Field(None, ge=1, le=1_048_576)
     """Leave out rows shorter than this many tokens (counted with the model's chat template)."""
 
-    max_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1, le=1_048_576)
     """Leave out rows longer than this many tokens, instead of truncating them at `train.max_seq_len`."""
 
     drop_degenerate_pairs: bool = True
@@ -147,14 +148,14 @@ class TrainSection(_Section):
     """`full` updates every weight; `lora` trains a small adapter; `qlora` trains an adapter on a
     4-bit base. `auto` picks LoRA when the 16-bit model fits comfortably, else QLoRA."""
 
-    epochs: float | None = Field(None, gt=0)
+    epochs: float | None = Field(None, gt=0, le=1000)
     """Passes over the training data (ignored when `max_steps` is set). `auto` (or left out):
     tuitune chooses from the number of examples, and on the CPU caps the run to a few minutes."""
 
-    max_steps: int | None = Field(None, gt=0)
+    max_steps: int | None = Field(None, gt=0, le=10_000_000)
     """Stop after this many optimizer steps; overrides `epochs` (left out: from the epochs)."""
 
-    learning_rate: float | None = Field(None, gt=0, lt=1)
+    learning_rate: float | None = Field(None, ge=1e-8, lt=1)
     """Peak learning rate. Typical: 1e-4 to 5e-4 for LoRA, 1e-5 to 5e-5 for full fine-tuning.
     `auto`: chosen from the method and the model's size (docs/guidance.md)."""
 
@@ -214,20 +215,20 @@ class TrainSection(_Section):
     assistant_only_loss: bool = True
     """Learn only from the assistant's turns, not from the prompts and system messages."""
 
-    seed: int = Field(42, ge=0)
+    seed: int = Field(42, ge=0, le=2**32 - 1)
     """Seed for shuffling, splitting and weight initialization."""
 
-    logging_steps: int = Field(1, ge=1)
+    logging_steps: int = Field(1, ge=1, le=1_000_000)
     """Report loss and learning rate every this many steps."""
 
-    save_steps: int | None = Field(None, ge=1)
+    save_steps: int | None = Field(None, ge=1, le=10_000_000)
     """Save a resumable checkpoint every this many steps (`auto`: at every evaluation, or five
     times per run without a validation split)."""
 
-    save_total_limit: int = Field(2, ge=1)
+    save_total_limit: int = Field(2, ge=1, le=1000)
     """Keep at most this many checkpoints (the oldest are deleted)."""
 
-    eval_steps: int | None = Field(None, ge=1)
+    eval_steps: int | None = Field(None, ge=1, le=10_000_000)
     """Evaluate on the validation split every this many steps (`auto`: about 10 times per run,
     5 on the CPU)."""
 
@@ -264,7 +265,7 @@ class LoraSection(_Section):
     r: int | None = Field(None, ge=1, le=1024)
     """Adapter rank: capacity of the adapter. 8-64 is typical (`auto`: 16, more for large datasets)."""
 
-    alpha: int | None = Field(None, ge=1)
+    alpha: int | None = Field(None, ge=1, le=4096)
     """Adapter scaling; the update is scaled by alpha / r. Often 2 x r (`auto`: 2 x r)."""
 
     dropout: float = Field(0.05, ge=0, lt=1)
@@ -282,7 +283,7 @@ class EvalSection(_Section):
     checkpoint (it is saved and exported instead of the last). `auto`: on when there is a
     validation split."""
 
-    patience: int = Field(3, ge=1)
+    patience: int = Field(3, ge=1, le=1000)
     """Evaluations in a row without a new best validation loss before early stopping ends the run."""
 
     probes: list[str] = Field(default_factory=list)
@@ -316,11 +317,11 @@ class DpoSection(_Section):
     label_smoothing: float = Field(0.0, ge=0, lt=0.5)
     """Share of pairs assumed mislabeled, for `robust` (and conservative `sigmoid`); 0 trusts every pair."""
 
-    max_prompt_len: int | None = Field(None, ge=1)
+    max_prompt_len: int | None = Field(None, ge=1, le=1_048_576)
     """Keep at most this many prompt tokens (the end of the prompt, next to the answer, is kept);
     default: no limit beyond `train.max_seq_len`."""
 
-    max_completion_len: int | None = Field(None, ge=1)
+    max_completion_len: int | None = Field(None, ge=1, le=1_048_576)
     """Keep at most this many tokens of each answer (its start); default: no limit beyond
     `train.max_seq_len`."""
 

@@ -86,16 +86,17 @@ def check_fits(preset: Preset, *, force: bool = False) -> None:
     check_preset(preset, gpu_bytes, shape=shape, bf16=bf16, force=force)
 
 
-def resume(run: RunDir, process: subprocess.Popen[bytes] | None = None) -> Started:
+def resume(run: RunDir, process: subprocess.Popen[bytes] | None = None, from_scratch: bool = False) -> Started:
     """``tuitune runs resume RUN``: continue a stopped, failed or crashed run from its last
-    complete checkpoint (an unreadable state.json is rebuilt from the events first, and said)."""
+    complete checkpoint (an unreadable state.json is rebuilt from the events first, and said);
+    ``from_scratch``: train again from step 0 a run whose checkpoints are all gone."""
     from tuitune.runs.workers import check_resumable, rebuild_if_unreadable, start_worker
 
     if _alive(process):
         raise ActionRefused(f"run {run.id} is already starting or running")
     note = rebuild_if_unreadable(run)
     try:
-        check_resumable(run)
+        check_resumable(run, from_scratch)
     except TuituneError as e:
         if note:  # the rebuild happened: say so with the refusal, it changed the run's files
             raise ActionRefused(f"{note}; {e}") from None

@@ -32,7 +32,7 @@ def preflight(preset: Preset) -> Preflight:
         model = preset.model.path = pinned(ref)
     else:
         model = str(unbundle(ref))  # a bundled model that is not installed fails here
-        check_model_files(model, preset.model.allow_pickle)
+        check_model_files(model, preset.model.allow_pickle, preset.model.trust_remote_code)
     data = check(preset.data, preset.train.stage)
     # Counts before cleaning; the worker's cleaning report says what it dropped.
     train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)

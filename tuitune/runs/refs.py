@@ -21,7 +21,7 @@ def source_run(ref: str | ModelRef) -> RunDir:
     if model.kind != "run":
         raise RunStoreError(f"model.path {model.text!r} is not a {RUN_PREFIX}<id> reference")
     try:
-        run = find_run(model.value)
+        run = find_run(model.value, to_read=True)  # only its weights are read
     except RunStoreError as e:
         raise RunStoreError(f"model.path {model.text!r}: {e}") from None
     if result_kind(run) is None:

@@ -18,6 +18,8 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,6 +189,16 @@ class RunDir:
             fcntl.flock(f, fcntl.LOCK_UN)
             return False
 
+    @contextmanager
+    def starting(self) -> Iterator[int]:
+        """The run's start lock, taken by a front that starts a worker (it waits while another
+        front holds it); yields its file descriptor, which the worker inherits and closes once
+        it holds the run (:func:`started`). The lock lasts while either has it open, so two fronts
+        resuming one run at once start one worker, and the second then finds the run held."""
+        with open(self.path / "starting.lock", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            yield f.fileno()
+
     def acquire(self) -> Any:
         """Take the run for this process; the lock lives as long as the returned file object
         (the OS frees it when the process dies, so a killed worker never blocks a resume)."""
@@ -214,6 +226,19 @@ def pid_alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
+STARTING_FD_ENV = "TUITUNE_STARTING_FD"
+"""Names the inherited descriptor of the run's start lock in a worker a front started."""
+
+
+def started() -> None:
+    """Called by a worker once it holds its run (or knows it cannot): the front's start lock is
+    let go, so a front waiting to start the same run goes on (and finds it held)."""
+    fd = os.environ.pop(STARTING_FD_ENV, None)
+    if fd is not None:
+        with suppress(OSError, ValueError):
+            os.close(int(fd))
+
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
@@ -233,23 +258,46 @@ def create_run(preset: Preset, root: Path | None = None) -> RunDir:
     return run
 
 
-def find_run(ref: str, root: Path | None = None) -> RunDir:
-    """A run by id, unique id prefix, or path to its directory."""
-    candidate = Path(ref).expanduser()
-    if (candidate / "state.json").exists():
-        return RunDir(candidate)
+def find_run(ref: str, root: Path | None = None, *, to_read: bool = False) -> RunDir:
+    """A run of the runs folder, by id, unique id prefix or suffix, or the path of its folder.
+
+    Nothing outside the runs folder is a run to act on, whatever it holds: a path is taken only
+    when it resolves to a folder directly inside it whose state.json reads as a run's (so that
+    `runs delete` can never be pointed at a user's folder that happens to hold a state.json).
+    ``to_read``: only the run's results are read (a ``run:`` model reference, a chat target), so
+    the folder of a run made under another TUITUNE_HOME is taken too, when it holds a run's state
+    and preset."""
     root = root or runs_root()
-    if not _SAFE_ID.match(ref):
-        # Not an id; and a path that is a run was handled above. Never join it under the root.
+    if _SAFE_ID.match(ref):  # an id; never joined under the root unless it is a plain name
+        if (root / ref / "state.json").exists():
+            return RunDir(root / ref)
+        matches = [r for r in list_runs(root) if r.id.startswith(ref) or r.id.endswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise RunStoreError(f"{ref!r} matches {len(matches)} runs; give more of the id")
+        if not Path(ref).is_dir():
+            raise RunStoreError(f"no run {ref!r} in {root}; `tuitune runs list` shows the runs")
+    candidate = Path(ref).expanduser()
+    if not candidate.is_dir():
         raise RunStoreError(f"{ref!r} is neither a run id nor a run's folder; `tuitune runs list` shows the runs")
-    if (root / ref / "state.json").exists():
-        return RunDir(root / ref)
-    matches = [r for r in list_runs(root) if r.id.startswith(ref) or r.id.endswith(ref)]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise RunStoreError(f"{ref!r} matches {len(matches)} runs; give more of the id")
-    raise RunStoreError(f"no run {ref!r} in {root}; `tuitune runs list` shows the runs")
+    if to_read and (candidate / "config.toml").is_file() and candidate.resolve().parent != root.resolve():
+        run = RunDir(candidate.resolve())
+        run.read_state()
+        return run
+    return run_in(candidate, root)
+
+
+def run_in(folder: Path, root: Path | None = None) -> RunDir:
+    """``folder`` as a run of the runs folder ``root``, or a :class:`RunStoreError` saying why it is none."""
+    root = (root or runs_root()).resolve()
+    path = folder.expanduser().resolve()
+    if path.parent != root:
+        raise RunStoreError(f"{folder}: not a run of {root}; tuitune acts only on the runs it made "
+                            "(`tuitune runs list` shows them)")
+    run = RunDir(path)
+    run.read_state()  # a state.json that does not read as a run's says so, naming the file
+    return run
 
 
 def list_runs(root: Path | None = None) -> list[RunDir]:
@@ -275,6 +323,8 @@ def delete_run(run: RunDir) -> None:
     lock is held during the removal, so no worker can start on a half-deleted run."""
     if not run.state_file.exists():
         raise RunStoreError(f"{run.path} is not a tuitune run (no state.json); nothing deleted")
+    if run.path.resolve().parent != runs_root().resolve():  # find_run's rule, kept where the removal is
+        raise RunStoreError(f"{run.path}: not a run of {runs_root()}; nothing deleted")
     try:
         lock = run.acquire()
     except RunStoreError:

@@ -14,18 +14,54 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tuitune.events import EventReader
-from tuitune.runs.store import RunDir, RunStoreError
+from tuitune.runs.store import STARTING_FD_ENV, RunDir, RunStoreError
 
 POLL_SECONDS = 0.25
 
 
+EXIT_BUSY = 3
+"""A worker's exit code when another worker holds its run (it changed nothing)."""
+
+
 def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | None = None) -> subprocess.Popen[bytes]:
     """Spawn ``python -m tuitune.train RUN_DIR`` in its own session (a Ctrl-C in the terminal
-    reaches only the front, which then asks the worker to stop after a checkpoint)."""
-    if run.is_locked():
-        raise RunStoreError(f"run {run.id} is already running; `tuitune runs stop {run.id}` stops it")
+    reaches only the front, which then asks the worker to stop after a checkpoint).
+
+    One front at a time starts a worker for a run: the front takes the run's start lock and hands
+    it to the worker, which lets go of it once it holds the run (:meth:`RunDir.starting`), so a
+    second front asking meanwhile waits, then finds the run held and says so. A worker whose start
+    cannot be recorded (a full disk) is stopped before the error is raised: no worker runs unseen."""
+    with run.starting() as handoff:
+        if run.is_locked():
+            raise already_running(run)
+        process = _spawn(run, module, args, handoff)
+        try:
+            run.record_launch(process.pid)
+        except OSError as e:
+            process.kill()
+            process.wait()
+            raise RunStoreError(f"run {run.id}: could not record the worker it started ({disk_message(e)}); "
+                                "the worker was stopped and nothing else changed") from None
+    return process
+
+
+def already_running(run: RunDir) -> RunStoreError:
+    return RunStoreError(f"run {run.id} is already running in another worker (pid {run.read_state().pid}); "
+                         f"one worker per run (`tuitune runs stop {run.id}` stops it)")
+
+
+def disk_message(error: OSError) -> str:
+    """An OSError in the words a person acts on; a full disk says so."""
+    import errno
+
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the disk holding {error.filename or 'the run'}; free some space, then try again"
+    return f"{error.strerror or error}{f' ({error.filename})' if error.filename else ''}"
+
+
+def _spawn(run: RunDir, module: str, args: list[str] | None, handoff: int) -> subprocess.Popen[bytes]:
     log = open(run.log, "ab")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **{STARTING_FD_ENV: str(handoff)})
     # Keep transformers and hub libraries quiet and offline-friendly in the log.
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
@@ -36,10 +72,10 @@ def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | N
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             env=env,
+            pass_fds=(handoff,),
         )
     finally:
         log.close()
-    run.record_launch(process.pid)
     return process
 
 
@@ -88,11 +124,21 @@ def rebuild_if_unreadable(run: RunDir) -> str | None:
     return None
 
 
-def check_resumable(run: RunDir) -> None:
-    """Raise unless the run can be resumed (an unreadable state.json is rebuilt first)."""
+def check_resumable(run: RunDir, from_scratch: bool = False) -> None:
+    """Raise unless the run can be resumed (an unreadable state.json is rebuilt first). A run
+    that trained but has no complete checkpoint left would start again from step 0: that is
+    done only when asked (``from_scratch``), never silently."""
+    from tuitune.runs.checkpoints import latest_checkpoint
+
     rebuild_if_unreadable(run)
     status = run.status()
     if run.is_locked():
-        raise RunStoreError(f"run {run.id} is already running in another worker (pid {run.read_state().pid}); one worker per run")
+        raise already_running(run)
     if status == "done":
         raise RunStoreError(f"run {run.id} is already done; start a new run to train more")
+    step = run.read_state().step
+    if step > 0 and latest_checkpoint(run.checkpoints) is None and not from_scratch:
+        raise RunStoreError(
+            f"run {run.id} reached step {step}, but no complete checkpoint is left in {run.checkpoints}: "
+            f"resuming would train it again from step 0; `tuitune runs resume {run.id} --from-scratch` does that"
+        )

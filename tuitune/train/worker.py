@@ -19,7 +19,8 @@ import traceback
 
 from tuitune.errors import explain
 from tuitune.events import EventWriter
-from tuitune.runs.store import RunDir, RunStoreError
+from tuitune.runs.store import RunDir, RunStoreError, started
+from tuitune.runs.workers import EXIT_BUSY
 from tuitune.train import oom
 
 
@@ -36,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         lock = run.acquire()
     except (RunStoreError, FileNotFoundError) as e:
         print(f"tuitune worker: {e}", file=sys.stderr)
-        return 3
+        return EXIT_BUSY
+    finally:
+        started()
     with lock, EventWriter(run.events) as events:
         return _run(run, events)
 
