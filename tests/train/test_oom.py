@@ -3,6 +3,7 @@ the decision to retry or fail (the real-process retry is in test_faults.py)."""
 
 import pytest
 
+from tuitune.errors import is_oom
 from tuitune.events import EventWriter, read_events
 from tuitune.preset import parse_preset
 from tuitune.runs.store import create_run
@@ -18,10 +19,10 @@ def preset(**train):
 def test_what_counts_as_out_of_memory():
     import torch
 
-    assert oom.is_oom(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
-    assert oom.is_oom(RuntimeError("CUDA error: out of memory"))
-    assert oom.is_oom(MemoryError())
-    assert not oom.is_oom(RuntimeError("shape mismatch"))
+    assert is_oom(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert is_oom(RuntimeError("CUDA error: out of memory"))
+    assert is_oom(MemoryError())
+    assert not is_oom(RuntimeError("shape mismatch"))
 
 
 def test_advice_says_what_to_lower_and_by_how_much():

@@ -9,6 +9,7 @@ from tests.helpers import NVML_RECORDINGS, idle_process
 from tests.tui.support import canned_run, hold_run
 from tuitune.events import EventWriter
 from tuitune.preset import PresetError, load_preset
+from tuitune.runs.actions import ActionRefused
 from tuitune.runs.event_text import describe, step_numbers
 from tuitune.runs.series import downsample
 from tuitune.runs.store import RunStoreError
@@ -100,9 +101,9 @@ def test_resume_export_and_delete_refuse_what_makes_no_sense(worker_starts):
         launch.resume(done, processes)
     assert launch.export(done, processes) == ["q8_0", "q4_k_m"]
     assert worker_starts[-1] == {"run": done.id, "module": "tuitune.export", "args": ["--quant", "q8_0,q4_k_m"]}
-    with pytest.raises(launch.ActionRefused, match="only finished"):
+    with pytest.raises(ActionRefused, match="only finished"):
         launch.export(canned_run(status="stopped"), processes)
-    with pytest.raises(launch.ActionRefused, match="no GGUF types"):
+    with pytest.raises(ActionRefused, match="no GGUF types"):
         launch.export(canned_run(status="done", quants=[]), processes)
     with pytest.raises(RunStoreError, match="not running"):
         launch.stop(done, launch.WorkerProcesses())  # (``processes`` still tracks the export)

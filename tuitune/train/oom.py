@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# is_oom is re-exported: the rule lives in errors, beside explain(), which every worker uses.
-from tuitune.errors import TuituneError, is_oom  # noqa: F401
+from tuitune.errors import TuituneError
 
 
 class OutOfMemory(TuituneError):

@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 
-from tuitune.errors import explain
+from tuitune.errors import explain, is_oom
 from tuitune.events import EventWriter
 from tuitune.runs.store import RunDir, RunStoreError, started
 from tuitune.runs.workers import EXIT_BUSY
@@ -132,7 +132,7 @@ def _train(run: RunDir, events: EventWriter) -> str:
         try:
             return train(run, preset, events)
         except BaseException as e:  # noqa: BLE001 - only out-of-memory is handled here
-            if not oom.is_oom(e):
+            if not is_oom(e):
                 raise
             _after_oom(run, preset, events, e)  # raises oom.OutOfMemory unless it retries
         # Out of the except block: the traceback's frames (and the model they hold) are gone.

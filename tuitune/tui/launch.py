@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from tuitune.errors import TuituneError
 from tuitune.runs import actions
-from tuitune.runs.actions import ActionRefused  # noqa: F401 - re-exported: the TUI's tests refuse by it
 
 if TYPE_CHECKING:  # the run store imports pydantic (0.1 s): not before the first frame
     from tuitune.runs.actions import Started
