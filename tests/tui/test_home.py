@@ -65,3 +65,22 @@ async def test_a_demo_that_cannot_start_says_why_and_the_app_stays(worker_starts
         note = next(n for n in app._notifications if "cannot start" in str(n.message))
         assert note.severity == "error" and "no-such-model" in str(note.message)
         assert worker_starts == [] and type(app.screen).__name__ == "HomeScreen"
+
+
+@pilot_test
+async def test_home_sums_up_the_install_and_i_opens_the_full_check():
+    """The home screen's quick check (no torch); `i` runs `tuitune doctor`'s full report, the
+    torch probe in its worker, and shows each check."""
+    app = TuituneApp()
+    async with app.run_test(size=(150, 40)) as pilot:
+        await until(pilot, lambda: " ok · " in text_of(app, "#doctor-line"), timeout=30, what="the install summary")
+        line = text_of(app, "#doctor-line")
+        assert line.startswith("install: ") and "skip" in line and "(i: the full check)" in line
+        await pilot.press("i")
+        await until(pilot, lambda: type(app.screen).__name__ == "DoctorScreen", what="the report screen")
+        await until(pilot, lambda: "bitsandbytes" in text_of(app, "#doctor-report"), timeout=120, what="the full report")
+        report = text_of(app, "#doctor-report")
+        assert "torch 2." in report and "a CPU build" in report and "no NVIDIA GPU: CPU training only" in report
+        assert " ok · " in text_of(app, "#doctor-summary")
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="back home")

@@ -40,6 +40,11 @@ def same_machine_everywhere(monkeypatch):
     monkeypatch.setattr("tuitune.tui.hardware_info.summary",
                         lambda: ["CPU   Test CPU, 2 cores", "RAM   16.0 GiB", "GPU   none: (test); training runs on the CPU"])
     monkeypatch.setattr("tuitune.tui.wizard.MemoryPlanner.gpu", lambda self: (None, False, "no GPU: (test)"))
+    from tuitune.doctor.report import Check
+
+    monkeypatch.setattr("tuitune.doctor.checks.diagnose", lambda model=None, quick=False: [
+        Check("gpu", "skip", "no NVIDIA GPU: CPU training only (test)"), Check("torch", "skip", "not probed (test)"),
+        Check("disk", "ok", "64.0 GiB free (test)")])
 
 
 def fixed_run(run_id: str, **kwargs):

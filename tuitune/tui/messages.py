@@ -90,6 +90,14 @@ class RunsListed(Message):
         return isinstance(message, RunsListed)
 
 
+class DoctorRead(Message):
+    """The doctor's checks (tuitune.doctor.report.Check), quick or full."""
+
+    def __init__(self, checks: list) -> None:
+        super().__init__()
+        self.checks = checks
+
+
 class HardwareRead(Message):
     """The hardware summary, one line per item."""
 

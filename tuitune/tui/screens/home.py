@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tuitune.tui.messages import HardwareRead, RunsListed
+from tuitune.tui.messages import DoctorRead, HardwareRead, RunsListed
 from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.widgets.runs_table import RunsTable
 
@@ -28,6 +28,8 @@ class HomeScreen(AppScreen):
                 tooltip="Create a run from presets/demo-cpu.toml, start its worker and watch it"),
         Binding("enter", "open_run", "Open run", id="home.open", show=False,
                 tooltip="Open the run under the cursor"),
+        Binding("i", "doctor", "Install check", id="home.doctor",
+                tooltip="Every check of `tuitune doctor`: GPU, torch, bitsandbytes, llama.cpp, disk, memory"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -36,6 +38,7 @@ class HomeScreen(AppScreen):
             yield Static(INTRO, id="intro")
             yield Static("Hardware", classes="section-title")
             yield Static("reading hardware…", id="hardware")
+            yield Static("install: checking…", id="doctor-line")
             yield Static("Recent runs", classes="section-title")
             yield RunsTable(limit=8, interval=2.0, id="recent")
             yield Static("", id="no-runs")
@@ -44,6 +47,7 @@ class HomeScreen(AppScreen):
     def on_mount(self) -> None:
         self.sub_title = "home"
         self.call_after_refresh(self.read_hardware)
+        self.call_after_refresh(self.check_install)
         self.set_interval(5.0, self.read_hardware)  # memory, temperature and processes change
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="hardware")
@@ -51,6 +55,23 @@ class HomeScreen(AppScreen):
         from tuitune.tui.hardware_info import summary
 
         self.post_message(HardwareRead(summary()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="doctor")
+    def check_install(self) -> None:
+        from tuitune.doctor.checks import diagnose
+
+        self.post_message(DoctorRead(diagnose(quick=True)))
+
+    @on(DoctorRead)
+    def _doctor_read(self, message: DoctorRead) -> None:
+        from tuitune.doctor.report import summary
+
+        self.query_one("#doctor-line", Static).update(Text(f"install: {summary(message.checks)} (i: the full check)"))
+
+    def action_doctor(self) -> None:
+        from tuitune.tui.screens.doctor import DoctorScreen
+
+        self.app.push_screen(DoctorScreen())
 
     @on(HardwareRead)
     def _hardware_read(self, message: HardwareRead) -> None:
