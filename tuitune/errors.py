@@ -11,9 +11,11 @@ The bottom layer: every package imports this module, and it imports none of them
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeGuard
 
 EXIT_USER_ERROR = 2
 
@@ -28,13 +30,30 @@ class TuituneError(Exception):
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """The CLI's handler: a :class:`TuituneError` becomes ``error: …`` lines on stderr and exit code 2."""
+    """The CLI's handler: a :class:`TuituneError` becomes ``error: …`` lines on stderr and exit
+    code 2; so does a full disk, which a person fixes too (any other OSError stays a traceback)."""
     try:
         yield
     except TuituneError as e:
         for line in e.lines():
             print(f"error: {line}", file=sys.stderr)
         raise SystemExit(EXIT_USER_ERROR) from None
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        print(f"error: {disk_message(e)}", file=sys.stderr)
+        raise SystemExit(EXIT_USER_ERROR) from None
+
+
+def is_disk_full(error: BaseException) -> TypeGuard[OSError]:
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_message(error: OSError) -> str:
+    """An OSError in the words a person acts on; a full disk says so."""
+    if is_disk_full(error):
+        return f"no space left on the disk holding {error.filename or 'the file being written'}; free some space, then try again"
+    return f"{error.strerror or error}{f' ({error.filename})' if error.filename else ''}"
 
 
 def is_oom(error: BaseException) -> bool:
@@ -58,4 +77,6 @@ def explain(error: BaseException) -> str:
                 "Templates render in a sandboxed Jinja environment; use a model whose template is plain Jinja.")
     if is_oom(error):
         return f"out of memory ({error}); see `tuitune plan` for settings that fit"
+    if is_disk_full(error):
+        return disk_message(error)
     return f"{type(error).__name__}: {error} (details in worker.log)"

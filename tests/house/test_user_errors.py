@@ -53,6 +53,20 @@ def test_the_cli_prints_every_problem_of_a_preset_on_its_own_line(capsys):
         1 / 0  # noqa: B018
 
 
+def test_a_full_disk_is_said_as_one_and_other_os_errors_stay_tracebacks(capsys):
+    import errno
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/runs/x/state.json")
+    with pytest.raises(SystemExit) as exited, user_errors():
+        raise full
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == ("error: no space left on the disk holding /runs/x/state.json; "
+                                       "free some space, then try again\n")
+    assert explain(full) == "no space left on the disk holding /runs/x/state.json; free some space, then try again"
+    with pytest.raises(PermissionError), user_errors():
+        raise PermissionError(errno.EACCES, "Permission denied", "/etc/shadow")
+
+
 def test_a_worker_explains_user_errors_as_their_message_and_the_rest_with_their_type():
     from tuitune.weights.merge import ExportError
 

@@ -16,7 +16,7 @@ import sys
 
 from tuitune.events import EventWriter
 from tuitune.export.stage import export_stage
-from tuitune.runs.store import RunDir, RunStoreError, started
+from tuitune.runs.store import RunDir, take_run
 from tuitune.runs.workers import EXIT_BUSY
 
 EXIT_PASSED, EXIT_FAILED = 0, 1
@@ -33,13 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     run = RunDir(args.run_dir)
     if args.after_training:
         return _after_training(run, args)
-    try:
-        lock = run.acquire()
-    except (RunStoreError, FileNotFoundError) as e:
-        print(f"tuitune export: {e}", file=sys.stderr)
+    lock = take_run(run, "tuitune export")
+    if lock is None:
         return EXIT_BUSY
-    finally:
-        started()
     with lock, EventWriter(run.events) as events:
         quants, ollama = _choice(run, args)
         return run_export(run, quants, ollama, events)

@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -228,6 +229,18 @@ def pid_alive(pid: int) -> bool:
 
 STARTING_FD_ENV = "TUITUNE_STARTING_FD"
 """Names the inherited descriptor of the run's start lock in a worker a front started."""
+
+
+def take_run(run: RunDir, who: str) -> Any | None:
+    """A worker's first act: hold ``run`` (the returned lock; None, said on stderr, when another
+    worker holds it), then let go of the start lock of the front that started this one."""
+    try:
+        return run.acquire()
+    except (RunStoreError, FileNotFoundError) as e:
+        print(f"{who}: {e}", file=sys.stderr)
+        return None
+    finally:
+        started()
 
 
 def started() -> None:

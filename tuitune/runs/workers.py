@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tuitune.errors import disk_message
 from tuitune.events import EventReader
 from tuitune.runs.store import STARTING_FD_ENV, RunDir, RunStoreError
 
@@ -48,15 +49,6 @@ def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | N
 def already_running(run: RunDir) -> RunStoreError:
     return RunStoreError(f"run {run.id} is already running in another worker (pid {run.read_state().pid}); "
                          f"one worker per run (`tuitune runs stop {run.id}` stops it)")
-
-
-def disk_message(error: OSError) -> str:
-    """An OSError in the words a person acts on; a full disk says so."""
-    import errno
-
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"no space left on the disk holding {error.filename or 'the run'}; free some space, then try again"
-    return f"{error.strerror or error}{f' ({error.filename})' if error.filename else ''}"
 
 
 def _spawn(run: RunDir, module: str, args: list[str] | None, handoff: int) -> subprocess.Popen[bytes]:

@@ -19,7 +19,7 @@ import traceback
 
 from tuitune.errors import explain, is_oom
 from tuitune.events import EventWriter
-from tuitune.runs.store import RunDir, RunStoreError, started
+from tuitune.runs.store import RunDir, take_run
 from tuitune.runs.workers import EXIT_BUSY
 from tuitune.train import oom
 
@@ -33,13 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     from tuitune.runs import faults
 
     faults.at_start()
-    try:
-        lock = run.acquire()
-    except (RunStoreError, FileNotFoundError) as e:
-        print(f"tuitune worker: {e}", file=sys.stderr)
+    lock = take_run(run, "tuitune worker")
+    if lock is None:
         return EXIT_BUSY
-    finally:
-        started()
     with lock, EventWriter(run.events) as events:
         return _run(run, events)
 
