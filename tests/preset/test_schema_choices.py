@@ -11,7 +11,7 @@ import typing
 import pytest
 
 from tuitune.preset import schema
-from tuitune.preset.schema import choices, default
+from tuitune.preset.keys import choices, default
 
 
 def test_choices_read_the_literals_of_a_key_in_schema_order():

@@ -89,7 +89,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from tuitune.hardware.plan import detect_gpu, parse_targets
     from tuitune.hardware.recommend import recommend
     from tuitune.hardware.setup import Setup
-    from tuitune.preset.schema import default
+    from tuitune.preset.keys import default
 
     resolve(args)
     if args.probe:  # say it before any work: the probe cannot run without a GPU

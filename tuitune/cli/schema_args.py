@@ -24,7 +24,7 @@ class SchemaChoices(Sequence[Any]):
     @property
     def values(self) -> tuple[Any, ...]:
         if self._values is None:
-            from tuitune.preset.schema import choices
+            from tuitune.preset.keys import choices
 
             self._values = tuple(v for v in choices(self.key) if v not in self.without)
         return self._values
@@ -53,7 +53,7 @@ class SchemaDefault:
 
     @property
     def value(self) -> Any:
-        from tuitune.preset.schema import default
+        from tuitune.preset.keys import default
 
         return default(self.key)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from tuitune.hardware.errors import PlannerError
-from tuitune.preset.schema import choices, default
+from tuitune.preset.keys import choices, default
 
 # The methods the planner compares, in the order it prefers them: the preset's, less `auto`
 # (which asks the planner to choose). The optimizers and stages it knows are the preset's too.

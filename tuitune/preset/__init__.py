@@ -1,6 +1,7 @@
 """The preset: one TOML file that says what to train, on what, and how.
 
 - :mod:`~tuitune.preset.schema` — the fields, each with its help text (pydantic);
+- :mod:`~tuitune.preset.keys` — one key's allowed values and default, read from the schema;
 - :mod:`~tuitune.preset.load` — reading a file, dotted overrides, every problem reported at once;
 - :mod:`~tuitune.preset.guidance` — the settings tuitune chooses when a preset leaves them open.
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuitune.preset import Preset
-from tuitune.preset.schema import choices
+from tuitune.preset.keys import choices
 from tuitune.runs.store import RunDir
 from tuitune.weights.loading import Hardware
 

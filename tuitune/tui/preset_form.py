@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import tomli_w
 
 from tuitune.preset import Preset, PresetError, apply_overrides, field_help, parse_preset
-from tuitune.preset.schema import choices
+from tuitune.preset.keys import choices
 
 if TYPE_CHECKING:
     from tuitune.runs.preflight import Preflight

@@ -78,7 +78,7 @@ def list_rows(root: Path | None = None, limit: int | None = None) -> list[RunRow
 
 def config_method(run: RunDir) -> str:
     """``train.method`` from the run's config.toml, without validating the whole preset."""
-    from tuitune.preset.schema import default  # pydantic: rows are read after the first frame
+    from tuitune.preset.keys import default  # pydantic: rows are read after the first frame
 
     if run.path not in _methods:
         try:
