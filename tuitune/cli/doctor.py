@@ -16,17 +16,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from tuitune.doctor.checks import diagnose
-    from tuitune.doctor.report import summary
+    from tuitune.doctor.report import report_lines, summary
 
     checks = diagnose(args.model)
     if args.json:
         print(json.dumps({"checks": [c.to_json() for c in checks]}))
     else:
-        width = max(len(c.name) for c in checks)
-        for c in checks:
-            print(f"{c.status:4}  {c.name:{width}}  {c.message}")
-            if c.fix and c.status in ("warn", "fail"):
-                print(f"{'':4}  {'':{width}}  → {c.fix}")
+        for status, line in report_lines(checks):
+            print(f"{status:4}  {line}")
         print(summary(checks))
     return 1 if any(c.status == "fail" for c in checks) else 0
 

@@ -38,3 +38,15 @@ def summary(checks: list[Check]) -> str:
     line = " · ".join(f"{n[s]} {s}" for s in STATUSES)
     failed = [c.name for c in checks if c.status == "fail"]
     return line + (f" — fix first: {failed[0]}" if failed else "")
+
+
+def report_lines(checks: list[Check]) -> list[tuple[str, str]]:
+    """The report as (status, rest of the line) pairs, names aligned, with the fix on a line of
+    its own (status "") under a warning or a failure: each front lays them out in its way."""
+    width = max((len(c.name) for c in checks), default=0)
+    lines: list[tuple[str, str]] = []
+    for c in checks:
+        lines.append((c.status, f"{c.name:{width}}  {c.message}"))
+        if c.fix and c.status in ("warn", "fail"):
+            lines.append(("", f"{'':{width}}  → {c.fix}"))
+    return lines

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from tuitune.doctor.report import Check, summary
+from tuitune.doctor.report import Check, report_lines, summary
 from tuitune.tui.messages import DoctorRead
 from tuitune.tui.screens.base import AppScreen
 
@@ -18,14 +18,11 @@ STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 
 
 def report_text(checks: list[Check]) -> Text:
-    """One line a check, its status coloured, and the fix under a warning or a failure."""
-    width = max(len(c.name) for c in checks)
+    """The report's lines (tuitune.doctor.report), each status coloured, the fixes in italics."""
     text = Text()
-    for c in checks:
-        text.append(f"{c.status:4}", style=STYLES[c.status])
-        text.append(f"  {c.name:{width}}  {c.message}\n")
-        if c.fix and c.status in ("warn", "fail"):
-            text.append(f"{'':4}  {'':{width}}  → {c.fix}\n", style="italic")
+    for status, line in report_lines(checks):
+        text.append(f"{status:4}", style=STYLES.get(status, ""))
+        text.append(f"  {line}\n", style="" if status else "italic")
     return text
 
 
