@@ -29,17 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tuitune.hardware.reference import CONFIGS
+
 REPO = Path(__file__).resolve().parent.parent
 ALPACA = REPO.parent / "shared" / "conformance" / "llama-factory" / "alpaca_en_demo.json"
 PIRATE = REPO / "tuitune" / "demo" / "pirate.jsonl"
-SHAPES = {  # released configs of Llama 3.x; weights are random (speed does not depend on them)
-    "llama-8b": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
-                     num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=False),
-    "llama-3b": dict(hidden_size=3072, intermediate_size=8192, num_hidden_layers=28, num_attention_heads=24,
-                     num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=True),
-    "llama-1b": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
-                     num_key_value_heads=8, vocab_size=128256, rope_theta=500000.0, tie_word_embeddings=True),
-}
+SHAPES = sorted(name for name in CONFIGS if name != "toy")  # released Llama 3.x configs, random weights
 
 
 # ---------------------------------------------------------------- data and model
@@ -67,9 +62,14 @@ def conversations(n: int, turns: list[int], seed: int = 0) -> list[dict]:
 
 def prepare_model(args: argparse.Namespace, folder: Path) -> None:
     """CPU: the bundled SmolLM2-135M dequantized to safetensors. GPU: a random model of the
-    chosen Llama shape in bf16, with the SmolLM2 tokenizer (its ids fit any of these vocabularies)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    chosen Llama shape in bf16, with the SmolLM2 tokenizer (tuitune/weights/random_model.py, what
+    `tuitune doctor --train` trains too)."""
+    if args.gpu:
+        from tuitune.weights.random_model import build
+
+        build(args.shape, folder, "cuda")
+        return
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tuitune.models.bundled import resolve_model
     from tuitune.weights.gguf_compat import enable_transformers_gguf
@@ -77,17 +77,10 @@ def prepare_model(args: argparse.Namespace, folder: Path) -> None:
     enable_transformers_gguf()
     gguf = resolve_model("bundled:smollm2-135m-instruct")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    if args.gpu:
-        config = LlamaConfig(**SHAPES[args.shape], max_position_embeddings=8192, bos_token_id=tokenizer.bos_token_id,
-                             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-        torch.manual_seed(0)
-        with torch.device("cuda"):
-            model = LlamaForCausalLM(config).to(torch.bfloat16)
-    else:
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model.hf_quantizer, model.is_quantized = None, False
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model.hf_quantizer, model.is_quantized = None, False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
@@ -304,7 +297,7 @@ def _fmt(value: float | None, spec: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gpu", action="store_true", help="CUDA mode: a random model of --shape, 2048 tokens")
-    p.add_argument("--shape", choices=sorted(SHAPES), default="llama-8b")
+    p.add_argument("--shape", choices=SHAPES, default="llama-8b")
     p.add_argument("--methods", help="comma-separated: lora, qlora, full (default: lora on CPU, lora,qlora on GPU)")
     p.add_argument("--steps", type=int, help="optimizer steps per arm (default 10 CPU, 20 GPU)")
     p.add_argument("--warmup", type=int, default=2, help="first steps left out of the timing")

@@ -86,6 +86,10 @@ def test_padding_free_training_matches_padded_training(tmp_path, tiny_model_dir,
     free, free_losses, free_norms = _train(tmp_path, tiny_model_dir, small_data, "free")
     assert (padded["padding_free"], free["padding_free"]) == (False, True)
     assert free["attention"] == padded["attention"] == "sdpa"
+    # read back from the trainer, not the plan: the collator is padding-free, no kernel patched
+    assert (padded["engaged"]["padding_free"], free["engaged"]["padding_free"]) == (False, True)
+    assert free["engaged"] == {"attention": "sdpa", "padding_free": True, "liger": False, "fused_loss": True,
+                               "gradient_checkpointing": free["engaged"]["gradient_checkpointing"]}
     assert len(free_losses) == len(padded_losses) == 4
     assert free_losses == pytest.approx(padded_losses, rel=1e-4)
     assert free_norms == pytest.approx(padded_norms, rel=1e-3)

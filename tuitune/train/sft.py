@@ -13,7 +13,7 @@ from tuitune.preset import Preset
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
 from tuitune.train.guided import check_labels
-from tuitune.train.speed import Available, apply_liger, choose_speed, truncate
+from tuitune.train.speed import Available, apply_liger, choose_speed, speed_report_callback, truncate
 from tuitune.train.trainer_args import common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
 from tuitune.weights.loading import Hardware
@@ -50,13 +50,12 @@ def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer
     speed = choose_speed(t, device=hw.device, precision=hw.precision, model_type=model.config.model_type,
                          trust_remote_code=preset.model.trust_remote_code, available=available, attention=attention)
     apply_liger(model, speed)
-    events.emit("speed", **speed.event_fields(model.config._attn_implementation))
     if speed.padding_free and not speed.packing:
         train_ds, val_ds = truncate(train_ds, t.max_seq_len), truncate(val_ds, t.max_seq_len)
 
     args = {**common_args(run, preset, hw, val_ds is not None), **speed.sft_config_kwargs(t.max_seq_len)}
     config = SFTConfig(**args, completion_only_loss=False)
-    return trainer_class(SFTTrainer)(
+    trainer = trainer_class(SFTTrainer)(
         model=model,
         args=config,
         train_dataset=train_ds,
@@ -65,3 +64,5 @@ def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer
         peft_config=lora_config(preset, hw),
         callbacks=callbacks,
     )
+    trainer.add_callback(speed_report_callback(trainer, events, speed.event_fields(model.config._attn_implementation)))
+    return trainer

@@ -171,6 +171,40 @@ def apply_liger(model: Any, plan: SpeedPlan) -> None:
                                "fused_linear_cross_entropy": False})
 
 
+def speed_report_callback(trainer: Any, events: Any, fields: dict[str, Any]) -> Any:
+    """A callback that emits the ``speed`` event (the plan's ``fields``, and ``engaged``: what the
+    trainer really runs with) as training begins, once the Trainer has switched on what it
+    switches on only then (gradient checkpointing)."""
+    from transformers import TrainerCallback
+
+    class SpeedReport(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            events.emit("speed", **fields, engaged=engaged(trainer))
+
+    return SpeedReport()
+
+
+def engaged(trainer: Any) -> dict[str, Any]:
+    """What the trainer really runs with, read back from its parts rather than from the plan: a
+    switch can be asked for and silently not take (a kernel that patched nothing, a collator
+    built without padding-free). `tuitune doctor --train` reports these."""
+    model = trainer.model
+
+    def from_liger(module: Any) -> bool:
+        # Liger swaps whole modules (LigerSwiGLUMLP) or binds its forward to existing ones (RMSNorm).
+        forward = getattr(getattr(module, "forward", None), "__func__", None)
+        return any(getattr(x, "__module__", "").startswith("liger_kernel") for x in (type(module), forward))
+
+    return {
+        "attention": getattr(model.config, "_attn_implementation", None),
+        "padding_free": bool(getattr(trainer.data_collator, "padding_free", False)),
+        "liger": any(from_liger(m) for m in model.modules()),
+        "gradient_checkpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
+        # TRL's own loss (`nll`) is its chunked LM head: the full logits never exist.
+        "fused_loss": trainer.args.loss_type == "nll" and getattr(trainer, "compute_loss_func", None) is None,
+    }
+
+
 def truncate(dataset: Any, max_len: int) -> Any:
     """Cut every example to ``max_len`` tokens (what TRL does itself for padded batches)."""
     if dataset is None:
