@@ -12,7 +12,7 @@ from tuitune.hardware.estimate import estimate
 from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.nvml import read_gpus
 from tuitune.hardware.nvml_replay import RecordedNvml
-from tuitune.hardware.probe import _run_worker, require_gpu, run_probe
+from tuitune.hardware.probe import run_worker, require_gpu, run_probe
 from tuitune.hardware.setup import Setup
 
 
@@ -46,7 +46,7 @@ def test_a_failing_worker_is_reported_not_raised(tmp_path):
     spec = {"model": str(tmp_path / "missing"), "method": "lora", "seq_len": 16, "batch": 1,
             "grad_checkpointing": False, "optimizer": "adamw", "lora_r": 8, "lora_dropout": 0.0,
             "lora_targets": "all-linear", "precision": "fp32", "device": "cpu", "steps": 1}
-    result = _run_worker(spec, timeout=300)
+    result = run_worker(spec, timeout=300)
     assert result["fits"] is None and "probe worker exited" in result["error"]
 
 

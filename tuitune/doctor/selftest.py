@@ -221,16 +221,11 @@ def _estimate(run: RunDir, speed: dict[str, Any]) -> int | None:
     from tuitune.hardware.errors import PlannerError
     from tuitune.hardware.estimate import estimate
     from tuitune.hardware.model_shape import load_shape
-    from tuitune.hardware.plan import setup_from_preset
+    from tuitune.hardware.plan import as_engaged, setup_from_preset
 
     preset = run.preset()
     try:
-        setup = setup_from_preset(preset)
-        engaged = speed.get("engaged") or {}
-        if engaged:
-            setup = setup.with_(attention=engaged.get("attention") or setup.attention,
-                                liger=bool(engaged.get("liger")), padding_free=bool(engaged.get("padding_free")),
-                                grad_checkpointing=bool(engaged.get("gradient_checkpointing")))
+        setup = as_engaged(setup_from_preset(preset), speed.get("engaged"))
         return estimate(load_shape(preset.model.path), setup).torch_reserved_bytes
     except PlannerError:
         return None

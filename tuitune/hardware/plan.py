@@ -10,7 +10,7 @@ from tuitune.hardware.estimate import Estimate, GiB, estimate
 from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.nvml import GpuReport, read_gpus
 from tuitune.hardware.recommend import Recommendation, recommend
-from tuitune.hardware.setup import DTYPE_BYTES, Setup, padding_free_mask_fits
+from tuitune.hardware.setup import ATTENTIONS, DTYPE_BYTES, Setup, padding_free_mask_fits
 from tuitune.hardware.shapes import ModelShape
 from tuitune.models.ref import ModelRef
 
@@ -73,6 +73,18 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
         liger=t.liger is True,
         stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
     )
+
+
+def as_engaged(setup: Setup, engaged: dict[str, Any] | None) -> Setup:
+    """``setup`` with the speed switches a run really ran with (the ``speed`` event's
+    ``engaged``), so that an estimate set against a measured peak models what was measured."""
+    if not engaged:
+        return setup
+    attention = engaged.get("attention")
+    return setup.with_(attention=attention if attention in ATTENTIONS else setup.attention,
+                       liger=bool(engaged.get("liger")),
+                       padding_free=bool(engaged.get("padding_free")),
+                       grad_checkpointing=bool(engaged.get("gradient_checkpointing")))
 
 
 def check_preset(preset: Any, gpu_bytes: int, *, shape: ModelShape | None = None, bf16: bool = True,

@@ -58,7 +58,7 @@ def run_probe(model: str, est: Estimate, *, device: str = "cuda", steps: int = 3
             "lora_r": setup.lora_r, "lora_dropout": setup.lora_dropout,
             "lora_targets": setup.lora_targets if isinstance(setup.lora_targets, str) else list(setup.lora_targets),
             "precision": setup.compute, "device": device, "steps": steps}
-    first = _run_worker(spec, timeout)
+    first = run_worker(spec, timeout)
     if not first.get("fits"):
         result = ProbeResult(est, first, None, [first])
         _store(model, result)
@@ -66,7 +66,7 @@ def run_probe(model: str, est: Estimate, *, device: str = "cuda", steps: int = 3
     tries, largest, batch = [first], setup.batch, setup.batch
     while search and first.get("fits") and batch * 2 <= MAX_BATCH:
         batch *= 2
-        attempt = _run_worker({**spec, "batch": batch, "steps": 2}, timeout)
+        attempt = run_worker({**spec, "batch": batch, "steps": 2}, timeout)
         tries.append(attempt)
         if not attempt.get("fits"):
             break
@@ -80,7 +80,9 @@ def run_probe(model: str, est: Estimate, *, device: str = "cuda", steps: int = 3
     return result
 
 
-def _run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """One measurement (probe_worker.measure) in a throwaway process: ``{"fits": True | False |
+    None, ...}``, False on an out-of-memory (or the host's OOM killer), None when it never knew."""
     with tempfile.TemporaryDirectory(prefix="tuitune-probe-") as tmp:
         spec = {**spec, "output_dir": str(Path(tmp) / "out")}
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"

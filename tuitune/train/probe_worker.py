@@ -33,6 +33,7 @@ def probe_preset(spec: dict[str, Any]) -> Preset:
             "epochs": 1, "max_steps": spec.get("steps", 3), "learning_rate": 1e-5, "warmup_ratio": 0.0,
             "gradient_checkpointing": bool(spec["grad_checkpointing"]), "optimizer": spec["optimizer"],
             "lr_scheduler": "constant", "save_steps": 1_000_000, "eval_steps": 1_000_000,
+            **spec.get("train", {}),  # more [train] keys (the GPU suite's attention, offloading, ...)
         },
         "lora": {"r": spec["lora_r"], "alpha": 2 * spec["lora_r"], "dropout": spec["lora_dropout"],
                  "target_modules": targets},
@@ -56,6 +57,10 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     preset = probe_preset(spec)
     device = preset.train.device
     cuda = device == "cuda"
+    if cuda and spec.get("memory_fraction"):
+        # A smaller card on a bigger one: the allocator refuses past this share, as a real
+        # card of that size would (the GPU suite's longest context under 24 GiB).
+        torch.cuda.set_per_process_memory_fraction(spec["memory_fraction"])
     hw = Hardware(device, preset.train.precision if cuda else "fp32", spec["method"],
                   bool(spec["grad_checkpointing"]), "probe")
     available = Available.detect()

@@ -10,8 +10,13 @@ be used (on the GPU they are made there in bf16, in seconds) and saved as safete
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+TOKENIZER_ENV = "TUITUNE_RANDOM_MODEL_TOKENIZER"
+"""A saved SmolLM2 tokenizer folder to use instead of the demo extra's GGUF: for a machine
+without `tuitune[demo]`, such as the GPU suite's (benchmarks/gpu_suite.py carries one there)."""
 
 
 def build(name: str, folder: Path, device: str = "cpu") -> Path:
@@ -19,12 +24,17 @@ def build(name: str, folder: Path, device: str = "cpu") -> Path:
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from tuitune.hardware.reference import CONFIGS
-    from tuitune.models.bundled import resolve_model
-    from tuitune.weights.gguf_compat import enable_transformers_gguf
 
-    enable_transformers_gguf()
-    gguf = resolve_model("bundled:smollm2-135m-instruct")
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    saved = os.environ.get(TOKENIZER_ENV)
+    if saved:
+        tokenizer = AutoTokenizer.from_pretrained(saved)
+    else:
+        from tuitune.models.bundled import resolve_model
+        from tuitune.weights.gguf_compat import enable_transformers_gguf
+
+        enable_transformers_gguf()
+        gguf = resolve_model("bundled:smollm2-135m-instruct")
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     fields = {k: v for k, v in CONFIGS[name].items() if k not in ("model_type", "architectures")}
     config = LlamaConfig(**fields, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id)
