@@ -12,7 +12,7 @@ from tuitune.hardware.estimate import estimate
 from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.nvml import read_gpus
 from tuitune.hardware.nvml_replay import RecordedNvml
-from tuitune.hardware.probe import run_worker, require_gpu, run_probe
+from tuitune.hardware.probe import require_gpu, run_probe, run_worker
 from tuitune.hardware.setup import Setup
 
 
