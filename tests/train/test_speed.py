@@ -2,6 +2,8 @@
 learns exactly what padded training learns."""
 
 
+import json
+
 import pytest
 
 from tests.helpers import write_preset
@@ -76,14 +78,16 @@ def _train(tmp_path, model_dir, data_path, name, **train):
     events = read_events(run.events)
     speed = next(e for e in events if e["type"] == "speed")
     steps = [e for e in events if e["type"] == "step"]
-    return speed, [e["loss"] for e in steps], [e["grad_norm"] for e in steps]
+    memory = next(e for e in events if e["type"] == "memory")
+    return speed, [e["loss"] for e in steps], [e["grad_norm"] for e in steps], memory
 
 
-def test_padding_free_training_matches_padded_training(tmp_path, tiny_model_dir, small_data):
+def test_padding_free_training_matches_padded_training(tmp_path, tiny_model_dir, small_data, tuitune_home):
     """Same examples, order and initial weights: if examples attended across their boundaries in
     the flattened row, or padding were counted, the losses would differ."""
-    padded, padded_losses, padded_norms = _train(tmp_path, tiny_model_dir, small_data, "padded", padding_free=False)
-    free, free_losses, free_norms = _train(tmp_path, tiny_model_dir, small_data, "free")
+    padded, padded_losses, padded_norms, padded_memory = _train(tmp_path, tiny_model_dir, small_data, "padded",
+                                                                padding_free=False)
+    free, free_losses, free_norms, free_memory = _train(tmp_path, tiny_model_dir, small_data, "free")
     assert (padded["padding_free"], free["padding_free"]) == (False, True)
     assert free["attention"] == padded["attention"] == "sdpa"
     # read back from the trainer, not the plan: the collator is padding-free, no kernel patched
@@ -94,6 +98,13 @@ def test_padding_free_training_matches_padded_training(tmp_path, tiny_model_dir,
     assert free_losses == pytest.approx(padded_losses, rel=1e-4)
     assert free_norms == pytest.approx(padded_norms, rel=1e-3)
     assert free_losses[-1] < free_losses[0]  # and it trains
+    # The largest micro-batch, which the planner's calibration compares at: the same rows, padded
+    # to their longest or laid end to end (fewer tokens), never past batch x max_seq_len.
+    assert 0 < free_memory["max_batch_tokens"] < padded_memory["max_batch_tokens"] <= 6 * 128
+    assert padded_memory["max_batch_tokens"] % 6 == 0
+    # The CPU has no card to calibrate: nothing is recorded
+    assert "cuda_max_reserved_bytes" not in free_memory
+    assert not (tuitune_home / "calibration").exists()
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
@@ -160,3 +171,22 @@ def test_planner_counts_what_a_padding_free_layer_keeps(method, weights):
                   grad_checkpointing=False, device="cpu", padding_free=True)
     shape = shape_from_config({**config, "num_hidden_layers": 1})
     assert layer_bytes_per_token(shape, setup) == pytest.approx(measured, rel=0.02)
+
+
+@pytest.mark.gpu
+def test_a_cuda_run_adds_its_peak_to_the_planners_calibration(tmp_path, tiny_model_dir, small_data, tuitune_home):
+    """The loop's worker half on a real card: the run's measured peak, against the planner's
+    estimate of its largest micro-batch, lands in runs.jsonl under NVML's name of the card."""
+    from tests.helpers import tuitune
+    from tuitune.hardware.calibration import for_gpu
+    from tuitune.hardware.nvml import read_gpus
+
+    preset = write_preset(tmp_path / "cuda.toml", tiny_model_dir, small_data, train={"device": "cuda", "max_steps": 4})
+    result = tuitune("run", str(preset), "--json", env_home=tuitune_home)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = (tuitune_home / "calibration" / "runs.jsonl").read_text().splitlines()
+    record = json.loads(lines[-1])
+    assert record["gpu"] in [g.name for g in read_gpus().gpus] and record["method"] == "lora"
+    assert record["measured_reserved_bytes"] > 0 and record["predicted_reserved_bytes"] > 0
+    assert 0 < record["max_batch_tokens"] <= 4 * 128
+    assert for_gpu(record["gpu"]).for_method("lora").runs == 1

@@ -317,3 +317,31 @@ async def test_the_tui_warns_when_a_preset_turns_trust_remote_code_on(tuitune_ho
         screen.query_one("#preset", Select).value = str(saved)
         await until(pilot, lambda: "trust_remote_code is on" in toml_shown(screen), what="the warning")
         assert toml_shown(screen).startswith("warning: model.trust_remote_code is on")
+
+
+@pilot_test
+async def test_the_memory_panel_uses_this_cards_past_runs_and_the_datas_lengths(monkeypatch, tuitune_home):
+    import json
+
+    from tests.helpers import NVML_RECORDINGS
+    from tuitune.hardware.calibration import append
+    from tuitune.hardware.nvml import read_gpus
+    from tuitune.hardware.nvml_replay import RecordedNvml
+
+    recorded = read_gpus(RecordedNvml(json.loads((NVML_RECORDINGS / "rtx4090.json").read_text())))
+    monkeypatch.setattr("tuitune.tui.wizard.MemoryPlanner.report", lambda self: recorded)
+    for measured in (9 * 2**30, 9.4 * 2**30):  # two past LoRA runs on this card, at 90 and 94 % of the estimate
+        append({"gpu": "NVIDIA GeForce RTX 4090", "method": "lora", "predicted_reserved_bytes": 10 * 2**30,
+                "measured_reserved_bytes": int(measured)})
+    app = TuituneApp()
+    async with app.run_test(size=(140, 60)) as pilot:
+        screen = await open_form(app, pilot)
+        await until(pilot, lambda: "past LoRA runs peaked at 92 % of the estimate (2 runs)" in text_of(screen, "#memory"),
+                    what="the calibration in the memory panel")
+        assert "Calibration: on this card (NVIDIA GeForce RTX 4090)" in text_of(screen, "#plan-note")
+        before = screen.memory_view.peak_bytes
+        await go_to(pilot, screen, "step-data")  # the tokenizer's report measures the data
+        await until(pilot, lambda: "the data's longest row" in text_of(screen, "#memory"), timeout=90,
+                    what="the plan at the data's lengths")
+        assert screen.memory_view.peak_bytes < before  # demo rows are far shorter than max_seq_len
+        assert f"(max_seq_len {screen.preset.train.max_seq_len})" in screen.memory_view.data_note

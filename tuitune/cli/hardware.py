@@ -48,6 +48,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--precompute-ref", action="store_true",
                       help="dpo: reference log-probs computed before training (no reference copy or pass)")
     plan.add_argument("--gpu-gb", type=float, metavar="G", help="plan for a GPU with G GiB instead of the detected one")
+    plan.add_argument("--data", metavar="FILE",
+                      help="plan at this data's real lengths (cleaned, tokenized with --model's tokenizer) "
+                           "instead of --seq-len for every row")
+    plan.add_argument("--no-calibration", action="store_true",
+                      help="the formulas alone, without the correction learned from past runs on this card")
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.add_argument("--probe", action="store_true", help="then measure: a few real steps on the GPU")
 
@@ -83,10 +88,11 @@ def cmd_gpus(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from tuitune.hardware.calibration import Calibration, for_report
     from tuitune.hardware.estimate import estimate
     from tuitune.hardware.model_shape import load_shape
     from tuitune.hardware.nvml import gpu_report
-    from tuitune.hardware.plan import detect_gpu, parse_targets
+    from tuitune.hardware.plan import at_data_length, detect_gpu, parse_targets
     from tuitune.hardware.recommend import recommend
     from tuitune.hardware.setup import Setup
     from tuitune.preset.keys import default
@@ -98,32 +104,47 @@ def cmd_plan(args: argparse.Namespace) -> int:
         require_gpu(gpu_report())
     shape = load_shape(_readable(args.model))
     targets = parse_targets(args.lora_targets)
+    calibration: Calibration | None = None
     if args.gpu_gb is not None:
         if args.gpu_gb <= 0:
             raise PlannerError(f"--gpu-gb must be positive (got {args.gpu_gb:g})")
         gpu_bytes: int | None = int(args.gpu_gb * GiB)
         bf16, gpu_text = True, f"given: {args.gpu_gb:g} GiB"
     else:
-        gpu_bytes, bf16, gpu_text = detect_gpu(gpu_report())
+        report = gpu_report()
+        gpu_bytes, bf16, gpu_text = detect_gpu(report)
+        if not args.no_calibration:  # past runs on this card; --gpu-gb plans for another one
+            calibration = for_report(report)
     compute = "bf16" if bf16 else "fp16"
     seq_len = args.seq_len
+    tokens = _data_tokens(args) if args.data else None
+    note, p99 = None, None
     if args.method:
         setup = Setup(args.method, seq_len=seq_len, batch=4 if args.batch is None else args.batch,
                       lora_r=args.lora_r, lora_targets=targets, compute=compute,
                       grad_checkpointing=True if args.grad_checkpointing is None else args.grad_checkpointing,
                       optimizer=args.optimizer or default("train.optimizer"), stage=args.stage,
                       precompute_ref=args.precompute_ref)
-        result: Any = estimate(shape, setup, gpu_bytes)
+        setup, note = at_data_length(setup, tokens, max_seq_len=seq_len)
+        result: Any = estimate(shape, setup, gpu_bytes, calibration=calibration)
         chosen: Any = result
         data, show = result.to_dict(), _print_estimate
     else:
-        result = recommend(shape, gpu_bytes, seq_len=seq_len, target_batch=args.target_batch, batch=args.batch,
-                           lora_r=args.lora_r, lora_targets=targets, optimizer=args.optimizer,
+        planned, note = at_data_length(Setup("lora", seq_len=seq_len), tokens, max_seq_len=seq_len)
+        if tokens and tokens.get("p99"):
+            p99 = min(int(tokens["p99"]), planned.seq_len)
+        result = recommend(shape, gpu_bytes, seq_len=planned.seq_len, seq_len_p99=p99, target_batch=args.target_batch,
+                           batch=args.batch, lora_r=args.lora_r, lora_targets=targets, optimizer=args.optimizer,
                            grad_checkpointing=args.grad_checkpointing, compute=compute,
-                           stage=args.stage, precompute_ref=args.precompute_ref)
+                           stage=args.stage, precompute_ref=args.precompute_ref, calibration=calibration)
         chosen, data, show = result.chosen, result.to_dict(), _print_recommendation  # type: ignore[assignment]
+    if args.data:
+        data["data"] = {"path": args.data, "tokens_p99": (tokens or {}).get("p99"), "tokens_max": (tokens or {}).get("max"),
+                        "planned_seq_len": chosen.setup.seq_len if chosen is not None else None, "note": note}
     if not args.json:
         show(args.model, shape, gpu_text, result)
+        if note:
+            print(f"data    {note}")
     if args.probe:
         if chosen is None:
             raise PlannerError("nothing fits this GPU, so there is no setup to probe")
@@ -138,6 +159,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data))
     return 0
+
+
+def _data_tokens(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The token statistics of ``--data`` after tuitune's cleaning, as a run would see them."""
+    from types import SimpleNamespace
+
+    from tuitune.cli.data import load_tokenizer
+    from tuitune.data.pipeline import inspect
+
+    tokenizer = load_tokenizer(args.model)
+    report, _, _, _ = inspect(SimpleNamespace(path=args.data), tokenizer, max_seq_len=args.seq_len)
+    return report["stats"].get("tokens")
 
 
 def _readable(model: str):

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tuitune.hardware.activations import activation_bytes, lora_modules, loss_bytes
 from tuitune.hardware.setup import Setup
 from tuitune.hardware.shapes import ModelShape
+
+if TYPE_CHECKING:
+    from tuitune.hardware.calibration import Calibration, Correction
 
 GiB = 2**30
 # CUDA context + cuBLAS/cuDNN workspaces: outside torch's allocator, inside NVML's "used".
@@ -39,6 +43,9 @@ class Estimate:
     gpu_bytes: int | None = None
     margin: float = 0.9
     notes: list[str] = field(default_factory=list)
+    correction: Correction | None = None
+    """Past runs on this card (hardware/calibration.py); when applied, the breakdown's
+    ``calibration`` term is the change it made."""
 
     @property
     def peak_bytes(self) -> int:
@@ -55,6 +62,11 @@ class Estimate:
         """What ``torch.cuda.max_memory_reserved`` should read: the peak without the CUDA context."""
         return self.peak_bytes - self.breakdown.get("cuda_context", 0)
 
+    @property
+    def uncorrected_reserved_bytes(self) -> int:
+        """The formulas' torch-reserved bytes, before any calibration (what calibration compares with)."""
+        return self.torch_reserved_bytes - self.breakdown.get("calibration", 0)
+
     def to_dict(self) -> dict:
         """The JSON contract of `tuitune plan --method M --json` (sizes in GiB, as nvidia-smi's MiB)."""
         return {
@@ -68,6 +80,8 @@ class Estimate:
             "parameters": self.total_params,
             "trainable_parameters": self.trainable_params,
             "notes": self.notes,
+            "calibration": None if self.correction is None else {
+                **self.correction.to_dict(), "uncorrected_peak_gb": gb(self.peak_bytes - self.breakdown.get("calibration", 0))},
         }
 
 
@@ -120,8 +134,10 @@ def _matrices(shape: ModelShape, setup: Setup) -> list[tuple[int, int]]:
     return [(r, lin.d_in) for lin in mods] + [(lin.d_out, r) for lin in mods]
 
 
-def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, margin: float = 0.9) -> Estimate:
-    """Peak memory of ``setup`` on ``shape``, phase by phase; see the module docstring."""
+def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, margin: float = 0.9, *,
+             calibration: Calibration | None = None) -> Estimate:
+    """Peak memory of ``setup`` on ``shape``, phase by phase; see the module docstring. With
+    ``calibration`` (past runs on this card), the torch-reserved part is scaled as they measured."""
     full = setup.method == "full"
     trainable = trainable_params(shape, setup)
     weights = weight_bytes(shape, setup)
@@ -174,6 +190,12 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
     result = Estimate(setup, shape.total_params, trainable, phase, breakdown,
                       {k: int(v) for k, v in totals.items()}, gpu_bytes, margin)
     result.notes = _notes(setup, state)
+    correction = calibration.for_method(setup.method) if calibration and setup.device == "cuda" else None
+    if correction is not None:
+        result.correction = correction
+        if correction.applied:
+            breakdown["calibration"] = correction.scale(result.torch_reserved_bytes)
+        result.notes.append(correction.reason)
     return result
 
 

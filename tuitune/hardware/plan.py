@@ -1,9 +1,11 @@
 """Entry points for the fronts and the worker: plan from a model reference, detect the usable GPU
-memory, and check a preset before a run starts. Light: no torch."""
+memory, check a preset before a run starts, and plan at the data's real lengths
+(:func:`at_data_length`). Light: no torch."""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 from tuitune.hardware.errors import PlannerError
 from tuitune.hardware.estimate import Estimate, GiB, estimate
@@ -13,6 +15,9 @@ from tuitune.hardware.recommend import Recommendation, recommend
 from tuitune.hardware.setup import ATTENTIONS, DTYPE_BYTES, Setup, padding_free_mask_fits
 from tuitune.hardware.shapes import ModelShape
 from tuitune.models.ref import ModelRef
+
+if TYPE_CHECKING:
+    from tuitune.hardware.calibration import Calibration
 
 SHORT_TARGETS = {"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj", "gate": "gate_proj",
                  "up": "up_proj", "down": "down_proj", "qkv": "qkv_proj", "gate_up": "gate_up_proj"}
@@ -54,6 +59,41 @@ def recommend_for(model: str | ModelRef | ModelShape, gpu_bytes: int | None = No
                      compute=options.pop("compute", "bf16" if bf16 else "fp16"), **options)
 
 
+def at_data_length(setup: Setup, tokens: dict[str, Any] | None, *, max_seq_len: int,
+                   packing: bool = False) -> tuple[Setup, str | None]:
+    """``setup`` (planned at ``max_seq_len``) planned instead at the lengths the data really has,
+    and a note saying so; unchanged without token statistics (``tokens``: the data report's
+    ``stats.tokens``, with ``max`` and ``p99``). The worst micro-batch decides the peak:
+
+    - packed rows are always filled to ``max_seq_len``: the data changes nothing;
+    - a padded micro-batch is padded to its longest row, so the one holding the data's longest
+      row (cut at ``max_seq_len``) is the worst: ``batch`` x that length;
+    - a padding-free micro-batch holds the sum of its rows: the longest row, with ``batch - 1``
+      others at the data's p99 (a second row from the longest 1% in the same micro-batch is the
+      rare case the 90% margin is for).
+
+    The p99 alone would plan below the batch that holds the longest rows, which padded runs meet
+    first (train.longest_first, length grouping): only :func:`recommend`'s truncation fallback
+    plans at it, and then lowers max_seq_len to it.
+    """
+    if not tokens or not tokens.get("max") or packing:
+        return setup, None
+    longest = min(int(tokens["max"]), max_seq_len)
+    p99 = min(int(tokens.get("p99") or longest), longest)
+    if setup.padding_free and setup.batch > 1:
+        per_batch = longest + (setup.batch - 1) * p99
+        seq_len = math.ceil(per_batch / setup.batch)
+        note = (f"planned at {per_batch} tokens per micro-batch (as {setup.batch} x {seq_len}): the data's longest "
+                f"row ({longest}) and {setup.batch - 1} more at its p99 length ({p99}), padding-free "
+                f"(max_seq_len {max_seq_len})")
+    else:
+        seq_len = longest
+        note = f"planned at {seq_len} tokens, the data's longest row (max_seq_len {max_seq_len})"
+    if seq_len >= setup.seq_len:
+        return setup, None
+    return setup.with_(seq_len=seq_len), note
+
+
 def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
     """The :class:`Setup` a preset runs with on a CUDA GPU (its `auto`s resolved as the worker does)."""
     t, lora = preset.train, preset.lora
@@ -88,19 +128,21 @@ def as_engaged(setup: Setup, engaged: dict[str, Any] | None) -> Setup:
 
 
 def check_preset(preset: Any, gpu_bytes: int, *, shape: ModelShape | None = None, bf16: bool = True,
-                 force: bool = False) -> Estimate:
+                 force: bool = False, calibration: Calibration | None = None) -> Estimate:
     """The preset's estimate; a :class:`PlannerError` with the planner's advice when it cannot fit,
-    unless ``force``. Pass ``shape`` when the preset's model is a ``run:`` reference."""
+    unless ``force``. Pass ``shape`` when the preset's model is a ``run:`` reference, and
+    ``calibration`` to correct by the past runs on this card."""
     shape = shape or load_shape(preset.model.path)
     setup = setup_from_preset(preset, bf16)
-    est = estimate(shape, setup, gpu_bytes)
+    est = estimate(shape, setup, gpu_bytes, calibration=calibration)
     if est.fits or force:
         return est
     rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16",
-                    stage=setup.stage, precompute_ref=setup.precompute_ref)
+                    stage=setup.stage, precompute_ref=setup.precompute_ref, calibration=calibration)
     hint = (f"the planner suggests: {rec.settings()}" if rec.chosen else "; ".join(rec.advice))
+    calibrated = f" ({est.correction.reason})" if est.correction is not None else ""
     raise PlannerError(
-        f"this preset needs about {_gib(est.peak_bytes)} at its peak ({est.phase}) but the GPU has "
+        f"this preset needs about {_gib(est.peak_bytes)} at its peak ({est.phase}){calibrated} but the GPU has "
         f"{_gib(gpu_bytes)} usable (90% planned); {hint}. Run anyway with --force."
     )
 

@@ -2,8 +2,9 @@
 
 The measuring runs in throwaway worker processes (:mod:`tuitune.train.probe_worker`), one
 per micro-batch tried, so an out-of-memory leaves nothing behind. This module stays light: it
-decides whether a probe can run, starts the workers, and keeps what they measured in
-``$TUITUNE_HOME/calibration/probes.jsonl`` to calibrate the estimator later.
+decides whether a probe can run, starts the workers, and keeps what they measured, with the
+card's name, in ``$TUITUNE_HOME/calibration/probes.jsonl``, which the planner's calibration
+(hardware/calibration.py) reads beside the runs'.
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ class ProbeResult:
     largest_batch: int | None
     tries: list[dict[str, Any]] = field(default_factory=list)
     nvml_used: int | None = None
+    gpu: str | None = None
+    """NVML's name of the card measured on (what the calibration is keyed by)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"estimate_peak_bytes": self.estimate.torch_reserved_bytes, "measured": self.measured,
-                "largest_batch": self.largest_batch, "tries": self.tries, "nvml_used": self.nvml_used}
+        # The formulas' figure, before calibration: the calibration compares against it.
+        return {"estimate_peak_bytes": self.estimate.uncorrected_reserved_bytes, "measured": self.measured,
+                "largest_batch": self.largest_batch, "tries": self.tries, "nvml_used": self.nvml_used, "gpu": self.gpu}
 
 
 def run_probe(model: str, est: Estimate, *, device: str = "cuda", steps: int = 3, search: bool = True,
@@ -71,11 +75,12 @@ def run_probe(model: str, est: Estimate, *, device: str = "cuda", steps: int = 3
         if not attempt.get("fits"):
             break
         largest = batch
-    used = None
+    used, gpu = None, None
     if device == "cuda":
         report = read_gpus()
         used = report.gpus[0].memory_used if report.gpus else None
-    result = ProbeResult(est, first, largest, tries, used)
+        gpu = report.gpus[0].name if report.gpus else None
+    result = ProbeResult(est, first, largest, tries, used, gpu)
     _store(model, result)
     return result
 

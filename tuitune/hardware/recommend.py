@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuitune.hardware.errors import PlannerError
 from tuitune.hardware.estimate import Estimate, GiB, estimate
 from tuitune.hardware.setup import METHODS, Setup
 from tuitune.hardware.shapes import ModelShape
+
+if TYPE_CHECKING:
+    from tuitune.hardware.calibration import Calibration
 
 DEFAULT_MARGIN = 0.9  # plan to use at most 90% of the GPU: allocator spikes, other programs
 NAMES = {"full": "Full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
@@ -59,9 +62,11 @@ class Recommendation:
         chosen = None
         if self.chosen is not None:
             chosen = {**(self.settings() or {}), "peak_gb": round(self.chosen.peak_bytes / GiB, 2), "fits": True}
+        correction = self.chosen.correction if self.chosen is not None else None
         return {"recommended": chosen, "explanation": self.explanation, "advice": self.advice,
                 "gpu_gb": None if self.gpu_bytes is None else round(self.gpu_bytes / GiB, 2),
-                "options": [e.to_dict() for e in self.options]}
+                "options": [e.to_dict() for e in self.options],
+                "calibration": None if correction is None else correction.to_dict()}
 
 
 def recommend(
@@ -81,11 +86,13 @@ def recommend(
     margin: float = DEFAULT_MARGIN,
     stage: str = "sft",
     precompute_ref: bool = False,
+    calibration: Calibration | None = None,
 ) -> Recommendation:
     """The first method of ``methods`` that fits ``gpu_bytes``; given settings are kept as is.
 
     ``seq_len`` is the longest sequence to train on (the dataset's max, or max_seq_len); with
     ``seq_len_p99`` a setup that fits only when the longest 1% are truncated is accepted too.
+    ``calibration``: past runs on this card correct every estimate (hardware/calibration.py).
     """
     if target_batch < 1 or (batch is not None and batch < 1):
         raise PlannerError("batch sizes must be positive integers")
@@ -93,22 +100,24 @@ def recommend(
                  stage=stage, precompute_ref=precompute_ref)
     fixed = {"optimizer": optimizer, "grad_checkpointing": grad_checkpointing, "batch": batch}
     if gpu_bytes is None:
-        options = [estimate(shape, _frugal(base.with_(method=m), fixed)) for m in methods]
+        options = [estimate(shape, _frugal(base.with_(method=m), fixed), calibration=calibration) for m in methods]
         return Recommendation(None, options, "No GPU memory to plan for: pass the GPU's size (--gpu-gb).", None)
     lengths = [seq_len] + ([seq_len_p99] if seq_len_p99 and seq_len_p99 < seq_len else [])
     options, chosen = [], None
     for method in methods:
         found = None
         for length in lengths:
-            found = _best_fit(shape, base.with_(method=method, seq_len=length), fixed, target_batch, gpu_bytes, margin)
+            found = _best_fit(shape, base.with_(method=method, seq_len=length), fixed, target_batch, gpu_bytes, margin,
+                              calibration)
             if found:
                 break
-        options.append(found or estimate(shape, _frugal(base.with_(method=method), fixed), gpu_bytes, margin))
+        options.append(found or estimate(shape, _frugal(base.with_(method=method), fixed), gpu_bytes, margin,
+                                         calibration=calibration))
         if found and chosen is None:
             chosen = found
     if chosen is None:
         return Recommendation(None, options, _nothing_fits(shape, gpu_bytes), gpu_bytes,
-                              _advice(shape, base, gpu_bytes, margin))
+                              _advice(shape, base, gpu_bytes, margin, calibration))
     return Recommendation(chosen, options, _explain(shape, chosen, options, seq_len), gpu_bytes)
 
 
@@ -119,7 +128,8 @@ def _frugal(setup: Setup, fixed: dict) -> Setup:
                        optimizer=fixed["optimizer"] or ("paged_adamw_8bit" if setup.method == "full" else "adamw"))
 
 
-def _best_fit(shape, setup: Setup, fixed, target: int, gpu: int, margin: float) -> Estimate | None:
+def _best_fit(shape, setup: Setup, fixed, target: int, gpu: int, margin: float,
+              calibration: Calibration | None = None) -> Estimate | None:
     optimizers = [fixed["optimizer"]] if fixed["optimizer"] else (
         ["adamw", "adamw_8bit", "paged_adamw_8bit"] if setup.method == "full" else ["adamw", "paged_adamw_8bit"])
     checkpointing = [fixed["grad_checkpointing"]] if fixed["grad_checkpointing"] is not None else [False, True]
@@ -129,7 +139,8 @@ def _best_fit(shape, setup: Setup, fixed, target: int, gpu: int, margin: float) 
         for gc in checkpointing:
             for b in batches:
                 est = estimate(shape, setup.with_(optimizer=opt, grad_checkpointing=gc, batch=b,
-                                                  grad_accum=max(1, math.ceil(target / b))), gpu, margin)
+                                                  grad_accum=max(1, math.ceil(target / b))), gpu, margin,
+                               calibration=calibration)
                 if est.fits:
                     largest[gc] = est
                     break
@@ -165,6 +176,8 @@ def _explain(shape: ModelShape, chosen: Estimate, options: list[Estimate], seq_l
         how += f" The {s.optimizer} optimizer keeps its state in 8 bits to make room."
     if s.seq_len < seq_len:
         how += f" Sequences longer than {s.seq_len} tokens (the longest 1%) will be truncated."
+    if chosen.correction is not None:
+        how += f" Calibration: {chosen.correction.reason}."
     return lead + how
 
 
@@ -173,16 +186,17 @@ def _nothing_fits(shape: ModelShape, gpu: int) -> str:
             f"(90% of {_gib(gpu)}) for this {shape.total_params / 1e9:.1f}B-parameter model.")
 
 
-def _advice(shape: ModelShape, base: Setup, gpu: int, margin: float) -> list[str]:
+def _advice(shape: ModelShape, base: Setup, gpu: int, margin: float, calibration: Calibration | None = None) -> list[str]:
     advice = []
     lean = base.with_(method="qlora", batch=1, grad_checkpointing=True, optimizer="paged_adamw_8bit")
     lo, hi = 0, base.seq_len
     while hi - lo > 16:  # the longest sequence QLoRA fits, to the nearest 16 tokens
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if estimate(shape, lean.with_(seq_len=max(mid, 1)), gpu, margin).fits else (lo, mid)
+        fits = estimate(shape, lean.with_(seq_len=max(mid, 1)), gpu, margin, calibration=calibration).fits
+        lo, hi = (mid, hi) if fits else (lo, mid)
     if lo >= 64:
         advice.append(f"shorter sequences: QLoRA fits up to about {lo} tokens per sequence (--seq-len {lo})")
-    per_param = estimate(shape, lean.with_(seq_len=base.seq_len)).peak_bytes / shape.total_params
+    per_param = estimate(shape, lean.with_(seq_len=base.seq_len), calibration=calibration).peak_bytes / shape.total_params
     advice.append(f"a smaller model: about {margin * gpu / per_param / 1e9:.1f}B parameters fit with QLoRA "
                   f"at {base.seq_len} tokens")
     advice.append("more GPUs: split the model across cards (FSDP or DeepSpeed), which tuitune does not do")

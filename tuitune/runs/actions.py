@@ -70,20 +70,22 @@ def check_fits(preset: Preset, *, force: bool = False) -> None:
     method (the worker picks it with the same planner)."""
     if preset.train.device == "cpu" or preset.train.method == "auto":
         return
+    from tuitune.hardware.calibration import for_report
     from tuitune.hardware.errors import PlannerError
     from tuitune.hardware.model_shape import load_shape
     from tuitune.hardware.nvml import gpu_report
     from tuitune.hardware.plan import check_preset, detect_gpu
     from tuitune.runs.refs import readable_ref
 
-    gpu_bytes, bf16, _ = detect_gpu(gpu_report())
+    report = gpu_report()
+    gpu_bytes, bf16, _ = detect_gpu(report)
     if not gpu_bytes:
         return
     try:
         shape = load_shape(readable_ref(preset.model.path))  # run:<id> plans as what the run started from
     except PlannerError:
         return  # shape unknown before download (a hub id not cached yet): the worker will tell
-    check_preset(preset, gpu_bytes, shape=shape, bf16=bf16, force=force)
+    check_preset(preset, gpu_bytes, shape=shape, bf16=bf16, force=force, calibration=for_report(report))
 
 
 def resume(run: RunDir, process: subprocess.Popen[bytes] | None = None, from_scratch: bool = False) -> Started:

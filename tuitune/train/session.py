@@ -43,10 +43,12 @@ class Session:
     early: bool  # early stopping on: keep the best checkpoint
     available: Available  # the speed-ups installed here (train/speed.py)
     attention: tuple[str | None, str]  # the attention asked for, and why
+    memory: Any = None  # the peak-memory callback, read after training for the calibration
 
     def callbacks(self) -> list[Any]:
+        self.memory = peak_memory_callback(self.events)
         return [EventCallback(self.run, self.events), StopCallback(self.run), self.probes,
-                *coach_callbacks(self), peak_memory_callback(self.events)]
+                *coach_callbacks(self), self.memory]
 
 
 def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> Session:
@@ -65,7 +67,7 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> 
     )
     train_ds, val_ds = encode(tokenizer, train, val)
 
-    hw = choose_hardware(preset, source)
+    hw = choose_hardware(preset, source, tokens=report["stats"].get("tokens"))
     preset, guidance = guide(run, preset, report, hw.device, hw.method, events)
     events.emit(
         "status",
@@ -120,6 +122,7 @@ def finish(session: Session, trainer: Any) -> str:
         return "stopped"
     resume = session.resume_from
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    record_calibration(session)
     if stop_requested.is_set() and trainer.state.global_step < trainer.state.max_steps:
         return "stopped"
 
@@ -132,6 +135,33 @@ def finish(session: Session, trainer: Any) -> str:
     session.events.emit("saved", path=str(out), kind="model" if full else "adapter", sync=True, weights=weights)
     session.probes.finish(trainer.model, weights["step"], weights["text"])
     return "done"
+
+
+def record_calibration(s: Session) -> dict | None:
+    """On a CUDA run, add what it measured against what the planner predicts for it to
+    ``$TUITUNE_HOME/calibration/runs.jsonl`` (hardware/calibration.py), for later plans on this
+    card. Best effort: a failure here is a warning, never the run's failure."""
+    measured = s.memory.measured if s.memory is not None else None
+    if s.hw.device != "cuda" or not measured:
+        return None  # the CPU has no card to calibrate, and no CUDA counters
+    try:
+        from tuitune.events import iter_type, read_events
+        from tuitune.hardware.calibration import record_run
+        from tuitune.hardware.model_shape import load_shape
+        from tuitune.runs.refs import readable_ref
+        from tuitune.weights.loading import cuda_gpu_name
+
+        preset = s.preset.model_copy(deep=True)  # as the worker resolved its `auto`s
+        preset.train = preset.train.model_copy(update={"method": s.hw.method, "precision": s.hw.precision,
+                                                       "gradient_checkpointing": s.hw.gradient_checkpointing})
+        speed = list(iter_type(read_events(s.run.events), "speed"))
+        shape = load_shape(readable_ref(preset.model.path))
+        return record_run(preset, measured, cuda_gpu_name(), shape, run_id=s.run.id, bf16=s.hw.precision == "bf16",
+                          speed=speed[-1] if speed else None)
+    except Exception as e:  # noqa: BLE001 - the calibration must never fail a run that trained
+        s.events.emit("warning", source="planner", code="calibration",
+                      message=f"this run's memory was not added to the planner's calibration: {type(e).__name__}: {e}")
+        return None
 
 
 def weights_used(state: Any, early: bool) -> dict[str, Any]:

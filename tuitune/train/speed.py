@@ -218,13 +218,25 @@ def _installed(module: str) -> bool:
 
 def peak_memory_callback(events: Any) -> Any:
     """A callback that emits one ``memory`` event when training ends, with the process's peak:
-    torch's allocator counters on CUDA, the peak resident set on the CPU. Read once, never per
-    step, so it adds no host sync to the training loop."""
+    torch's allocator counters on CUDA, the peak resident set on the CPU, and the tokens of the
+    largest micro-batch trained on (``max_batch_tokens``: what the planner's calibration compares
+    at). Read once, never per step, so it adds no host sync to the training loop. The event's
+    fields stay on the callback (``measured``) for the worker to record."""
     from transformers import TrainerCallback
 
     class PeakMemory(TrainerCallback):
+        def __init__(self) -> None:
+            self.max_batch_tokens = 0
+            self.measured: dict[str, Any] | None = None
+
+        def saw_batch(self, tokens: int) -> None:
+            """Told by the trainer (train/trainer_base.py) the size of every micro-batch."""
+            self.max_batch_tokens = max(self.max_batch_tokens, tokens)
+
         def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            events.emit("memory", step=state.global_step, **peak_memory())
+            tokens = {"max_batch_tokens": self.max_batch_tokens} if self.max_batch_tokens else {}
+            self.measured = {"step": state.global_step, **peak_memory(), **tokens}
+            events.emit("memory", **self.measured)
 
     return PeakMemory()
 

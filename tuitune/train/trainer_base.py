@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,14 @@ class AtomicCheckpoints(_TrainerBase):
         shutil.rmtree(root / STAGING, ignore_errors=True)
         if faults.active("oom") is not None:
             self.add_callback(_OomFault())
+        # The peak-memory callback wants the largest micro-batch; callbacks never see the inputs.
+        self._batch_watch = next((cb for cb in self.callback_handler.callbacks if hasattr(cb, "saw_batch")), None)
+
+    def training_step(self, model: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        ids = inputs.get("input_ids") if isinstance(inputs, Mapping) else None
+        if self._batch_watch is not None and ids is not None:
+            self._batch_watch.saw_batch(int(ids.numel()))  # shape metadata: no device sync
+        return super().training_step(model, inputs, *args, **kwargs)
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         root = Path(self.args.output_dir)

@@ -190,6 +190,15 @@ class MemoryPlanned(Message):
         return isinstance(message, MemoryPlanned)
 
 
+class DataMeasured(Message):
+    """The data step tokenized the cleaned data: its token statistics, for the memory planner."""
+
+    def __init__(self, preset: Any, tokens: dict[str, Any]) -> None:
+        super().__init__()
+        self.preset = preset
+        self.tokens = tokens
+
+
 class DataInspected(Message):
     """What the data step found in the form's data file (``ok`` False: why it cannot be used);
     ``details``: the tokenizer's part (cleaning report, token histogram, loss-mask preview)."""

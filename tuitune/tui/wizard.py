@@ -6,7 +6,9 @@
   the current directory.
 - :class:`MemoryPlanner`: the planner's peak-memory estimate of the form's preset (redone on
   every edit, so the bar follows batch, sequence length, rank and method) and its
-  recommendation with the reason, from :mod:`tuitune.hardware.plan` (light: no torch).
+  recommendation with the reason, from :mod:`tuitune.hardware.plan` (light: no torch);
+  corrected by the past runs on this card (:mod:`tuitune.hardware.calibration`) and, once the
+  data step has measured the data, planned at its real lengths.
 - :class:`PlanFill`: when the planner's plan is filled in without being asked.
 - :func:`data_summary`: what the data step detects, from :func:`tuitune.data.pipeline.check`
   (no tokenizer). :class:`DataDetails` runs ``tuitune data inspect`` and ``data preview`` in a
@@ -102,6 +104,10 @@ class MemoryView:
     model_text: str = ""
     plan_text: str = ""
     """The choice in one short line."""
+    calibration: str = ""
+    """What past runs on this card measured, and the correction made (empty: none yet)."""
+    data_note: str = ""
+    """The length planned at when the data's token statistics are known."""
 
     @property
     def fraction(self) -> float:
@@ -114,23 +120,45 @@ class MemoryPlanner:
 
     def __init__(self) -> None:
         self._gpu: tuple[int | None, bool, str] | None = None
+        self._report: Any = None
         self._shapes: dict[str, Any] = {}
+        self.tokens: dict[tuple, dict[str, Any]] = {}
+        """Token statistics of the data step's report, per :func:`data_key`."""
+
+    def report(self) -> Any:
+        """NVML's report, read once (None when NVML itself fails)."""
+        if self._report is None:
+            from tuitune.hardware.nvml import read_gpus
+
+            try:
+                self._report = read_gpus()
+            except Exception:  # noqa: BLE001 - no NVML is a normal answer here
+                return None
+        return self._report
 
     def gpu(self) -> tuple[int | None, bool, str]:
         if self._gpu is None:
             from tuitune.hardware.plan import detect_gpu
 
             try:
-                self._gpu = detect_gpu()
+                report = self.report()
+                self._gpu = detect_gpu(report) if report is not None else (None, False, "no GPU: NVML failed")
             except Exception as e:  # noqa: BLE001 - no NVML is a normal answer here
                 self._gpu = (None, False, f"no GPU: {e}")
         return self._gpu
+
+    def calibration(self) -> Any:
+        """Past runs on this machine's card (read again on every plan: a run may just have ended)."""
+        from tuitune.hardware.calibration import for_report
+
+        return for_report(self.report())
 
     def plan(self, preset: Any) -> MemoryView:
         from tuitune.hardware.errors import PlannerError
         from tuitune.hardware.estimate import estimate
         from tuitune.hardware.model_shape import load_shape
-        from tuitune.hardware.plan import recommend, setup_from_preset
+        from tuitune.hardware.plan import at_data_length, recommend, setup_from_preset
+        from tuitune.hardware.setup import Setup
         from tuitune.models.files import ModelFileError
         from tuitune.runs.refs import readable_ref
         from tuitune.runs.store import RunStoreError
@@ -147,8 +175,17 @@ class MemoryPlanner:
             if ref not in self._shapes:
                 self._shapes[ref] = load_shape(readable_ref(ref))
             shape = self._shapes[ref]
-            est = estimate(shape, setup_from_preset(preset, bf16), gpu_bytes)
-            rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16")
+            # The reference card is not this machine's: its past runs say nothing about it.
+            calibration = None if reference else self.calibration()
+            t = preset.train
+            tokens = self.tokens.get(data_key(preset))
+            setup, note = at_data_length(setup_from_preset(preset, bf16), tokens, max_seq_len=t.max_seq_len,
+                                         packing=t.packing)
+            est = estimate(shape, setup, gpu_bytes, calibration=calibration)
+            longest = at_data_length(Setup("lora", seq_len=t.max_seq_len), tokens, max_seq_len=t.max_seq_len)[0].seq_len
+            p99 = min(int(tokens["p99"]), longest) if tokens and tokens.get("p99") else None
+            rec = recommend(shape, gpu_bytes, seq_len=longest, seq_len_p99=p99, compute="bf16" if bf16 else "fp16",
+                            calibration=calibration)
         except (PlannerError, RunStoreError, ModelFileError, OSError, ValueError, KeyError) as e:
             return MemoryView(gpu_bytes=gpu_bytes, gpu_text=gpu_text, problem=f"no estimate for {ref}: {e}",
                               reference_gpu=reference)
@@ -156,7 +193,13 @@ class MemoryPlanner:
         reason = rec.explanation if settings else "; ".join(rec.advice) or rec.explanation
         return MemoryView(est.peak_bytes, gpu_bytes, gpu_text, est.fits, dict(est.breakdown), reason,
                           rec.preset_overrides(), reference_gpu=reference, model_text=describe_shape(shape),
-                          plan_text=describe_plan(settings) if settings else "nothing fits")
+                          plan_text=describe_plan(settings) if settings else "nothing fits",
+                          calibration=est.correction.reason if est.correction else "", data_note=note or "")
+
+
+def data_key(preset: Any) -> tuple:
+    """What the data's token statistics depend on: the file, its format and the tokenizer."""
+    return (str(preset.data.path), preset.data.format, preset.model.path)
 
 
 def describe_plan(settings: dict[str, Any]) -> str:
@@ -235,6 +278,8 @@ class DataDetails:
         self.preset, self.timeout = preset, timeout
         self.cancelled = False
         self._process: subprocess.Popen | None = None
+        self.tokens: dict[str, Any] | None = None
+        """The cleaned data's token statistics, once :meth:`run` has them (the planner's lengths)."""
 
     def run(self) -> list[str]:
         preset = self.preset
@@ -245,7 +290,9 @@ class DataDetails:
             return []
         if code != 0:
             return [f"tuitune data inspect failed: {(err.strip().splitlines() or ['?'])[-1]}"]
-        lines = report_lines(json.loads(out))
+        report = json.loads(out)
+        self.tokens = report.get("stats", {}).get("tokens")
+        lines = report_lines(report)
         code, out, _ = self._tuitune_data("preview", *common, "--plain", "-n", "1")
         if code == 0 and out.strip():
             lines += ["", "loss mask (trained text inside ⟦ ⟧, cut text inside ✂[ ]):", *out.strip().splitlines()]

@@ -86,8 +86,9 @@ def load_tokenizer(source: ModelSource, trust_remote_code: bool) -> PreTrainedTo
     return tokenizer
 
 
-def choose_hardware(preset: Preset, source: ModelSource) -> Hardware:
-    """Device, precision, method and checkpointing from the preset's `auto` settings."""
+def choose_hardware(preset: Preset, source: ModelSource, tokens: dict[str, Any] | None = None) -> Hardware:
+    """Device, precision, method and checkpointing from the preset's `auto` settings; ``tokens``
+    (the cleaned data's token statistics) lets `method = "auto"` plan at the data's real lengths."""
     train = preset.train
     cuda = torch.cuda.is_available()
     if train.device == "cuda" and not cuda:
@@ -102,30 +103,51 @@ def choose_hardware(preset: Preset, source: ModelSource) -> Hardware:
     method: str = train.method
     reason = "set in the preset"
     if method == "auto":
-        method, reason = _auto_method(device, preset)
+        method, reason = _auto_method(device, preset, tokens)
     checkpointing = train.gradient_checkpointing
     if checkpointing == "auto":
         checkpointing = device == "cuda"
     return Hardware(device, precision, method, bool(checkpointing), reason)
 
 
-def _auto_method(device: str, preset: Preset) -> tuple[str, str]:
+def _auto_method(device: str, preset: Preset, tokens: dict[str, Any] | None = None) -> tuple[str, str]:
     if device == "cpu":
         return "lora", "on the CPU LoRA is the practical choice"
+    from tuitune.hardware.calibration import for_gpu
     from tuitune.hardware.errors import PlannerError
-    from tuitune.hardware.plan import recommend_for
+    from tuitune.hardware.plan import at_data_length, recommend_for, setup_from_preset
     from tuitune.runs.refs import readable_ref
 
     free, _total = torch.cuda.mem_get_info()
+    t = preset.train
+    # The micro-batch stays the preset's, so its longest row decides; not the p99 with
+    # truncation, which would need a shorter max_seq_len than this run trains with.
+    planned, note = at_data_length(setup_from_preset(preset, torch.cuda.is_bf16_supported()), tokens,
+                                   max_seq_len=t.max_seq_len, packing=t.packing)
     try:
-        rec = recommend_for(readable_ref(preset.model.path), free, max_seq_len=preset.train.max_seq_len,
-                            batch=preset.train.batch_size, stage=preset.train.stage,
-                            precompute_ref=preset.train.stage == "dpo" and preset.dpo.precompute_ref)
+        rec = recommend_for(readable_ref(preset.model.path), free, max_seq_len=planned.seq_len,
+                            batch=t.batch_size, stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
+                            calibration=for_gpu(cuda_gpu_name()))
     except PlannerError as e:
         return "qlora", f"the planner could not read the model's shape ({e}); QLoRA is the safest choice"
     if rec.method is None:
         return "qlora", "nothing fits comfortably: " + "; ".join(rec.advice)
-    return rec.method, rec.explanation
+    return rec.method, rec.explanation + (f" ({note}.)" if note else "")
+
+
+def cuda_gpu_name() -> str | None:
+    """NVML's name of the card torch trains on (cuda:0), matched by UUID because NVML ignores
+    CUDA_VISIBLE_DEVICES; the calibration file is keyed by it."""
+    from tuitune.hardware.nvml import read_gpus
+
+    if not torch.cuda.is_available():
+        return None
+    uuid = str(getattr(torch.cuda.get_device_properties(0), "uuid", "") or "").removeprefix("GPU-")
+    gpus = read_gpus().gpus
+    for gpu in gpus:
+        if uuid and (gpu.uuid or "").removeprefix("GPU-") == uuid:
+            return gpu.name
+    return gpus[0].name if len(gpus) == 1 else torch.cuda.get_device_name(0)
 
 
 def count_parameters(source: ModelSource, trust_remote_code: bool) -> int:

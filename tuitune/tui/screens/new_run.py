@@ -27,7 +27,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from tuitune.preset import Preset
 from tuitune.tui import preset_form
-from tuitune.tui.messages import DataFilesFound, MemoryPlanned, ModelsFound
+from tuitune.tui.messages import DataFilesFound, DataMeasured, MemoryPlanned, ModelsFound
 from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.widgets.data_panel import DataPanel
 
@@ -279,6 +279,14 @@ class NewRunScreen(AppScreen):
             view = MemoryView(problem=f"the planner failed: {type(e).__name__}: {e}")
         self.post_message(MemoryPlanned(view))
 
+    @on(DataMeasured)
+    def _data_measured(self, message: DataMeasured) -> None:
+        from tuitune.tui.wizard import data_key
+
+        self.planner.tokens[data_key(message.preset)] = message.tokens
+        if self.preset is not None:
+            self.plan_memory(self.preset)
+
     @on(MemoryPlanned)
     def _memory_planned(self, message: MemoryPlanned) -> None:
         from tuitune.tui.wizard import memory_bar
@@ -298,6 +306,9 @@ class NewRunScreen(AppScreen):
                         + " GiB\n", style="dim")
             text.append("plan: ", style="bold")
             text.append(f"{view.plan_text} (ctrl+r)")
+            for line in (view.data_note, view.calibration):
+                if line:
+                    text.append(f"\n{line}", style="dim")
         text.append(f"\n{view.gpu_text}", style="dim")
         self.query_one("#memory", Static).update(text)
         self.query_one("#model-info", Static).update(Text(view.model_text or view.problem, style="dim"))

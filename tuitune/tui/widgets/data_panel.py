@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tuitune.tui.messages import DataInspected
+from tuitune.tui.messages import DataInspected, DataMeasured
 
 if TYPE_CHECKING:
     from tuitune.tui.wizard import DataDetails
@@ -88,6 +88,8 @@ class DataPanel(Vertical):
             return
         if not job.cancelled:
             self.post_message(DataInspected(lines, ok=True, details=True))
+            if job.tokens:
+                self.post_message(DataMeasured(preset, job.tokens))
 
     @on(DataInspected)
     def _inspected(self, message: DataInspected) -> None:
