@@ -39,6 +39,8 @@ class Estimate:
     gpu_bytes: int | None = None
     margin: float = 0.9
     notes: list[str] = field(default_factory=list)
+    host_bytes: int = 0
+    """Pinned CPU RAM the offloaded activations take (``Setup.activation_offloading``); not in the peak."""
 
     @property
     def peak_bytes(self) -> int:
@@ -67,6 +69,7 @@ class Estimate:
             "settings": self.setup.settings(),
             "parameters": self.total_params,
             "trainable_parameters": self.trainable_params,
+            "host_ram_gb": gb(self.host_bytes),
             "notes": self.notes,
         }
 
@@ -153,7 +156,7 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
                     "activations": act["saved"], "loss_buffers": loss["forward"], "dequant_buffers": dequant},
         "loss_backward": {**base, "gradients": grads_between, "activations": act["saved"],
                           "loss_buffers": loss["backward"], "dequant_buffers": dequant},
-        "layer_backward": {**base, "gradients": grads, "activations": act["backward_work"],
+        "layer_backward": {**base, "gradients": grads, "activations": act["backward"],
                            "dequant_buffers": dequant},
         "optimizer_step": {**base, "gradients": grads, "optimizer_temp": step_temp},
     }
@@ -173,12 +176,18 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
         breakdown["cuda_context"] = CUDA_CONTEXT_BYTES
     result = Estimate(setup, shape.total_params, trainable, phase, breakdown,
                       {k: int(v) for k, v in totals.items()}, gpu_bytes, margin)
-    result.notes = _notes(setup, state)
+    result.host_bytes = int(math.ceil(act["host"]))
+    result.notes = _notes(setup, state, result.host_bytes)
     return result
 
 
-def _notes(setup: Setup, state: float) -> list[str]:
+def _notes(setup: Setup, state: float, host: int = 0) -> list[str]:
     notes = []
+    if setup.activation_offloading:
+        notes.append(
+            f"activation offloading: the saved activations take {host / GiB:.1f} GiB of pinned CPU RAM, not in the "
+            "peak; the GPU keeps the few tensors in flight" if setup.device == "cuda" else
+            "activation offloading on the CPU: the saved activations stay where they are, in CPU memory")
     if setup.optimizer.startswith("paged_"):
         notes.append(
             f"paged optimizer: its {state / GiB:.2f} GiB of state lives in CUDA unified memory and can spill "
