@@ -13,7 +13,8 @@ from tuitune.preset import Preset
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
 from tuitune.train.guided import check_labels
-from tuitune.train.speed import Available, apply_liger, choose_speed, truncate
+from tuitune.train.offload import install_host_offload
+from tuitune.train.speed import Available, apply_liger, choose_speed, plan_offloading, truncate
 from tuitune.train.trainer_args import common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
 from tuitune.weights.loading import Hardware
@@ -47,16 +48,21 @@ def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer
     from trl import SFTConfig, SFTTrainer
 
     t = preset.train
+    loaded = model.config._attn_implementation
+    planned = None
+    if hw.device == "cuda" and t.activation_offloading is not False:
+        planned = plan_offloading(preset, hw.method, hw.precision, hw.gradient_checkpointing, loaded)
     speed = choose_speed(t, device=hw.device, precision=hw.precision, model_type=model.config.model_type,
-                         trust_remote_code=preset.model.trust_remote_code, available=available, attention=attention)
+                         trust_remote_code=preset.model.trust_remote_code, available=available, attention=attention,
+                         planned=planned)
     apply_liger(model, speed)
-    events.emit("speed", **speed.event_fields(model.config._attn_implementation))
+    events.emit("speed", **speed.event_fields(loaded))
     if speed.padding_free and not speed.packing:
         train_ds, val_ds = truncate(train_ds, t.max_seq_len), truncate(val_ds, t.max_seq_len)
 
     args = {**common_args(run, preset, hw, val_ds is not None), **speed.sft_config_kwargs(t.max_seq_len)}
     config = SFTConfig(**args, completion_only_loss=False)
-    return trainer_class(SFTTrainer)(
+    trainer = trainer_class(SFTTrainer)(
         model=model,
         args=config,
         train_dataset=train_ds,
@@ -65,3 +71,6 @@ def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer
         peft_config=lora_config(preset, hw),
         callbacks=callbacks,
     )
+    if speed.offload_by == "saved_tensor_hooks":
+        install_host_offload(trainer, events)
+    return trainer
