@@ -185,7 +185,8 @@ def _print_probe(probe) -> None:
               f"ETA ~{per_step * 1000 / 3600:.1f} h per 1,000 steps")
     speed = m.get("speed")
     if speed:
-        on = [name for name in ("padding_free", "packing", "group_by_length", "liger") if speed.get(name)]
+        switches = ("padding_free", "packing", "group_by_length", "liger", "activation_offloading")
+        on = [name for name in switches if speed.get(name)]
         print(f"trained as a run would: {speed.get('attention')} attention"
               + "".join(f", {name.replace('_', '-')}" for name in on))
     print("stored in the calibration log ($TUITUNE_HOME/calibration/probes.jsonl)")
