@@ -238,25 +238,19 @@ def step_context(ctx: Context) -> dict[str, Any]:
     """Longest context that trains under the cap: the planner's prediction first (free), then
     real steps around it. On the CPU the cap cannot be enforced: the planner's answer for a toy
     cap is checked by one real step there instead."""
-    from tuitune.preset.keys import field_info
-
     shape_name = "toy" if ctx.cpu else "llama-8b"
     shape = reference_shape(shape_name)
     cap = GiB // 16 if ctx.cpu else CAP_BYTES
     device = "cpu" if ctx.cpu else "cuda"
     base = Setup("lora" if ctx.cpu else "qlora", seq_len=1024, batch=1, lora_r=32, device=device,
                  compute="fp32" if ctx.cpu else "bf16", attention="auto" if ctx.cpu else _attention())
-    variants: dict[str, dict[str, Any]] = {"tuitune defaults": {}}
-    try:
-        field_info("train.activation_offloading")
-        variants["activation offloading"] = {"activation_offloading": True}
-    except (KeyError, ValueError, LookupError):
-        pass  # this checkout has no such switch yet
+    variants: dict[str, dict[str, Any]] = {"tuitune defaults": {"activation_offloading": False},
+                                           "activation offloading": {"activation_offloading": True}}
     results: dict[str, Any] = {}
     fraction = None if ctx.cpu else cap / _gpu_total_bytes()
     model = str(model_folder(ctx, shape_name))
     for label, train in variants.items():
-        setup = base.with_(activation_offloading=True) if train and hasattr(base, "activation_offloading") else base
+        setup = base.with_(activation_offloading=train["activation_offloading"])
         results[label] = {"predicted": _longest_by_planner(shape, setup, cap), "probes": []}
         _bisect_context(ctx, model, setup, train, fraction, results, label)
     return {"shape": LABELS[shape_name], "cap_gib": round(cap / GiB, 2), "variants": results,

@@ -33,7 +33,8 @@ def test_the_self_test_trains_for_real_on_this_machine(tmp_path):
     assert run["tokens_per_s"] > 0 and run["measured_peak_bytes"] > 0 and run["estimate_peak_bytes"] > 0
     # what the trainer really ran with, read back from it
     assert run["speed"]["engaged"] == {"attention": "sdpa", "padding_free": True, "liger": False,
-                                       "fused_loss": True, "gradient_checkpointing": False}
+                                       "fused_loss": True, "gradient_checkpointing": False,
+                                       "activation_offloading": False}
     assert "self-test: lora on a random toy Llama" in result.stderr  # progress goes to stderr with --json
     # nothing left behind, and nothing among the user's runs
     assert list((tmp_path / "cache" / "doctor").iterdir()) == []
@@ -63,7 +64,7 @@ def test_every_row_of_its_data_fills_max_seq_len(tmp_path, tokenizer_dir):
 
 
 ENGAGED = {"attention": "flash_attention_2", "padding_free": True, "liger": True, "fused_loss": True,
-           "gradient_checkpointing": True}
+           "gradient_checkpointing": True, "activation_offloading": False}
 PLANNED = {"attention": "flash_attention_2", "padding_free": True, "liger": True, "packing": False,
            "reasons": {"attention": "CUDA with the flash-attn package", "liger": "CUDA with liger-kernel"}}
 

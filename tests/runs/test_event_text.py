@@ -45,6 +45,9 @@ EVENTS = [
     {"type": "finished", "stage": "export", "status": "failed", "report": "/r/gguf/report.json"},
     {"type": "finished", "status": "done", "export": "passed"},
     {"type": "brand_new_kind", "detail": 42},
+    {"type": "speed", "attention": "flash_attention_2", "padding_free": False, "liger": True,
+     "activation_offloading": True, "reasons": {"activation_offloading": "the run needs 34.0 GiB without it"}},
+    {"type": "offload", "step": 6, "by": "saved_tensor_hooks", "peak_bytes": 3 * 2**20},
 ]
 
 
@@ -69,6 +72,9 @@ EVENTS = [
     (EVENTS[23], "export finished: failed; report: /r/gguf/report.json"),
     (EVENTS[24], "run finished: done (export passed)"),
     (EVENTS[25], "brand_new_kind: detail=42"),  # a newer worker's event: shown, never dropped
+    (EVENTS[26], "speed: attention flash_attention_2, batches padded, Liger on, "
+                 "activation offloading on (the run needs 34.0 GiB without it)"),
+    (EVENTS[27], "activation offloading: at most 3.0 MiB of saved activations went through the offload hooks at once"),
 ])
 def test_each_event_in_words(event, text):
     assert describe({"v": 1, "seq": 3, "ts": 0, **event}) == text

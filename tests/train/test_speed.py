@@ -93,6 +93,7 @@ def test_padding_free_training_matches_padded_training(tmp_path, tiny_model_dir,
     # read back from the trainer, not the plan: the collator is padding-free, no kernel patched
     assert (padded["engaged"]["padding_free"], free["engaged"]["padding_free"]) == (False, True)
     assert free["engaged"] == {"attention": "sdpa", "padding_free": True, "liger": False, "fused_loss": True,
+                               "activation_offloading": False,
                                "gradient_checkpointing": free["engaged"]["gradient_checkpointing"]}
     assert len(free_losses) == len(padded_losses) == 4
     assert free_losses == pytest.approx(padded_losses, rel=1e-4)

@@ -40,6 +40,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                       help="modules that get an adapter (default %(default)s)")
     plan.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None,
                       help="recompute activations in the backward pass (default: on with --method, else chosen)")
+    plan.add_argument("--activation-offloading", action=argparse.BooleanOptionalAction, default=None,
+                      help="keep the saved activations in CPU RAM (default: off with --method, else chosen "
+                           "when a long context does not fit without)")
+    plan.add_argument("--attention", choices=SchemaChoices("train.attn_implementation"),
+                      default=SchemaDefault("train.attn_implementation"), metavar="ATTENTION",
+                      help="%(choices)s (default %(default)s: sdpa; eager for Gemma 2)")
     plan.add_argument("--optimizer", choices=SchemaChoices("train.optimizer"), metavar="OPTIMIZER",
                       help="%(choices)s (default: a preset's default with --method; the recommendation may pick 8-bit)")
     plan.add_argument("--stage", choices=SchemaChoices("train.stage"), default=SchemaDefault("train.stage"),
@@ -124,7 +130,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                       lora_r=args.lora_r, lora_targets=targets, compute=compute,
                       grad_checkpointing=True if args.grad_checkpointing is None else args.grad_checkpointing,
                       optimizer=args.optimizer or default("train.optimizer"), stage=args.stage,
-                      precompute_ref=args.precompute_ref)
+                      precompute_ref=args.precompute_ref, attention=args.attention,
+                      activation_offloading=bool(args.activation_offloading))
         setup, note = at_data_length(setup, tokens, max_seq_len=seq_len)
         result: Any = estimate(shape, setup, gpu_bytes, calibration=calibration)
         chosen: Any = result
@@ -135,7 +142,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             p99 = min(int(tokens["p99"]), planned.seq_len)
         result = recommend(shape, gpu_bytes, seq_len=planned.seq_len, seq_len_p99=p99, target_batch=args.target_batch,
                            batch=args.batch, lora_r=args.lora_r, lora_targets=targets, optimizer=args.optimizer,
-                           grad_checkpointing=args.grad_checkpointing, compute=compute,
+                           grad_checkpointing=args.grad_checkpointing, compute=compute, attention=args.attention,
+                           activation_offloading=args.activation_offloading,
                            stage=args.stage, precompute_ref=args.precompute_ref, calibration=calibration)
         chosen, data, show = result.chosen, result.to_dict(), _print_recommendation  # type: ignore[assignment]
     if args.data:
@@ -210,7 +218,8 @@ def _print_probe(probe) -> None:
               f"ETA ~{per_step * 1000 / 3600:.1f} h per 1,000 steps")
     speed = m.get("speed")
     if speed:
-        on = [name for name in ("padding_free", "packing", "group_by_length", "liger") if speed.get(name)]
+        switches = ("padding_free", "packing", "group_by_length", "liger", "activation_offloading")
+        on = [name for name in switches if speed.get(name)]
         print(f"trained as a run would: {speed.get('attention')} attention"
               + "".join(f", {name.replace('_', '-')}" for name in on))
     print("stored in the calibration log ($TUITUNE_HOME/calibration/probes.jsonl)")

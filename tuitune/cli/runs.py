@@ -94,6 +94,12 @@ def runs_show(args: argparse.Namespace) -> int:
     evals = [(e["step"], e["loss"]) for e in events if e["type"] == "eval" and "loss" in e]
     if evals:
         print(f"{'validation loss':16} " + ", ".join(f"{loss:.4f} (step {step})" for step, loss in evals))
+    from tuitune.runs.event_text import describe
+
+    for kind in ("speed", "offload"):  # the switches the run trained with, the last attempt's
+        last = [e for e in events if e["type"] == kind][-1:]
+        for e in last:
+            print(describe(e))
     from tuitune.cli.run_show import show_guidance, show_samples, show_warnings
 
     show_guidance(run.path)

@@ -277,7 +277,8 @@ def _speed_check(result: Outcome) -> Check:
     mismatched = []
     if planned_attention and engaged.get("attention") != planned_attention:
         mismatched.append(f"attention {planned_attention} was chosen but {engaged.get('attention')} runs")
-    for key, label in (("padding_free", "padding-free"), ("liger", "Liger")):
+    for key, label in (("padding_free", "padding-free"), ("liger", "Liger"),
+                       ("activation_offloading", "activation offloading")):
         on = bool(engaged.get(key))
         why = f" ({reasons[key]})" if not on and reasons.get(key) else ""
         parts.append(f"{label} {'on' if on else 'off'}{why}")

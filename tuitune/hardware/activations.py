@@ -7,12 +7,20 @@ PEFT's LoRA forward. docs/planner.md writes each term out with its source.
 
 from __future__ import annotations
 
+import math
+
 from tuitune.hardware.setup import Setup
 from tuitune.hardware.shapes import Linear, ModelShape
 
 # TRL 1.16's chunked LM head (trl/kernels/chunked_logprob.py): tiles of 4096 tokens x 32768 vocab.
 FUSED_TOKEN_CHUNK = 4096
 FUSED_VOCAB_CHUNK = 32768
+# TRL 1.16's activation offloading (trl/models/activation_offloading.py, OffloadActivations): a
+# saved tensor stays on the GPU until its copy to the host has finished, for the last
+# `max_fwd_stash_size` = 5 tensors saved; in the backward the tensors brought back for one autograd
+# node are freed when the next node starts. Of the forward's last five, the head keeps three
+# (final norm's fp32 copy and output, the head's input), which leaves two of the layers' tensors.
+OFFLOAD_IN_FLIGHT_TENSORS = 2
 
 
 def lora_modules(shape: ModelShape, setup: Setup) -> list[Linear]:
@@ -123,22 +131,59 @@ def _lora_bytes(d_in: int, x_bytes: int, setup: Setup) -> tuple[float, bool]:
 
 
 def activation_bytes(shape: ModelShape, setup: Setup) -> dict[str, float]:
-    """``saved``: kept at the end of the forward; ``backward_work``: the extra a layer's backward
-    needs (its recomputed activations under checkpointing, and the gradient temporaries)."""
-    n = setup.tokens
+    """``saved``: kept on the GPU at the end of the forward; ``backward``: the activations on the GPU
+    while the top decoder layer's backward runs (what the layers below still keep, its recomputed
+    activations under checkpointing, the gradient temporaries); ``host``: the CPU memory offloaded
+    activations take (0 without offloading)."""
+    n, layers = setup.tokens, shape.num_layers
     h, i, r, c = shape.hidden_size, shape.intermediate_size, setup.residual_bytes, setup.c
     per_layer = layer_bytes_per_token(shape, setup) * n
     # Final norm (fp32 copy + output) and the hidden states the LM head keeps.
     head = (4 * h + 2 * r * h) * n
     grad_temps = (2 * r * h + 2 * c * i) * n
     saved: float
+    below: float
     if setup.grad_checkpointing:
-        saved = shape.num_layers * r * h * n + head  # each layer keeps only its input
-        work = per_layer + grad_temps
+        saved = layers * r * h * n + head  # each layer keeps only its input
+        # The top layer's input has become its recompute; the layers below keep theirs.
+        work, below = per_layer + grad_temps, (layers - 1) * r * h * n
     else:
-        saved = shape.num_layers * per_layer + head
-        work = grad_temps
-    return {"saved": saved, "backward_work": work, "per_layer": per_layer}
+        saved = layers * per_layer + head
+        work, below = grad_temps, layers * per_layer  # the top layer's saved tensors are being read
+    out: dict[str, float] = {"saved": saved, "backward": below + work, "per_layer": per_layer, "host": 0.0}
+    if setup.activation_offloading:
+        out.update(_offloaded(shape, setup, saved, head, work))
+    return out
+
+
+def _offloaded(shape: ModelShape, setup: Setup, saved: float, head: float, work: float) -> dict[str, float]:
+    """With offloading: ``saved`` is what stays on the GPU (the tensors in flight), the backward
+    holds the tensors it brought back instead of the layers below, and ``host`` is the pinned CPU
+    memory the saved activations take. Checkpointing's recompute runs under the checkpoint's own
+    saved-tensor hooks, so the recomputed layer stays on the GPU (in ``work``)."""
+    n, h, r, c = setup.tokens, shape.hidden_size, setup.residual_bytes, setup.c
+    if setup.grad_checkpointing:
+        largest = r * h * n  # a layer's input, the only tensor a checkpointed layer saves
+    else:
+        largest = max(c * shape.intermediate_size, 4 * h) * n  # the MLP's outputs, the norms' fp32 copies
+        if attention_impl(shape, setup) == "eager":
+            largest = max(largest, 4 * shape.num_heads * setup.seq_len * n)
+    in_flight = OFFLOAD_IN_FLIGHT_TENSORS * largest
+    extra = {"saved": min(saved, head + in_flight), "backward": work + in_flight}
+    if setup.device != "cuda":
+        extra["host"] = 0.0  # nothing moves: the activations are in CPU memory already
+    elif setup.grad_checkpointing:
+        # torch's pinned-memory allocator rounds each block up to a power of two
+        # (ATen/core/CachingHostAllocator.h, "Round up the allocation to the nearest power of two").
+        extra["host"] = (shape.num_layers + 2) * pinned_block(r * h * n) + pinned_block(4 * h * n)
+    else:
+        extra["host"] = 2 * saved  # many tensor sizes: power-of-two rounding at most doubles each
+    return extra
+
+
+def pinned_block(nbytes: float) -> float:
+    """The pinned host block torch's caching host allocator hands out for ``nbytes``."""
+    return float(2 ** math.ceil(math.log2(nbytes))) if nbytes > 1 else float(nbytes)
 
 
 def loss_bytes(shape: ModelShape, setup: Setup, lm_head_trains: bool) -> dict[str, float]:

@@ -46,6 +46,8 @@ class Estimate:
     correction: Correction | None = None
     """Past runs on this card (hardware/calibration.py); when applied, the breakdown's
     ``calibration`` term is the change it made."""
+    host_bytes: int = 0
+    """Pinned CPU RAM the offloaded activations take (``Setup.activation_offloading``); not in the peak."""
 
     @property
     def peak_bytes(self) -> int:
@@ -79,6 +81,7 @@ class Estimate:
             "settings": self.setup.settings(),
             "parameters": self.total_params,
             "trainable_parameters": self.trainable_params,
+            "host_ram_gb": gb(self.host_bytes),
             "notes": self.notes,
             "calibration": None if self.correction is None else {
                 **self.correction.to_dict(), "uncorrected_peak_gb": gb(self.peak_bytes - self.breakdown.get("calibration", 0))},
@@ -169,7 +172,7 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
                     "activations": act["saved"], "loss_buffers": loss["forward"], "dequant_buffers": dequant},
         "loss_backward": {**base, "gradients": grads_between, "activations": act["saved"],
                           "loss_buffers": loss["backward"], "dequant_buffers": dequant},
-        "layer_backward": {**base, "gradients": grads, "activations": act["backward_work"],
+        "layer_backward": {**base, "gradients": grads, "activations": act["backward"],
                            "dequant_buffers": dequant},
         "optimizer_step": {**base, "gradients": grads, "optimizer_temp": step_temp},
     }
@@ -189,7 +192,8 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
         breakdown["cuda_context"] = CUDA_CONTEXT_BYTES
     result = Estimate(setup, shape.total_params, trainable, phase, breakdown,
                       {k: int(v) for k, v in totals.items()}, gpu_bytes, margin)
-    result.notes = _notes(setup, state)
+    result.host_bytes = int(math.ceil(act["host"]))
+    result.notes = _notes(setup, state, result.host_bytes)
     correction = calibration.for_method(setup.method) if calibration and setup.device == "cuda" else None
     if correction is not None:
         result.correction = correction
@@ -199,8 +203,13 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
     return result
 
 
-def _notes(setup: Setup, state: float) -> list[str]:
+def _notes(setup: Setup, state: float, host: int = 0) -> list[str]:
     notes = []
+    if setup.activation_offloading:
+        notes.append(
+            f"activation offloading: the saved activations take {host / GiB:.1f} GiB of pinned CPU RAM, not in the "
+            "peak; the GPU keeps the few tensors in flight" if setup.device == "cuda" else
+            "activation offloading on the CPU: the saved activations stay where they are, in CPU memory")
     if setup.optimizer.startswith("paged_"):
         notes.append(
             f"paged optimizer: its {state / GiB:.2f} GiB of state lives in CUDA unified memory and can spill "

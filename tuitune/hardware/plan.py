@@ -111,6 +111,8 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
             t.padding_free == "auto" and t.batch_size > 1
             and padding_free_mask_fits(t.batch_size * t.max_seq_len, DTYPE_BYTES[precision], t.attn_implementation))),
         liger=t.liger is True,
+        # `auto` needs the GPU's size: see offloading_estimates.
+        activation_offloading=t.activation_offloading is True,
         stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
     )
 
@@ -124,7 +126,15 @@ def as_engaged(setup: Setup, engaged: dict[str, Any] | None) -> Setup:
     return setup.with_(attention=attention if attention in ATTENTIONS else setup.attention,
                        liger=bool(engaged.get("liger")),
                        padding_free=bool(engaged.get("padding_free")),
-                       grad_checkpointing=bool(engaged.get("gradient_checkpointing")))
+                       grad_checkpointing=bool(engaged.get("gradient_checkpointing")),
+                       activation_offloading=bool(engaged.get("activation_offloading")))
+
+
+def offloading_estimates(shape: ModelShape, setup: Setup, gpu_bytes: int | None) -> tuple[Estimate, Estimate]:
+    """``setup`` without and with activation offloading: `train.activation_offloading = "auto"`
+    turns it on only when the first does not fit and the second does."""
+    return (estimate(shape, setup.with_(activation_offloading=False), gpu_bytes),
+            estimate(shape, setup.with_(activation_offloading=True), gpu_bytes))
 
 
 def check_preset(preset: Any, gpu_bytes: int, *, shape: ModelShape | None = None, bf16: bool = True,
@@ -135,6 +145,9 @@ def check_preset(preset: Any, gpu_bytes: int, *, shape: ModelShape | None = None
     shape = shape or load_shape(preset.model.path)
     setup = setup_from_preset(preset, bf16)
     est = estimate(shape, setup, gpu_bytes, calibration=calibration)
+    if not est.fits and preset.train.activation_offloading == "auto" and setup.stage == "sft":
+        offloaded = estimate(shape, setup.with_(activation_offloading=True), gpu_bytes, calibration=calibration)
+        est = offloaded if offloaded.fits else est  # what the worker's `auto` will do
     if est.fits or force:
         return est
     rec = recommend(shape, gpu_bytes, seq_len=preset.train.max_seq_len, compute="bf16" if bf16 else "fp16",

@@ -59,6 +59,7 @@ def run_probe(model: str, est: Estimate, *, device: str = "cuda", steps: int = 3
     setup = est.setup
     spec = {"model": model, "method": setup.method, "seq_len": setup.seq_len, "batch": setup.batch,
             "grad_checkpointing": setup.grad_checkpointing, "optimizer": setup.optimizer,
+            "activation_offloading": setup.activation_offloading,
             "lora_r": setup.lora_r, "lora_dropout": setup.lora_dropout,
             "lora_targets": setup.lora_targets if isinstance(setup.lora_targets, str) else list(setup.lora_targets),
             "precision": setup.compute, "device": device, "steps": steps}

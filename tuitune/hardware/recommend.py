@@ -1,6 +1,7 @@
 """Choose the method and settings that fit a GPU: full, then LoRA, then QLoRA — the first that
 fits with a safety margin — with the largest micro-batch that fits, gradient accumulation to
-reach the target effective batch, and checkpointing or an 8-bit optimizer only when needed.
+reach the target effective batch, and checkpointing, an 8-bit optimizer or activation offloading
+only when needed.
 
 ``recommend()`` is what `tuitune plan` prints and what the worker calls for ``method = "auto"``.
 """
@@ -43,6 +44,8 @@ class Recommendation:
         s = self.chosen.setup
         out: dict[str, Any] = {"method": s.method, "batch_size": s.batch, "grad_accum": s.grad_accum, "max_seq_len": s.seq_len,
                "gradient_checkpointing": s.grad_checkpointing, "optimizer": s.optimizer}
+        if s.activation_offloading:
+            out["activation_offloading"] = True
         if s.method != "full":
             out["lora_r"] = s.lora_r
             out["lora_targets"] = s.lora_targets if isinstance(s.lora_targets, str) else list(s.lora_targets)
@@ -55,7 +58,8 @@ class Recommendation:
             return []
         keys = {"method": "train.method", "batch_size": "train.batch_size", "grad_accum": "train.grad_accum",
                 "max_seq_len": "train.max_seq_len", "gradient_checkpointing": "train.gradient_checkpointing",
-                "optimizer": "train.optimizer", "lora_r": "lora.r", "lora_targets": "lora.target_modules"}
+                "optimizer": "train.optimizer", "lora_r": "lora.r", "lora_targets": "lora.target_modules",
+                "activation_offloading": "train.activation_offloading"}
         return [f"{keys[k]}={json.dumps(v)}" for k, v in settings.items()]
 
     def to_dict(self) -> dict:
@@ -81,6 +85,8 @@ def recommend(
     lora_targets: str | tuple[str, ...] = "all-linear",
     optimizer: str | None = None,
     grad_checkpointing: bool | None = None,
+    activation_offloading: bool | None = None,
+    attention: str = "auto",
     methods: tuple[str, ...] = METHODS,
     compute: str = "bf16",
     margin: float = DEFAULT_MARGIN,
@@ -93,12 +99,16 @@ def recommend(
     ``seq_len`` is the longest sequence to train on (the dataset's max, or max_seq_len); with
     ``seq_len_p99`` a setup that fits only when the longest 1% are truncated is accepted too.
     ``calibration``: past runs on this card correct every estimate (hardware/calibration.py).
+    ``activation_offloading`` None lets the search turn it on (SFT only) when nothing fits without.
     """
     if target_batch < 1 or (batch is not None and batch < 1):
         raise PlannerError("batch sizes must be positive integers")
     base = Setup("lora", seq_len=seq_len, lora_r=lora_r, lora_targets=lora_targets, compute=compute,
-                 stage=stage, precompute_ref=precompute_ref)
-    fixed = {"optimizer": optimizer, "grad_checkpointing": grad_checkpointing, "batch": batch}
+                 stage=stage, precompute_ref=precompute_ref, attention=attention)
+    if stage != "sft":
+        activation_offloading = False  # the preset allows it for SFT only
+    fixed = {"optimizer": optimizer, "grad_checkpointing": grad_checkpointing, "batch": batch,
+             "activation_offloading": activation_offloading}
     if gpu_bytes is None:
         options = [estimate(shape, _frugal(base.with_(method=m), fixed), calibration=calibration) for m in methods]
         return Recommendation(None, options, "No GPU memory to plan for: pass the GPU's size (--gpu-gb).", None)
@@ -125,7 +135,8 @@ def _frugal(setup: Setup, fixed: dict) -> Setup:
     """The least memory a method can take: micro-batch 1, checkpointing, an 8-bit paged optimizer."""
     return setup.with_(batch=fixed["batch"] or 1,
                        grad_checkpointing=True if fixed["grad_checkpointing"] is None else fixed["grad_checkpointing"],
-                       optimizer=fixed["optimizer"] or ("paged_adamw_8bit" if setup.method == "full" else "adamw"))
+                       optimizer=fixed["optimizer"] or ("paged_adamw_8bit" if setup.method == "full" else "adamw"),
+                       activation_offloading=bool(fixed["activation_offloading"]))
 
 
 def _best_fit(shape, setup: Setup, fixed, target: int, gpu: int, margin: float,
@@ -134,22 +145,29 @@ def _best_fit(shape, setup: Setup, fixed, target: int, gpu: int, margin: float,
         ["adamw", "adamw_8bit", "paged_adamw_8bit"] if setup.method == "full" else ["adamw", "paged_adamw_8bit"])
     checkpointing = [fixed["grad_checkpointing"]] if fixed["grad_checkpointing"] is not None else [False, True]
     batches = [fixed["batch"]] if fixed["batch"] else [b for b in (64, 32, 16, 8, 4, 2, 1) if b <= target] or [1]
+    offload = fixed["activation_offloading"]
+
+    def largest_fit(opt: str, gc: bool, off: bool) -> Estimate | None:
+        for b in batches:
+            est = estimate(shape, setup.with_(optimizer=opt, grad_checkpointing=gc, batch=b, activation_offloading=off,
+                                              grad_accum=max(1, math.ceil(target / b))), gpu, margin,
+                           calibration=calibration)
+            if est.fits:
+                return est
+        return None
+
     for opt in optimizers:
-        largest = {}
-        for gc in checkpointing:
-            for b in batches:
-                est = estimate(shape, setup.with_(optimizer=opt, grad_checkpointing=gc, batch=b,
-                                                  grad_accum=max(1, math.ceil(target / b))), gpu, margin,
-                               calibration=calibration)
-                if est.fits:
-                    largest[gc] = est
-                    break
+        largest = {gc: largest_fit(opt, gc, bool(offload)) for gc in checkpointing}
         # Checkpointing costs ~30% speed: skip it when the micro-batch is already decent without.
         no_gc, gc_on = largest.get(False), largest.get(True)
         if no_gc and (no_gc.setup.batch >= min(4, target) or not gc_on):
             return no_gc
         if gc_on:
             return gc_on
+        # The last rung, for a long context: the saved activations go to CPU RAM (slower by the
+        # copies the compute does not hide), after checkpointing has made them small.
+        if offload is None and (found := largest_fit(opt, fixed["grad_checkpointing"] is not False, True)):
+            return found
     return None
 
 
@@ -172,6 +190,9 @@ def _explain(shape: ModelShape, chosen: Estimate, options: list[Estimate], seq_l
            f"{s.batch} at a time{accum}")
     how += (", with gradient checkpointing (recomputes activations: less memory, ~30% slower)."
             if s.grad_checkpointing else ".")
+    if s.activation_offloading:
+        how += (f" The saved activations are offloaded to CPU RAM (about {_gib(chosen.host_bytes)} of it, pinned): "
+                "without that this length does not fit.")
     if s.optimizer != "adamw":
         how += f" The {s.optimizer} optimizer keeps its state in 8 bits to make room."
     if s.seq_len < seq_len:
@@ -188,14 +209,16 @@ def _nothing_fits(shape: ModelShape, gpu: int) -> str:
 
 def _advice(shape: ModelShape, base: Setup, gpu: int, margin: float, calibration: Calibration | None = None) -> list[str]:
     advice = []
-    lean = base.with_(method="qlora", batch=1, grad_checkpointing=True, optimizer="paged_adamw_8bit")
+    lean = base.with_(method="qlora", batch=1, grad_checkpointing=True, optimizer="paged_adamw_8bit",
+                      activation_offloading=base.stage == "sft")
     lo, hi = 0, base.seq_len
     while hi - lo > 16:  # the longest sequence QLoRA fits, to the nearest 16 tokens
         mid = (lo + hi) // 2
         fits = estimate(shape, lean.with_(seq_len=max(mid, 1)), gpu, margin, calibration=calibration).fits
         lo, hi = (mid, hi) if fits else (lo, mid)
     if lo >= 64:
-        advice.append(f"shorter sequences: QLoRA fits up to about {lo} tokens per sequence (--seq-len {lo})")
+        how = " with activation offloading" if lean.activation_offloading else ""
+        advice.append(f"shorter sequences: QLoRA{how} fits up to about {lo} tokens per sequence (--seq-len {lo})")
     per_param = estimate(shape, lean.with_(seq_len=base.seq_len), calibration=calibration).peak_bytes / shape.total_params
     advice.append(f"a smaller model: about {margin * gpu / per_param / 1e9:.1f}B parameters fit with QLoRA "
                   f"at {base.seq_len} tokens")

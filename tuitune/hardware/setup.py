@@ -56,6 +56,9 @@ class Setup:
     flash-attention's varlen kernel, one block-diagonal (tokens x tokens) mask with SDPA/eager."""
     liger: bool = False
     """Liger's RMSNorm and SwiGLU kernels (CUDA): they keep less for the backward."""
+    activation_offloading: bool = False
+    """TRL's activation offloading: what the forward saves for the backward lives in pinned CPU
+    memory; the GPU keeps the tensors in flight (see docs/planner.md, "Activation offloading")."""
     loss: str = "fused"
     """fused: TRL 1.16 SFTTrainer's chunked LM head (no full logits); full_logits: the model's own loss."""
     weights: str | None = None
@@ -137,6 +140,8 @@ class Setup:
         data = asdict(self)
         keep = ("method", "seq_len", "batch", "grad_accum", "grad_checkpointing", "optimizer")
         out = {k: data[k] for k in keep}
+        if self.activation_offloading:
+            out["activation_offloading"] = True
         if self.stage != "sft":
             out["stage"] = self.stage
             out["precompute_ref"] = self.precompute_ref

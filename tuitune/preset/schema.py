@@ -212,6 +212,15 @@ class TrainSection(_Section):
     `auto`: on when the `liger-kernel` package is installed and supports the model's architecture.
     The loss is already computed by TRL's fused, chunked LM head (no full logits)."""
 
+    activation_offloading: Literal["auto"] | bool = "auto"
+    """Keep the activations the backward pass needs in CPU memory instead of on the GPU (TRL's
+    activation offloading: copied out during the forward on a side stream, brought back layer by
+    layer in the backward), so a long context fits: with gradient checkpointing the GPU holds a
+    few layers' inputs instead of all of them, and the CPU needs about as much RAM as they take
+    (`tuitune plan` says how much). Slower, by the copies the compute cannot hide. `auto`: on only
+    when the planner finds the run does not fit on the GPU without it and does with it; off on
+    the CPU, where activations already live in CPU memory. SFT only."""
+
     assistant_only_loss: bool = True
     """Learn only from the assistant's turns, not from the prompts and system messages."""
 
@@ -255,6 +264,9 @@ class TrainSection(_Section):
         if self.longest_first and self.stage != "sft":
             raise ValueError("train.longest_first works with stage 'sft' only (the length-grouped sampler "
                              "measures SFT rows); remove it from this DPO preset")
+        if self.activation_offloading is True and self.stage != "sft":
+            raise ValueError("train.activation_offloading = true works with stage 'sft' only (tuitune plans and "
+                             "reports it for SFT runs); set it to 'auto' or false in this DPO preset")
         return self
     _auto_means_none = field_validator(
         "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", mode="before"

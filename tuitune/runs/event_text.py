@@ -38,7 +38,7 @@ def level(event: dict[str, Any]) -> Level:
         return "error"
     if kind in ("warning", "retry") or (kind == "status" and event.get("status") == "stopping"):
         return "warning"
-    if kind in ("probe", "speed", "memory"):
+    if kind in ("probe", "speed", "memory", "offload"):
         return "quiet"
     return "info"
 
@@ -104,9 +104,19 @@ def _status(e: dict[str, Any]) -> str:
 def _speed(e: dict[str, Any]) -> str:
     batches = ("packed" if e.get("packing") else "padding-free" if e.get("padding_free")
                else "padded, grouped by length" if e.get("group_by_length") else "padded")
-    why = (e.get("reasons") or {}).get("liger")
-    return (f"speed: attention {e.get('attention')}, batches {batches}, Liger {'on' if e.get('liger') else 'off'}"
+    reasons = e.get("reasons") or {}
+    why = reasons.get("liger")
+    text = (f"speed: attention {e.get('attention')}, batches {batches}, Liger {'on' if e.get('liger') else 'off'}"
             + (f" ({why})" if why else ""))
+    if "activation_offloading" in e:  # workers before it did not report the switch
+        why = reasons.get("activation_offloading")
+        text += (f", activation offloading {'on' if e['activation_offloading'] else 'off'}" + (f" ({why})" if why else ""))
+    return text
+
+
+def _offload(e: dict[str, Any]) -> str:
+    return (f"activation offloading: at most {e.get('peak_bytes', 0) / 2**20:.1f} MiB of saved activations "
+            "went through the offload hooks at once")
 
 
 def _eval(e: dict[str, Any]) -> str:
@@ -159,6 +169,7 @@ _TEXT: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "step": lambda e: None,  # numbers: the progress bar, the run view's figures and charts
     "vram": lambda e: None,  # a memory reading between steps: the memory chart
     "memory": _memory,
+    "offload": _offload,
     "eval": _eval,
     "checkpoint": lambda e: f"step {e.get('step')}: checkpoint saved",
     "saved": lambda e: f"{e.get('kind')} written to {e.get('path')}" + (

@@ -49,6 +49,8 @@ def advice(train: Any, device: str, planner_note: str | None = None) -> list[str
     if device == "cuda":
         if train.gradient_checkpointing is not True:
             items.append("train.gradient_checkpointing = true (activations ~5x smaller, ~30% slower)")
+        if train.activation_offloading is not True and train.stage == "sft":
+            items.append("train.activation_offloading = true (the saved activations move to CPU RAM; for long contexts)")
         if train.method in ("full", "lora", "auto"):
             items.append("method = \"qlora\" (a 4-bit base: about a quarter of the weights' memory)")
     if planner_note:

@@ -32,6 +32,7 @@ def probe_preset(spec: dict[str, Any]) -> Preset:
             "batch_size": spec["batch"], "grad_accum": 1, "max_seq_len": spec["seq_len"],
             "epochs": 1, "max_steps": spec.get("steps", 3), "learning_rate": 1e-5, "warmup_ratio": 0.0,
             "gradient_checkpointing": bool(spec["grad_checkpointing"]), "optimizer": spec["optimizer"],
+            "activation_offloading": bool(spec.get("activation_offloading", False)),
             "lr_scheduler": "constant", "save_steps": 1_000_000, "eval_steps": 1_000_000,
             **spec.get("train", {}),  # more [train] keys (the GPU suite's attention, offloading, ...)
         },

@@ -13,7 +13,8 @@ from tuitune.preset import Preset
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
 from tuitune.train.guided import check_labels
-from tuitune.train.speed import Available, apply_liger, choose_speed, speed_report_callback, truncate
+from tuitune.train.offload import install_host_offload
+from tuitune.train.speed import Available, apply_liger, choose_speed, plan_offloading, speed_report_callback, truncate
 from tuitune.train.trainer_args import common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
 from tuitune.weights.loading import Hardware
@@ -47,8 +48,13 @@ def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer
     from trl import SFTConfig, SFTTrainer
 
     t = preset.train
+    loaded = model.config._attn_implementation
+    planned = None
+    if hw.device == "cuda" and t.activation_offloading is not False:
+        planned = plan_offloading(preset, hw.method, hw.precision, hw.gradient_checkpointing, loaded)
     speed = choose_speed(t, device=hw.device, precision=hw.precision, model_type=model.config.model_type,
-                         trust_remote_code=preset.model.trust_remote_code, available=available, attention=attention)
+                         trust_remote_code=preset.model.trust_remote_code, available=available, attention=attention,
+                         planned=planned)
     apply_liger(model, speed)
     if speed.padding_free and not speed.packing:
         train_ds, val_ds = truncate(train_ds, t.max_seq_len), truncate(val_ds, t.max_seq_len)
@@ -64,5 +70,7 @@ def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer
         peft_config=lora_config(preset, hw),
         callbacks=callbacks,
     )
-    trainer.add_callback(speed_report_callback(trainer, events, speed.event_fields(model.config._attn_implementation)))
+    if speed.offload_by == "saved_tensor_hooks":
+        install_host_offload(trainer, events)
+    trainer.add_callback(speed_report_callback(trainer, events, speed.event_fields(loaded)))
     return trainer

@@ -2,7 +2,8 @@
 dataloader settings, resolved from the preset's `auto`s for the hardware at hand.
 
 Every switch is a preset key (`train.padding_free`, `train.group_by_length`,
-`train.attn_implementation`, `train.liger`, `train.packing`); :func:`choose_speed` decides what
+`train.attn_implementation`, `train.liger`, `train.packing`, `train.activation_offloading`);
+:func:`choose_speed` decides what
 `auto` means here and why, and the worker reports the outcome as a ``speed`` event. Everything
 comes from well-kept libraries: TRL's padding-free collator (position ids restart per example,
 and transformers turns them into a block-diagonal mask, or flash-attention's varlen kernel
@@ -12,10 +13,12 @@ package through transformers' own integration. docs/speed.md has the measurement
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tuitune.hardware.estimate import Estimate, GiB
 from tuitune.hardware.setup import DTYPE_BYTES, padding_free_mask_fits
 from tuitune.weights.loading import ModelLoadError
 
@@ -38,10 +41,14 @@ class Available:
     flash_attn: bool = False
     liger: bool = False
     liger_types: frozenset[str] = frozenset()
+    host_ram_free: int | None = None
+    """Bytes of CPU RAM available now (what offloaded activations can take)."""
 
     @classmethod
     def detect(cls) -> Available:
         import torch
+
+        from tuitune.doctor.checks import available_memory
 
         cuda = torch.cuda.is_available()
         liger = cuda and _installed("liger_kernel")
@@ -50,7 +57,8 @@ class Available:
             from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
 
             types = frozenset(MODEL_TYPE_TO_APPLY_LIGER_FN)
-        return cls(cuda=cuda, flash_attn=cuda and _installed("flash_attn"), liger=liger, liger_types=types)
+        return cls(cuda=cuda, flash_attn=cuda and _installed("flash_attn"), liger=liger, liger_types=types,
+                   host_ram_free=available_memory())
 
 
 @dataclass
@@ -62,6 +70,9 @@ class SpeedPlan:
     group_by_length: bool
     liger: bool
     pin_memory: bool
+    activation_offloading: bool = False
+    offload_by: str | None = None
+    """Who offloads: ``trl`` (its CUDA manager), ``saved_tensor_hooks`` (tuitune's, on the CPU)."""
     reasons: dict[str, str] = field(default_factory=dict)
 
     def event_fields(self, loaded_attention: str | None = None) -> dict[str, Any]:
@@ -78,6 +89,8 @@ class SpeedPlan:
             "max_length": None if self.padding_free and not self.packing else max_seq_len,
             "train_sampling_strategy": "group_by_length" if self.group_by_length else "random",
             "dataloader_pin_memory": self.pin_memory,
+            # TRL's manager needs an accelerator; on the CPU tuitune installs its hooks instead (offload.py).
+            "activation_offloading": self.offload_by == "trl",
         }
 
 
@@ -102,9 +115,12 @@ def choose_attention(train: Any, *, device: str, precision: str, available: Avai
 
 
 def choose_speed(train: Any, *, device: str, precision: str, model_type: str | None, trust_remote_code: bool,
-                 available: Available, attention: tuple[str | None, str] | None = None) -> SpeedPlan:
+                 available: Available, attention: tuple[str | None, str] | None = None,
+                 planned: tuple[Estimate, Estimate] | None = None) -> SpeedPlan:
     """Resolve the preset's speed switches (``train`` is its TrainSection) for this machine;
-    ``attention`` is :func:`choose_attention`'s answer when the model was loaded with it."""
+    ``attention`` is :func:`choose_attention`'s answer when the model was loaded with it;
+    ``planned``: the planner's estimates of the run without and with activation offloading on
+    this GPU (:func:`plan_offloading`), which `auto` decides by."""
     cuda = device == "cuda"
     asked, why = attention or choose_attention(train, device=device, precision=precision, available=available)
     reasons = {"attention": why}
@@ -155,8 +171,77 @@ def choose_speed(train: Any, *, device: str, precision: str, model_type: str | N
     else:
         reasons["liger"] = "set in the preset"
 
+    offload, reasons["activation_offloading"] = choose_offloading(train, cuda=cuda, planned=planned,
+                                                                  host_free=available.host_ram_free)
     return SpeedPlan(attention=asked, padding_free=bool(padding_free), packing=packing,
-                     group_by_length=bool(group), liger=bool(liger), pin_memory=cuda, reasons=reasons)
+                     group_by_length=bool(group), liger=bool(liger), pin_memory=cuda,
+                     activation_offloading=offload,
+                     offload_by=("trl" if cuda else "saved_tensor_hooks") if offload else None, reasons=reasons)
+
+
+def choose_offloading(train: Any, *, cuda: bool, planned: tuple[Estimate, Estimate] | None,
+                      host_free: int | None) -> tuple[bool, str]:
+    """(offload the saved activations?, why). `auto` turns it on only when the planner finds the
+    run does not fit on the GPU without it and does with it, and the CPU RAM it takes is free."""
+    asked = train.activation_offloading
+    if not cuda:
+        if asked is True:
+            return True, ("set in the preset; on the CPU tuitune's saved-tensor hooks stand in for TRL's manager, "
+                          "which needs a GPU, and nothing moves: the activations are in CPU memory already")
+        return False, "no CUDA GPU: the activations are in CPU memory already"
+    if asked is False:
+        return False, "set in the preset"
+    without, offloaded = planned if planned else (None, None)
+    host = offloaded.host_bytes if offloaded else 0
+    free = host_free if host_free is not None else host  # unknown: assume it is there
+    short_of_ram = host > free
+    if asked is True:
+        if short_of_ram:
+            raise SpeedSettingError(
+                f"train.activation_offloading = true: the saved activations need about {_gib(host)} of pinned CPU "
+                f"RAM and this machine has {_gib(free)} available; lower train.max_seq_len or train.batch_size, "
+                "free some memory, or set it to 'auto' or false")
+        return True, "set in the preset" + (f" (about {_gib(host)} of CPU RAM planned)" if host else "")
+    if without is None or offloaded is None:
+        return False, "the planner could not read the model's shape, so it cannot say offloading is needed"
+    gpu = _gib(without.gpu_bytes or 0)
+    if without.fits:
+        return False, f"the run fits without it ({_gib(without.peak_bytes)} planned of {gpu} usable)"
+    if not offloaded.fits:
+        return False, (f"the run does not fit even with it ({_gib(offloaded.peak_bytes)} planned of {gpu} usable): "
+                       "it would not help")
+    if short_of_ram:
+        return False, (f"it would fit with it, but the saved activations need about {_gib(host)} of CPU RAM and "
+                       f"{_gib(free)} is available")
+    return True, (f"the run needs {_gib(without.peak_bytes)} without it, {_gib(offloaded.peak_bytes)} with it, of "
+                  f"{gpu} usable; about {_gib(offloaded.host_bytes)} of pinned CPU RAM")
+
+
+def plan_offloading(preset: Any, method: str, precision: str, checkpointing: bool,
+                    attention: str | None) -> tuple[Estimate, Estimate] | None:
+    """The planner's estimates without and with offloading for this run on this GPU (once the
+    model is loaded: its memory counts as usable, since the estimate includes the weights);
+    None when the model's shape cannot be read (a remote-code architecture)."""
+    import torch
+
+    from tuitune.hardware.errors import PlannerError
+    from tuitune.hardware.model_shape import load_shape
+    from tuitune.hardware.plan import offloading_estimates, setup_from_preset
+    from tuitune.hardware.setup import ATTENTIONS
+    from tuitune.runs.refs import readable_ref
+
+    free, _total = torch.cuda.mem_get_info()
+    try:
+        shape = load_shape(readable_ref(preset.model.path))
+    except PlannerError:
+        return None
+    setup = setup_from_preset(preset, bf16=precision == "bf16").with_(
+        method=method, grad_checkpointing=checkpointing, attention=attention if attention in ATTENTIONS else "auto")
+    return offloading_estimates(shape, setup, free + torch.cuda.memory_reserved())
+
+
+def _gib(n: float) -> str:
+    return f"{n / GiB:.1f} GiB"
 
 
 def apply_liger(model: Any, plan: SpeedPlan) -> None:
@@ -202,6 +287,9 @@ def engaged(trainer: Any) -> dict[str, Any]:
         "gradient_checkpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
         # TRL's own loss (`nll`) is its chunked LM head: the full logits never exist.
         "fused_loss": trainer.args.loss_type == "nll" and getattr(trainer, "compute_loss_func", None) is None,
+        # TRL's manager, or our hooks on the CPU, sit where TRL's training_step enters them.
+        "activation_offloading": not isinstance(getattr(trainer, "maybe_activation_offload_context", None),
+                                                (contextlib.nullcontext, type(None))),
     }
 
 

@@ -209,6 +209,8 @@ def describe_plan(settings: dict[str, Any]) -> str:
     parts = [method, f"batch {settings['batch_size']}{accum}", f"seq {settings['max_seq_len']}"]
     if settings.get("gradient_checkpointing"):
         parts.append("checkpointing")
+    if settings.get("activation_offloading"):
+        parts.append("offloaded activations")
     return " · ".join([*parts, str(settings.get("optimizer", ""))]).rstrip(" ·")
 
 
