@@ -45,7 +45,7 @@ async def test_from_the_form_to_a_finished_run_an_export_and_a_chat(tiny_model_d
         stats = view.query_one(RunStats)
         await until(pilot, lambda: stats.status in ("done", "failed", "crashed"), timeout=300, what="the run to end")
         assert stats.status == "done", "\n".join(view.query_one("#worker-log").lines[-30:])
-        events = lambda: "\n".join(view.query_one("#events").lines)  # noqa: E731
+        events = lambda: "\n".join(view.events)  # noqa: E731
         await until(pilot, lambda: "run finished: done" in events(), timeout=300,
                     what="the finished event (after the export the preset asks for)")
         assert "export: verify done" in events() and "exporting GGUF: q8_0" in events()

@@ -20,7 +20,8 @@ async def open_view(app, pilot, run):
 
 
 def log_text(screen, selector: str) -> str:
-    return "\n".join(screen.query_one(selector).lines)
+    """The events list's entries, whole, or the worker.log tab's lines."""
+    return "\n".join(screen.events if selector == "#events" else screen.query_one(selector).lines)
 
 
 @pilot_test

@@ -166,3 +166,26 @@ async def test_snapshot_new_run(tuitune_home):
         await settle(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.memory_view is not None
                      and "200 rows" in str(app.screen.query_one("#data-info").render()), "new run")
         await check(pilot, app, tuitune_home, "new-run")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pilot_test
+async def test_snapshots_run_view_and_wizard_at_80x24_and_120x40(tuitune_home, size):
+    """The two sizes people run the app at: the smallest usual terminal, and a roomy one."""
+    run = fixed_run("20260101-120000-demo-cpu-aaaa", status="done", steps=24, evals_every=6)
+    name = f"{size[0]}x{size[1]}"
+    app = TuituneApp()
+    async with app.run_test(size=size) as pilot:
+        app.open_run(run.id)
+        await settle(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.query("#lr-chart")
+                     and len(app.screen.query_one("#chart").train) == 24
+                     and len(app.screen.query_one("#lr-chart").series["lr"]) == 24 and app.screen.events, "run view")
+        await check(pilot, app, tuitune_home, f"run-view-{name}")
+        await pilot.press("right_square_bracket")
+        await settle(pilot, lambda: app.screen.query_one("#events").has_focus, "events tab")
+        await check(pilot, app, tuitune_home, f"run-view-events-{name}")
+        await pilot.press("escape")
+        await pilot.press("3")
+        await settle(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.memory_view is not None
+                     and "200 rows" in str(app.screen.query_one("#data-info").render()), "new run")
+        await check(pilot, app, tuitune_home, f"new-run-{name}")

@@ -1,5 +1,5 @@
 """A run's numbers over its steps, from its events: the series the TUI charts (learning rate,
-memory, DPO rewards) and the thinning that keeps a long run's curve drawable. UI-free."""
+gradient norm, tokens/s, memory, DPO rewards) and the thinning that keeps a long run's curve drawable. UI-free."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ Point = tuple[float, float]
 # reward statistics come from TRL's ``rewards/margins`` and ``rewards/accuracies`` logs.
 SERIES_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "lr": (("step", "lr"),),
+    "grad norm": (("step", "grad_norm"),),
+    "tokens/s": (("step", "tokens_per_s"),),
     "allocated": (("vram", "allocated"), ("step", "vram_allocated"), ("step", "memory_allocated")),
     "reserved": (("vram", "reserved"), ("step", "vram_reserved"), ("step", "memory_reserved")),
     "margin": (("step", "reward_margin"), ("step", "rewards/margins"), ("step", "margin")),

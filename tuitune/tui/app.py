@@ -11,8 +11,10 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import App, SystemCommand
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import AwaitMount
 
 from tuitune.tui.commands import RunCommands
 from tuitune.tui.launch import WorkerProcesses
@@ -43,7 +45,8 @@ class TuituneApp(App):
     BINDINGS = [
         Binding("1", "switch_mode('home')", "Home", id="app.home", tooltip="Hardware, recent runs, the demo"),
         Binding("2", "switch_mode('runs')", "Runs", id="app.runs", tooltip="Every run, with stop/resume/export/delete"),
-        Binding("3", "switch_mode('new')", "New run", id="app.new", tooltip="Set up a run from a preset"),
+        Binding("3", "new_run", "New run", id="app.new",
+                tooltip="Set up a run from a preset (asks whether to go on with one left unfinished)"),
         Binding("question_mark,f1", "help", "Keys", id="app.help",
                 tooltip="Every key on this screen (f1 also works while typing)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", id="app.theme", tooltip="Switch the light and dark theme"),
@@ -53,6 +56,8 @@ class TuituneApp(App):
     def __init__(self) -> None:
         super().__init__()
         self.processes = WorkerProcesses()
+        self.previous_mode = "home"
+        """The mode before the current one: where escape on a mode's first screen goes back to."""
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.processes.reap)
@@ -69,6 +74,48 @@ class TuituneApp(App):
         for problem in problems:
             self.notify(problem, markup=False, severity="warning", timeout=15)
 
+    def switch_mode(self, mode: str) -> AwaitMount:
+        if mode != self.current_mode:
+            self.previous_mode = self.current_mode
+        return super().switch_mode(mode)
+
+    def leave_mode(self) -> None:
+        """Leave a mode's first screen for the mode it was entered from (home from home's own)."""
+        back = self.previous_mode if self.previous_mode != self.current_mode else "home"
+        self.switch_mode(back)
+
+    def action_command_palette(self) -> None:
+        from tuitune.tui.palette import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette())
+
+    def action_new_run(self) -> None:
+        """The wizard: a fresh one, or the one left unfinished if the user wants to go on with it."""
+        from tuitune.tui.screens.confirm import ConfirmDialog
+
+        stack = self._screen_stacks.get("new")
+        draft = stack[0] if stack else None
+        if self.current_mode == "new" or draft is None or not getattr(draft, "is_draft", False):
+            self.switch_mode("new")
+            return
+
+        async def answered(go_on: bool | None) -> None:
+            if not go_on:
+                await self.reset_wizard()
+            self.switch_mode("new")
+
+        self.push_screen(ConfirmDialog("Go on with the new run you were setting up?", yes="Go on (y)",
+                                       no="Start afresh (n)", danger=False), answered)
+
+    def reset_wizard(self) -> AwaitComplete:
+        """Forget the wizard's screen (and any screen above it): the next 3 builds a fresh one."""
+        if self.current_mode == "new" or "new" not in self._screen_stacks:
+            return AwaitComplete.nothing()
+        done = self.remove_mode("new")
+        self.add_mode("new", _new_run_screen)
+        return done
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         from tuitune.tui.commands import app_commands
 
@@ -76,7 +123,7 @@ class TuituneApp(App):
         yield from super().get_system_commands(screen)
 
     def open_run(self, run_id: str) -> None:
-        """Push the run view of ``run_id`` on the current mode."""
+        """Push the run view of ``run_id`` on the current mode (the wizard's launches open under Runs)."""
         from tuitune.runs.store import RunStoreError, find_run
         from tuitune.tui.screens.run import RunScreen
 
@@ -162,9 +209,16 @@ class TuituneApp(App):
         self.post_message(RunLaunched(started.run.id, started.warnings))
 
     @on(RunLaunched)
-    def _launched(self, message: RunLaunched) -> None:
+    async def _launched(self, message: RunLaunched) -> None:
         for warning in message.warnings:
             self.notify(warning, markup=False, severity="warning", timeout=15)
+        # A launched run lives under Runs, never stacked on the wizard that set it up: escape
+        # then shows the runs table, and the next 3 starts a fresh wizard, not the old review.
+        if self.current_mode != "runs":
+            await self.switch_mode("runs")
+            while len(self.screen_stack) > 1:
+                await self.pop_screen()
+        await self.reset_wizard()
         self.open_run(message.run_id)
 
     @on(ActionFailed)

@@ -75,13 +75,19 @@ class RunTail:
         with open(self.run.log, "rb") as f:
             f.seek(max(0, size - LOG_TAIL_BYTES))
             data = f.read().decode("utf-8", errors="replace")
-        # Progress bars redraw with \r: keep what the terminal would show last on each line.
-        lines = [_last_redraw(_ANSI.sub("", line)) for line in data.split("\n")]
-        if size > LOG_TAIL_BYTES:
-            lines = lines[1:]  # the first line is probably cut
-        while lines and not lines[-1].strip():
-            lines.pop()
-        return lines[-self.log_lines:]
+        return clean_lines(data, cut=size > LOG_TAIL_BYTES)[-self.log_lines:]
+
+
+def clean_lines(data: str, cut: bool = False) -> list[str]:
+    """A log's lines as the terminal showed them: no colour codes, and of a progress bar that
+    redraws with \r only its last state. ``cut``: the data starts mid-file (its first line is
+    probably partial, and dropped)."""
+    lines = [_last_redraw(_ANSI.sub("", line)) for line in data.split("\n")]
+    if cut:
+        lines = lines[1:]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
 
 
 def _last_redraw(line: str) -> str:

@@ -14,8 +14,12 @@ from textual_plotext import PlotextPlot
 
 from tuitune.runs.series import downsample
 from tuitune.runs.store import RunDir
+from tuitune.tui.chart_axes import draw_axes, legend
 from tuitune.tui.messages import CompareRead
 from tuitune.tui.run_compare import RunCurves, compare_rows, curves
+
+RUN_MARKERS = (("braille", "o"), ("dot", "x"))
+"""(training line, validation points) for run A, then run B."""
 
 
 class CompareChart(PlotextPlot):
@@ -29,16 +33,22 @@ class CompareChart(PlotextPlot):
     def render(self):
         plt = self.plt
         plt.clear_data()
-        plt.title("loss: A and B")
         plt.xlabel("step")
         limit = max(10, self.size.width * 2)
-        for label, c in zip(self.labels, self.curves, strict=False):
+        shown = []
+        # Each run its own markers, not only its own colour: a terminal with few colours (or a
+        # text snapshot) still tells A from B.
+        for (label, c), (line, point) in zip(zip(self.labels, self.curves, strict=False), RUN_MARKERS, strict=False):
             if c.train:
                 xs, ys = zip(*downsample(c.train, limit), strict=False)
-                plt.plot(xs, ys, label=f"{label} train", marker="braille")
+                plt.plot(xs, ys, marker=line)
+                shown.append((f"{label} train", line))
             if c.eval:
                 xs, ys = zip(*c.eval, strict=False)
-                plt.scatter(xs, ys, label=f"{label} val", marker="o")
+                plt.scatter(xs, ys, marker=point)
+                shown.append((f"{label} val", point))
+        plt.title(legend("loss", shown))
+        draw_axes(plt, [s for c in self.curves for s in (c.train, c.eval)], None, self.size.width, self.size.height)
         return super().render()
 
 

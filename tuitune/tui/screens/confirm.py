@@ -1,4 +1,4 @@
-"""A yes/no question in a modal dialog; dismisses with True only for yes."""
+"""A yes/no question in a modal dialog; dismisses with True only for yes (y), False for no (n, escape)."""
 
 from __future__ import annotations
 
@@ -19,16 +19,18 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Leave everything as it is"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, yes: str = "Yes (y)", no: str = "No (n)", danger: bool = True) -> None:
         super().__init__()
         self.question = question
+        self.labels = (yes, no)
+        self.danger = danger
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(Text(self.question), id="question")
             with Horizontal(id="dialog-buttons"):
-                yield Button("Yes (y)", id="yes", variant="error")
-                yield Button("No (n)", id="no", variant="primary")
+                yield Button(self.labels[0], id="yes", variant="error" if self.danger else "primary")
+                yield Button(self.labels[1], id="no", variant="primary" if self.danger else "default")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

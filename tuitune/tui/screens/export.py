@@ -20,7 +20,7 @@ from tuitune.runs.export_report import read_report, report_lines, report_path
 from tuitune.runs.store import RunDir
 from tuitune.tui.export_progress import ExportProgress
 from tuitune.tui.messages import RunEventsRead
-from tuitune.tui.screens.base import AppScreen
+from tuitune.tui.screens.base import AppScreen, RunGone
 
 
 class ExportScreen(AppScreen):
@@ -89,6 +89,9 @@ class ExportScreen(AppScreen):
         worker = get_current_worker()
         reader = EventReader(self.run.events)
         while not worker.is_cancelled:
+            if not self.run.path.exists():
+                self.post_message(RunGone())
+                return
             try:
                 events = reader.read_new()
             except OSError:

@@ -1,5 +1,5 @@
-"""Every key that works where help was asked for: the screen's own and the app's, with each
-binding's id (to remap it) and its tooltip."""
+"""Every key that works where help was asked for, and only those: the screen's own and the
+app's, with each binding's id (to remap it) and its tooltip."""
 
 from __future__ import annotations
 
@@ -38,18 +38,25 @@ class HelpScreen(ModalScreen[None]):
 
 
 def binding_rows(screen: Screen) -> list[tuple[str, str, str, str]]:
-    """(key, description, id, tooltip) for the bindings of ``screen``, then the app's."""
+    """(key, description, id, tooltip) for the keys that work on ``screen`` as it is now: its
+    own, then the app's, as the footer finds them (keys.toml applied; none that the focused
+    field would take as typing, none an action turns off there)."""
     app = screen.app
-    found: dict[tuple[int, str], list[str]] = {}
-    for n, owner in enumerate((screen, app)):
-        for b in Binding.make_bindings(type(owner).BINDINGS):
-            if b.description and not b.system:
-                row = found.setdefault((n, b.action), ["", b.description, b.id or "", b.tooltip])
-                if b.id and b.id in app._keymap:  # remapped in keys.toml: show what works now
-                    b = Binding(app._keymap[b.id].split(",")[0], b.action, b.description, id=b.id, tooltip=b.tooltip)
-                row[0] = f"{row[0]} / {app.get_key_display(b)}" if row[0] else app.get_key_display(b)
-    rows = [(r[0], r[1], r[2], r[3]) for r in found.values()]
-    rows[len([k for k in found if k[0] == 0]):0] = getattr(screen, "HELP_EXTRA", [])  # typed commands
+    found: dict[tuple[bool, str], list[str]] = {}
+    # Ours only (each has an id). The chain the footer reads (Screen.active_bindings merges it by key, which would hide a
+    # screen's enter behind a table's): keys the focused field takes as typing are already out.
+    for node, bindings in screen._modal_binding_chain:
+        if node not in (screen, app):
+            continue
+        for key, b in bindings:
+            if not b.id or not b.description or not app._check_action_state(b.action, node):
+                continue
+            display = app.get_key_display(Binding(key, b.action, b.description))
+            row = found.setdefault((node is app, b.action), ["", b.description, b.id or "", b.tooltip])
+            row[0] = f"{row[0]} / {display}" if row[0] else display
+    ordered = sorted(found.items(), key=lambda item: item[0][0])  # the screen's keys first (a stable sort)
+    rows = [(r[0], r[1], r[2], r[3]) for _, r in ordered]
+    rows[len([k for k, _ in ordered if not k[0]]):0] = getattr(screen, "HELP_EXTRA", [])  # typed commands
     rows.append((app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, "")), "Command palette", "",
                  "Search every action, and open any run by id"))
     return rows

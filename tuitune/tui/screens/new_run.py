@@ -44,7 +44,14 @@ SELECTS = {key: preset_form.select_options(key) for key in preset_form.SELECT_KE
 class NewRunScreen(AppScreen):
     """Model → data → method → review, over one preset file and the form's edits of it."""
 
+    AUTO_FOCUS = "#steps Tabs"
+    """The step tabs, not a field: keys typed while the wizard opens (a second 3, then 1) must
+    act as the app's keys, never land in model.path."""
+
     BINDINGS = [
+        Binding("escape", "leave", "Back", id="new.back_out",
+                tooltip="Leave the field being edited (the step tabs get the focus); from there, leave the wizard "
+                        "(3 offers to go on with it)"),
         Binding("ctrl+n", "step(1)", "Next step", id="new.next", tooltip="Go to the next step"),
         Binding("ctrl+b", "step(-1)", "Back", id="new.back", tooltip="Go to the previous step"),
         Binding("ctrl+s", "save", "Save preset", id="new.save", tooltip="Write the preset to $TUITUNE_HOME/presets"),
@@ -73,6 +80,8 @@ class NewRunScreen(AppScreen):
         from tuitune.tui.wizard import PlanFill
 
         self.plan_fill = PlanFill()
+        self.loaded: dict[str, str] = {}
+        """The form's values as the preset file gave them (what is_draft compares with)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -132,13 +141,27 @@ class NewRunScreen(AppScreen):
             "ctrl+n next step · ctrl+b back · tab moves between fields.\n"
             "A field's help shows here when it has the focus.", style="dim"))
         self.find_choices()
-        self.call_after_refresh(self._focus_step, STEPS[0])
         if self.files:
             self._load(Path(self.files[0]))
         else:
             self.query_one("#preset-toml", Static).update("no preset files found")
 
     # -- steps ---------------------------------------------------------------------------
+
+    def action_leave(self) -> None:
+        tabs = self.query_one("#steps Tabs")
+        if self.focused is not None and self.focused is not tabs:
+            tabs.focus()
+        else:
+            self.app.leave_mode()
+
+    @property
+    def is_draft(self) -> bool:
+        """Whether the form holds work of the user's: edits to the preset, or another preset picked."""
+        if self.source is None:
+            return False
+        first = Path(self.files[0]) if self.files else None
+        return self.source != first or self.edits() != {**self.loaded, **self.plan_extra} or bool(self.plan_extra)
 
     def action_step(self, delta: int) -> None:
         steps = self.query_one("#steps", TabbedContent)
@@ -186,6 +209,7 @@ class NewRunScreen(AppScreen):
         self.plan_fill.start(preset)
         for key, value in preset_form.values_of(preset).items():
             self._field(key).value = value
+        self.loaded = self.edits()
         self._show(preset, "")
 
     def _field(self, key: str) -> Input | Select[str]:

@@ -1,4 +1,7 @@
-"""Watch one run: its numbers, the loss chart, the last events and the end of worker.log.
+"""Watch one run: its numbers always in sight, then tabs for the charts (loss, learning rate,
+gradient norm, tokens/s, and VRAM and DPO rewards when logged), the events (``enter`` shows one
+whole), the probe answers (base and latest, wrapped) and the end of worker.log (``l``: all of
+it, searchable). Tabs keep every part readable at 80×24, where side-by-side panels were cut.
 
 A thread worker tails the run's files (:class:`tuitune.tui.tail.RunTail`) and posts messages;
 the handlers here own the widgets. The same view serves a run in progress, a run started
@@ -14,8 +17,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Log, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Log, OptionList, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from tuitune.runs.event_text import describe
@@ -31,7 +34,7 @@ from tuitune.tui.messages import (
     WorkerLogRead,
 )
 from tuitune.tui.run_keys import run_bindings
-from tuitune.tui.screens.base import AppScreen
+from tuitune.tui.screens.base import AppScreen, RunGone
 from tuitune.tui.tail import RunTail
 from tuitune.tui.widgets.loss_chart import LossChart
 from tuitune.tui.widgets.run_stats import RunStats
@@ -39,6 +42,8 @@ from tuitune.tui.widgets.series_chart import SeriesChart
 
 CRASHED = ("the worker ended without finishing (killed, or out of memory?); worker.log may say why. "
            "r resumes from the last checkpoint.")
+TABS = ("tab-charts", "tab-events", "tab-probes", "tab-log")
+MAX_EVENTS = 500
 PHASES = {"loading_model": "loading model", "training": "training", "resuming": "resuming",
           "exporting": "exporting", "stopping": "stopping"}
 
@@ -51,6 +56,13 @@ class RunScreen(AppScreen):
     BINDINGS = [
         Binding("escape", "close", "Back", id="run.back", tooltip="Back to the previous screen"),
         *run_bindings("run", "stop", "resume", "export", "chat"),
+        Binding("right_square_bracket", "tab(1)", "Next tab", id="run.next_tab",
+                tooltip="Charts → events → probes → worker.log (left/right on the tabs too)"),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab", id="run.previous_tab", show=False,
+                tooltip="worker.log → probes → events → charts"),
+        Binding("enter", "show_event", "Whole event", id="run.event",
+                tooltip="The event under the cursor, whole (the probe answers, the guided choices…)"),
+        Binding("l", "full_log", "Full log", id="run.log", tooltip="All of worker.log on the whole screen, searchable"),
     ]
 
     def __init__(self, run: RunDir) -> None:
@@ -59,6 +71,10 @@ class RunScreen(AppScreen):
         self.status = ""
         self.phase = ""
         self.error: str | None = None
+        self.events: list[str] = []
+        """The whole text of each event in the events list, in its order."""
+        self.probes: dict[str, dict] = {}
+        """The latest probe event of the base model ("base") and of the model in training ("latest")."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,20 +82,27 @@ class RunScreen(AppScreen):
             yield Static(Text.assemble((self.run.id, "bold"), "   ", (str(self.run.path), "dim")), id="run-title")
             yield RunStats(id="stats")
             yield Static("", id="error")
-            yield LossChart(id="chart")
-            with Horizontal(id="small-charts"):
-                yield SeriesChart("learning rate", ["lr"], id="lr-chart")
-                yield SeriesChart("VRAM GiB", ["allocated", "reserved", "used"], hide_empty=True, id="vram-chart")
-                yield SeriesChart("DPO rewards", ["margin", "reward acc"], hide_empty=True, id="reward-chart")
-            with Horizontal(id="run-logs"):
-                yield Log(id="events", max_lines=500, highlight=False)
-                yield Log(id="worker-log", max_lines=300, highlight=False)
+            with TabbedContent(id="run-tabs", initial=TABS[0]):
+                with TabPane("charts", id="tab-charts"):
+                    yield LossChart(id="chart")
+                    with Horizontal(id="small-charts"):
+                        yield SeriesChart("learning rate", ["lr"], id="lr-chart")
+                        yield SeriesChart("grad norm", ["grad norm"], id="grad-chart")
+                        yield SeriesChart("tokens/s", ["tokens/s"], id="speed-chart")
+                        yield SeriesChart("VRAM GiB", ["allocated", "reserved", "used"], hide_empty=True,
+                                          id="vram-chart")
+                        yield SeriesChart("DPO rewards", ["margin", "reward acc"], hide_empty=True, id="reward-chart")
+                with TabPane("events", id="tab-events"):
+                    yield OptionList(id="events")
+                with TabPane("probes", id="tab-probes"), VerticalScroll(id="probes-box"):
+                    yield Static(NO_PROBES, id="probes")
+                with TabPane("worker.log", id="tab-log"):
+                    yield Log(id="worker-log", max_lines=300, highlight=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = f"run {self.run.id}"
-        self.query_one("#events", Log).border_title = "events"
-        self.query_one("#worker-log", Log).border_title = "worker.log"
+        self.query_one("#worker-log", Log).border_title = "worker.log (l: all of it, searchable)"
         self.query_one("#error", Static).display = False
         self.follow()
 
@@ -94,6 +117,9 @@ class RunScreen(AppScreen):
         failing = False
         last_step, pid, next_gpu_read = 0, None, 0.0
         while not worker.is_cancelled:
+            if not self.run.path.exists():  # deleted (from the runs table, the palette, by hand)
+                self.post_message(RunGone())
+                return
             try:
                 batch = tail.poll()
             except OSError as e:  # e.g. the run's folder was deleted or is unreadable: say so once
@@ -131,7 +157,13 @@ class RunScreen(AppScreen):
     @on(StepLogged)
     def _step(self, message: StepLogged) -> None:
         self.query_one(RunStats).show_step(message.event)
-        self.query_one(LossChart).set_total_steps(message.event.get("total_steps"))
+        self._total_steps(message.event.get("total_steps"))
+
+    def _total_steps(self, total: int | None) -> None:
+        """One step axis for every chart."""
+        self.query_one(LossChart).set_total_steps(total)
+        for chart in self.query(SeriesChart):
+            chart.set_total_steps(total)
 
     @on(LossPointsRead)
     def _points(self, message: LossPointsRead) -> None:
@@ -146,7 +178,7 @@ class RunScreen(AppScreen):
 
     @on(RunEventsRead)
     def _events(self, message: RunEventsRead) -> None:
-        lines = []
+        lines: list[list[str]] = []
         for event in message.events:
             kind = event.get("type")
             if kind == "started":
@@ -155,13 +187,37 @@ class RunScreen(AppScreen):
                 self.phase = PHASES.get(event.get("status", ""), str(event.get("status")))
                 if event.get("status") == "training" and event.get("total_steps"):
                     self.query_one(RunStats).show_progress(event.get("step", 0), event["total_steps"])
+                    self._total_steps(event["total_steps"])
             elif kind == "error":
                 self.error = str(event.get("message"))
             elif kind == "finished":
                 self.phase = ""
-            lines += log_lines(event)
-        self.query_one("#events", Log).write_lines(lines)
+            elif kind == "probe":
+                self.probes["base" if event.get("label") == "base" else "latest"] = event
+            text = log_lines(event)
+            if text:
+                lines.append(text)
+        self._add_events(lines)
+        if any(e.get("type") == "probe" for e in message.events):
+            self.query_one("#probes", Static).update(probes_text(self.probes))
         self._show_status()
+
+    def _add_events(self, texts: list[list[str]]) -> None:
+        """Each event one entry, its first line wrapped (details behind enter); the list follows
+        the newest unless the cursor was moved up."""
+        if not texts:
+            return
+        events = self.query_one("#events", OptionList)
+        follow = events.highlighted is None or events.highlighted >= events.option_count - 1
+        for lines in texts:
+            self.events.append("\n".join(lines))
+            more = len(lines) - 1
+            events.add_option(Text.assemble(lines[0], (f"  (+{more} lines: enter)" if more else "", "dim")))
+        while events.option_count > MAX_EVENTS:
+            events.remove_option_at_index(0)
+            del self.events[0]
+        if follow:
+            events.highlighted = events.option_count - 1
 
     @on(RunStateRead)
     def _state(self, message: RunStateRead) -> None:
@@ -214,6 +270,68 @@ class RunScreen(AppScreen):
 
     def action_close(self) -> None:
         self.dismiss()
+
+    # -- tabs, events and the log ----------------------------------------------------------
+
+    def action_tab(self, delta: int) -> None:
+        tabs = self.query_one("#run-tabs", TabbedContent)
+        tabs.active = TABS[(TABS.index(tabs.active) + delta) % len(TABS)]
+
+    @on(TabbedContent.TabActivated, "#run-tabs")
+    def _tab_shown(self, message: TabbedContent.TabActivated) -> None:
+        # The events list takes the focus where it is shown, so that up/down/enter act on it.
+        if message.pane.id == "tab-events":
+            self.call_after_refresh(self.query_one("#events").focus)
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_event":
+            return self.query_one("#run-tabs", TabbedContent).active == "tab-events"
+        return True
+
+    def action_show_event(self) -> None:
+        index = self.query_one("#events", OptionList).highlighted
+        if index is not None and index < len(self.events):
+            self._show_event(index)
+
+    @on(OptionList.OptionSelected, "#events")
+    def _event_selected(self, message: OptionList.OptionSelected) -> None:
+        self._show_event(message.option_index)
+
+    def _show_event(self, index: int) -> None:
+        from tuitune.tui.screens.text_dialog import TextDialog
+
+        self.app.push_screen(TextDialog(f"event {index + 1} of {len(self.events)}", self.events[index]))
+
+    def action_full_log(self) -> None:
+        from tuitune.tui.screens.log import LogScreen
+
+        self.app.push_screen(LogScreen(self.run))
+
+
+NO_PROBES = ("No probe answers yet. The worker asks the probe prompts ([eval] probes, else the first validation "
+             "rows) before training and at each evaluation; base and latest answers show here.")
+
+
+def probes_text(probes: dict[str, dict]) -> Text:
+    """Each probe prompt, then the base model's answer and the latest one, wrapped whole."""
+    base, latest = probes.get("base"), probes.get("latest")
+    if base is None and latest is None:
+        return Text(NO_PROBES, style="dim")
+    answers: dict[str, dict[str, str]] = {}
+    for side, event in (("base", base), ("latest", latest)):
+        for a in (event or {}).get("answers") or []:
+            answers.setdefault(str(a.get("prompt")), {})[side] = str(a.get("answer"))
+    text = Text()
+    latest_label = f"{latest.get('label')} at step {latest.get('step')}" if latest else ""
+    for prompt, said in answers.items():
+        text.append(f"{prompt}\n", style="bold")
+        text.append("  base     ", style="dim")
+        text.append(f"{said.get('base', '(not asked)')}\n")
+        text.append("  latest   ", style="dim")
+        text.append(f"{said['latest']}  " if "latest" in said else "(no evaluation yet)  ")
+        text.append(f"({latest_label})\n\n" if "latest" in said else "\n\n", style="dim")
+    return text
 
 
 def log_lines(event: dict) -> list[str]:

@@ -2,6 +2,7 @@
 
 Points arrive in batches; a resumed run repeats steps after its checkpoint, and the repeated
 stretch replaces what was drawn. Long runs are averaged down to about two points per column.
+The step axis, ticks and legend are the other charts' (:mod:`tuitune.tui.chart_axes`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from textual_plotext import PlotextPlot
 
 from tuitune.runs.series import Point, downsample
+from tuitune.tui.chart_axes import draw_axes, legend
 
 
 class LossChart(PlotextPlot):
@@ -40,15 +42,16 @@ class LossChart(PlotextPlot):
     def render(self):
         plt = self.plt
         plt.clear_data()
-        plt.title("loss" if self.train or self.eval else "loss (waiting for the first logged step)")
+        shown = [(name, marker) for name, marker, points in (("train", "braille", self.train),
+                                                            ("validation", "o", self.eval)) if points]
+        plt.title(legend("loss", shown) if shown else "loss (waiting for the first logged step)")
         plt.xlabel("step")
         limit = max(10, self.size.width * 2)
         if self.train:
             xs, ys = zip(*downsample(self.train, limit), strict=False)
-            plt.plot(xs, ys, label="train", marker="braille")
+            plt.plot(xs, ys, marker="braille")
         if self.eval:
             xs, ys = zip(*downsample(self.eval, limit), strict=False)
-            plt.scatter(xs, ys, label="validation", marker="o")
-        if self.total_steps and (self.train or self.eval):
-            plt.xlim(0, self.total_steps)
+            plt.scatter(xs, ys, marker="o")
+        draw_axes(plt, [self.train, self.eval], self.total_steps, self.size.width, self.size.height)
         return super().render()
