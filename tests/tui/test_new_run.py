@@ -3,6 +3,8 @@ save a preset file `tuitune run` accepts, and launch it."""
 
 from __future__ import annotations
 
+import re
+
 from textual.widgets import Input, Select, TabbedContent
 
 from tests.tui.support import pilot_test
@@ -137,9 +139,13 @@ async def test_memory_bar_follows_edits_and_the_plan_fills_the_form(tmp_path):
         screen = await open_form(app, pilot)
         await until(pilot, lambda: screen.memory_view is not None, timeout=10, what="memory estimate")
         first = screen.memory_view.peak_bytes
-        assert "GiB" in str(screen.query_one("#memory").render()) and "plan: " in str(screen.query_one("#memory").render())
+        panel = screen.query_one("#memory")
+        # which figure is the form's and which the planner's, each with what it needs
+        assert "your settings: lora r16 · batch 4 · seq 256" in str(panel.render()), str(panel.render())
+        assert re.search(r"planner's plan: \S.*, about \d+\.\d GiB \(ctrl\+r", str(panel.render()))
         screen.query_one("#f-train-batch_size", Input).value = "64"
         await until(pilot, lambda: screen.memory_view.peak_bytes > first, timeout=10, what="a bigger estimate")
+        await until(pilot, lambda: "your settings: lora r16 · batch 64" in str(panel.render()), what="the form's batch")
         assert screen.memory_view.breakdown["activations"] > 0
         await pilot.press("ctrl+r")
         planned = dict(item.split("=", 1) for item in screen.memory_view.overrides)
@@ -345,3 +351,18 @@ async def test_the_memory_panel_uses_this_cards_past_runs_and_the_datas_lengths(
                     what="the plan at the data's lengths")
         assert screen.memory_view.peak_bytes < before  # demo rows are far shorter than max_seq_len
         assert f"(max_seq_len {screen.preset.train.max_seq_len})" in screen.memory_view.data_note
+
+
+@pilot_test
+async def test_a_4090_preset_is_planned_before_its_model_is_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))  # nothing downloaded
+    app = TuituneApp()
+    async with app.run_test(size=(150, 50)) as pilot:
+        screen = await open_form(app, pilot)
+        pick_preset(screen, "llama3.1-8b-qlora-4090.toml")
+        await until(pilot, lambda: screen.preset is not None and "Llama-3.1-8B" in screen.preset.model.path
+                    and screen.memory_view is not None and "8.03B" in screen.memory_view.model_text,
+                    timeout=20, what="the 8B preset planned")
+        assert not screen.memory_view.problem and screen.memory_view.peak_bytes > 4 * 2**30
+        info = str(screen.query_one("#model-info").render())
+        assert "not downloaded yet" in info and "hf download meta-llama/Llama-3.1-8B-Instruct" in info

@@ -301,11 +301,16 @@ class NewRunScreen(AppScreen):
             style = "bold red" if view.fits is False else "bold green"
             inner = self.query_one("#memory").content_size.width or 40
             bar = memory_bar(view, width=max(10, min(40, inner - 2)))
+            # Two estimates share this panel: the bar is the form's settings, the plan line the
+            # planner's choice; each says which it is and what it needs.
+            text.append("your settings: ", style="bold")
+            text.append(f"{view.form_text}\n")
             text.append(bar.replace("] ", "]\n", 1) + "\n", style=style)  # the figures under the bar
             text.append(" · ".join(f"{k.replace('_', ' ')} {v / 2**30:.2f}" for k, v in view.breakdown.items())
                         + " GiB\n", style="dim")
-            text.append("plan: ", style="bold")
-            text.append(f"{view.plan_text} (ctrl+r)")
+            text.append("planner's plan: ", style="bold")
+            needs = f", about {view.plan_peak_bytes / 2**30:.1f} GiB" if view.plan_peak_bytes else ""
+            text.append(f"{view.plan_text}{needs} (ctrl+r puts it in the form)")
             for line in (view.data_note, view.calibration):
                 if line:
                     text.append(f"\n{line}", style="dim")
