@@ -67,7 +67,7 @@ async def test_the_wizard_walks_model_data_method_review_with_each_fields_help()
         assert screen.query_one("#f-train-max_steps", Input).value == str(demo.train.max_steps)
         assert screen.query_one("#f-train-method", Select).value == "lora"
         assert screen.query_one("#f-train-stage", Select).value == "sft"
-        assert screen.query_one("#f-dpo-beta", Input).disabled  # an SFT run has no beta
+        assert not screen.query_one("#f-dpo-beta", Input).parent.display  # an SFT run has no beta: not shown
         assert "The preset sets the method" in text_of(screen, "#plan-note")
         assert "Peak learning rate" in str(screen.query_one("#f-train-learning_rate").tooltip)
         screen.query_one("#f-train-batch_size", Input).focus()
@@ -229,7 +229,7 @@ async def test_a_dpo_run_is_set_up_from_the_stage_field(tuitune_home):
         screen.query_one("#f-data-path", Input).value = "bundled:pirate-pairs"
         await go_to(pilot, screen, "step-method")
         screen.query_one("#f-train-stage", Select).value = "dpo"
-        await until(pilot, lambda: not screen.query_one("#f-dpo-beta", Input).disabled, what="beta enabled")
+        await until(pilot, lambda: screen.query_one("#f-dpo-beta", Input).parent.display, what="beta shown")
         screen.query_one("#f-dpo-beta", Input).value = "0.2"
         await until(pilot, lambda: 'stage = "dpo"' in toml_shown(screen) and "beta = 0.2" in toml_shown(screen),
                     what="a DPO preset")
@@ -366,3 +366,25 @@ async def test_a_4090_preset_is_planned_before_its_model_is_downloaded(tmp_path,
         assert not screen.memory_view.problem and screen.memory_view.peak_bytes > 4 * 2**30
         info = str(screen.query_one("#model-info").render())
         assert "not downloaded yet" in info and "hf download meta-llama/Llama-3.1-8B-Instruct" in info
+
+
+@pilot_test
+async def test_fewer_steps_re_derive_the_evaluation_and_checkpoint_cadence():
+    app = TuituneApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_form(app, pilot)
+        await go_to(pilot, screen, "step-method")
+        cadence = screen.query_one("#cadence")
+        await until(pilot, lambda: "evaluates every 35 steps (the preset's)" in str(cadence.render()),
+                    timeout=20, what="the demo's cadence")
+        screen.query_one("#f-train-max_steps", Input).value = "30"  # the demo evaluates every 35 of its 70
+        await until(pilot, lambda: screen.preset is not None and screen.preset.train.max_steps == 30
+                    and "tuitune's choice" in str(cadence.render()), timeout=20, what="a cadence for 30 steps")
+        assert screen.preset.train.eval_steps is None and screen.preset.train.save_steps is None
+        every = screen.guidance.choices["train.eval_steps"].value
+        assert every < 30 and 30 // every >= 3  # several evaluations: overfitting can be seen
+        assert f"evaluates every {every} steps (tuitune's choice)" in str(cadence.render())
+        assert "eval_steps = 35" not in toml_shown(screen)
+        screen.query_one("#f-train-max_steps", Input).value = "70"  # back to the preset's own length
+        await until(pilot, lambda: "evaluates every 35 steps (the preset's)" in str(cadence.render()),
+                    timeout=20, what="the preset's cadence back")
