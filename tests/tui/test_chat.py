@@ -129,6 +129,7 @@ async def test_compare_keeps_the_conversation_saves_both_sides_and_reopens_it(sm
         await toggle_compare(pilot, screen, 2)
         assert all(len(s.history) == 2 for s in screen.control.sessions)  # the first exchange is still there
         assert "Hi." in pane_text(screen, 0) and "Hi." in pane_text(screen, 1)
+        assert "(B answered)" in pane_text(screen, 0) and "(B answered)" not in pane_text(screen, 1)
         await say(pilot, screen, "Why?")
         await pilot.press("ctrl+s")
         saved = run.path / "chats"

@@ -114,8 +114,11 @@ class ChatControl:
         answer the next question in the same context). Settings and the system prompt carry over."""
         tuned = old.sessions[-1]
         for n, session in enumerate(self.sessions):
+            own = (self.compare and old.compare) or n == len(self.sessions) - 1
             source = old.sessions[n] if self.compare and old.compare else tuned
             session.history = [dict(m) for m in source.history]
+            session.inherited = source.inherited if own else len(source.history)  # the base continues B's
+            session.last_reply = source.last_reply if own else None
             session.system, session.params = tuned.system, tuned.params
         self.previous = old.previous if not self.compare else None
 
@@ -163,6 +166,7 @@ class ChatControl:
             # A compared transcript gives each side its own answers back; one side's, all of them.
             own = sides[n]["messages"] if sides is not None and len(sides) == len(self.sessions) else messages
             s.history = [dict(m) for m in own]
+            s.inherited = 0 if own is not messages or n == len(self.sessions) - 1 else len(own)
             s.system = s.system or data.get("system")
         return path
 

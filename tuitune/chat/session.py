@@ -22,6 +22,9 @@ class ChatSession:
     params: GenerationParams = field(default_factory=GenerationParams)
     history: list[Message] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    inherited: int = 0
+    """How many of the first history messages are another side's (the tuned side's conversation
+    that the base continues after compare was switched on): shown as not this model's."""
     last_reply: tuple[int, float] | None = None
     """(pieces, seconds) of the last answer: llama.cpp streams one token per piece."""
 
@@ -51,6 +54,7 @@ class ChatSession:
 
     def reset(self) -> None:
         self.history.clear()
+        self.inherited = 0
 
     def _require_fit(self, text: str) -> None:
         """After trimming, the prompt alone may still not fit: say so, and keep it out of the history."""

@@ -177,9 +177,12 @@ class ChatScreen(Screen):
         for n, session in enumerate(self.control.sessions):
             pane = self.query_one(f"#pane-{n}", VerticalScroll)
             await pane.remove_children()
-            for m in session.history:
+            for i, m in enumerate(session.history):
                 if m["role"] == "user":
                     await pane.mount(Static(Text.assemble(("you  ", "bold"), m["content"]), classes="chat-user"))
+                elif i < session.inherited:  # the tuned side's answer, continued here: not this model's
+                    await pane.mount(Static(Text.assemble(("(B answered) ", "italic"), m["content"] or "…",
+                                                          style="dim"), classes="chat-reply"))
                 else:
                     await pane.mount(Static(Text(m["content"] or "…"), classes="chat-reply"))
             pane.scroll_end(animate=False)
