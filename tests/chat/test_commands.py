@@ -159,3 +159,30 @@ async def test_the_chat_screen_takes_the_same_commands(smollm2_gguf, tuitune_hom
         assert "Name a colour." in str(screen.query_one(".chat-user").render())
         await command("/quit")
         await until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="chat closed")
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("/set temperature 0", "temperature 0 · top_p 0.95 · max_tokens 512 · seed random"),
+    ("/set max-tokens 64", "temperature 0.7 · top_p 0.95 · max_tokens 64 · seed random"),
+    ("/set seed 7", "temperature 0.7 · top_p 0.95 · max_tokens 512 · seed 7"),
+    ("/set", "temperature 0.7 · top_p 0.95 · max_tokens 512 · seed random"),
+])
+def test_set_changes_a_setting_and_says_them_all(line, expected):
+    command = parse(line)
+    assert command == Command("set", text=line.removeprefix("/set").strip())
+    key, _, value = command.text.partition(" ")
+    params = GenerationParams().changed(key, value) if key else GenerationParams()
+    assert params.describe() == expected
+
+
+@pytest.mark.parametrize(("key", "value", "error"), [
+    ("temperature", "hot", "give a number from 0 to 2"),
+    ("temperature", "5", "give a number from 0 to 2"),
+    ("max_tokens", "1.5", "give a whole number from 1 to 32768"),
+    ("top_p", "0", "keeps no token at all"),
+    ("seed", "x", "give a whole number, or random"),
+    ("colour", "red", "one of temperature, top_p, max_tokens, seed"),
+])
+def test_set_refuses_a_value_it_cannot_use(key, value, error):
+    with pytest.raises(ChatError, match=error):
+        GenerationParams().changed(key, value)

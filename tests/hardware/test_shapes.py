@@ -13,6 +13,7 @@ import pytest
 from tests.helpers import CONFIGS
 from tuitune.hardware import PlannerError
 from tuitune.hardware.model_shape import gguf_config, load_shape
+from tuitune.hardware.reference import HUB_CONFIGS
 from tuitune.hardware.shapes import shape_from_config
 
 # (published figure as printed on the model card / paper, exact count of the released weights)
@@ -148,8 +149,9 @@ def test_bad_model_references(tmp_path, ref, message):
 def test_hub_id_is_read_from_the_local_cache_only(tmp_path, monkeypatch):
     # huggingface_hub reads HF_HUB_CACHE once, at import: move the cache where it looks now.
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(PlannerError, match="not in the Hugging Face cache.*hf download Qwen/Qwen2.5-7B config.json"):
-        load_shape("Qwen/Qwen2.5-7B")
+    with pytest.raises(PlannerError, match="not in the Hugging Face cache.*hf download Qwen/Qwen2.5-0.5B config.json"):
+        load_shape("Qwen/Qwen2.5-0.5B")  # not one tuitune ships the config of
+    assert "tuitune's copy of its config.json" in load_shape("Qwen/Qwen2.5-7B").source
     repo = tmp_path / "models--Qwen--Qwen2.5-7B"
     snapshot = repo / "snapshots" / "a09a3545"
     snapshot.mkdir(parents=True)
@@ -157,3 +159,18 @@ def test_hub_id_is_read_from_the_local_cache_only(tmp_path, monkeypatch):
     (repo / "refs" / "main").write_text("a09a3545")
     (snapshot / "config.json").write_text((CONFIGS / "Qwen2.5-7B" / "config.json").read_text())
     assert load_shape("Qwen/Qwen2.5-7B").total_params == 7_615_616_512
+    assert str(snapshot) in load_shape("Qwen/Qwen2.5-7B").source  # the cached config comes first
+
+
+@pytest.mark.parametrize("model_id", sorted(HUB_CONFIGS))
+def test_the_shipped_configs_give_the_shapes_of_the_released_config_files(model_id, tmp_path, monkeypatch):
+    """The presets' models plan offline from tuitune's copy of their config.json, which must size
+    every tensor as the released file does (an -Instruct release has its base's shape)."""
+    import dataclasses
+
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))  # an empty cache
+    shipped = load_shape(model_id)
+    assert "not downloaded yet" in shipped.source and f"hf download {model_id}" in shipped.source
+    released = CONFIGS / model_id.split("/")[1].removesuffix("-Instruct") / "config.json"
+    expected = load_shape(str(released))
+    assert dataclasses.replace(shipped, source="") == dataclasses.replace(expected, source="")

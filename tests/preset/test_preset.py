@@ -115,6 +115,20 @@ def test_hub_ids_stay_hub_ids(tmp_path):
     assert preset.model.path == "Qwen/Qwen2.5-7B-Instruct"
 
 
+def test_key_types_and_defaults_are_in_peoples_words():
+    """`tuitune keys` and the wizard's help say "one of: sft, dpo", not ``Literal['sft', 'dpo']``."""
+    from tuitune.preset import key_summary
+
+    rows = {key: key_summary(kind, default) for key, kind, default, _ in field_help()}
+    assert rows["train.stage"] == "one of: sft, dpo; default sft"
+    assert rows["train.max_steps"] == "a whole number, or auto; default auto"
+    assert rows["train.gradient_checkpointing"] == "auto, true or false; default auto"
+    assert rows["model.path"] == "text; required"
+    assert rows["data.max_tokens"] == "a whole number, or none; default none"
+    assert rows["export.gguf"].endswith("default q4_k_m") and rows["eval.probes"] == "a list of texts; default empty"
+    assert not [key for key, text in rows.items() if any(t in text for t in ("Literal", "None", "|", "'"))]
+
+
 def test_every_field_has_help():
     rows = field_help()
     assert len(rows) > 30

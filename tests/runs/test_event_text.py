@@ -48,6 +48,7 @@ EVENTS = [
     {"type": "speed", "attention": "flash_attention_2", "padding_free": False, "liger": True,
      "activation_offloading": True, "reasons": {"activation_offloading": "the run needs 34.0 GiB without it"}},
     {"type": "offload", "step": 6, "by": "saved_tensor_hooks", "peak_bytes": 3 * 2**20},
+    {"type": "gauge", "step": 13, "max_rss_bytes": 2587414528, "wait_s": 75, "cache_bytes": 512},
 ]
 
 
@@ -71,7 +72,8 @@ EVENTS = [
     (EVENTS[22], "ERROR: export failed: no room"),
     (EVENTS[23], "export finished: failed; report: /r/gguf/report.json"),
     (EVENTS[24], "run finished: done (export passed)"),
-    (EVENTS[25], "brand_new_kind: detail=42"),  # a newer worker's event: shown, never dropped
+    (EVENTS[25], "brand_new_kind: detail 42"),  # a newer worker's event: shown, never dropped
+    (EVENTS[28], "gauge: step 13, max rss 2.41 GiB, wait 1m15s, cache 512 bytes"),  # in people's units
     (EVENTS[26], "speed: attention flash_attention_2, batches padded, Liger on, "
                  "activation offloading on (the run needs 34.0 GiB without it)"),
     (EVENTS[27], "activation offloading: at most 3.0 MiB of saved activations went through the offload hooks at once"),

@@ -53,6 +53,10 @@ def test_early_stopping_stops_when_validation_loss_turns_up_and_keeps_the_best(t
     assert weights["used"] == "best" and weights["step"] < weights["last_step"] == state["step"]
     assert weights["eval_loss"] == pytest.approx(min(evals))
     assert "best checkpoint: step" in result.stdout
+    # The ETA counts the evaluations still to come (each with its probe and checkpoint) beyond the steps.
+    first_eval = next(e["step"] for e in events if e["type"] == "eval")
+    later = [e for e in events if e["type"] == "step" and e["step"] > first_eval and (40 - e["step"]) >= 2]
+    assert later and all(e["eta_s"] > (40 - e["step"]) * e["step_time"] + 0.1 for e in later), later
     # The saved weights are the best checkpoint's, not the last step's (checkpoints are staged
     # and renamed, so the Trainer's record of the best one must follow the rename).
     import torch

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import json
 
-from tests.tui.support import canned_run, notes, pilot_test
+from tests.tui.support import canned_run, hold_run, notes, pilot_test
 from tests.waits import until
 from tuitune.chat.backend import GenerationParams
 from tuitune.tui.app import TuituneApp
 
 
-def exported(smollm2_gguf):
-    """A finished run whose verified export is the SmolLM2 GGUF (its base is the same file)."""
+def exported(smollm2_gguf, quant: str = "q4_1"):
+    """A finished run whose verified export is the SmolLM2 GGUF (its base is the same file);
+    ``quant``: the type its export report claims."""
     run = canned_run(status="done")
     (run.path / "gguf").mkdir()
-    report = {"status": "passed", "files": [{"quant": "q4_1", "path": str(smollm2_gguf), "bytes": 1}]}
+    report = {"status": "passed", "files": [{"quant": quant, "path": str(smollm2_gguf), "bytes": 1}]}
     (run.path / "gguf" / "report.json").write_text(json.dumps(report))
     return run
 
@@ -106,3 +107,108 @@ async def test_a_run_with_nothing_to_chat_with_says_so():
         table = app.screen.query_one("#help-keys")
         keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert "/a  /b" in keys and keys.index("/a  /b") < keys.index("1")  # the screen's own first
+
+
+def pane_text(screen, n: int) -> str:
+    return " ".join(str(w.render()) for w in screen.query_one(f"#pane-{n}").children)
+
+
+async def toggle_compare(pilot, screen, panes: int) -> None:
+    await pilot.press("ctrl+o")
+    await until(pilot, lambda: screen.control is not None and len(screen.query(".chat-pane")) == panes
+                and len(screen.control.sessions) == panes, timeout=30, what=f"{panes} panes")
+
+
+@pilot_test
+async def test_compare_keeps_the_conversation_saves_both_sides_and_reopens_it(smollm2_gguf):
+    run = exported(smollm2_gguf)
+    app = TuituneApp()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_chat(app, pilot, run.id)
+        await say(pilot, screen, "Hi.")
+        await toggle_compare(pilot, screen, 2)
+        assert all(len(s.history) == 2 for s in screen.control.sessions)  # the first exchange is still there
+        assert "Hi." in pane_text(screen, 0) and "Hi." in pane_text(screen, 1)
+        assert "(B answered)" in pane_text(screen, 0) and "(B answered)" not in pane_text(screen, 1)
+        await say(pilot, screen, "Why?")
+        await pilot.press("ctrl+s")
+        saved = run.path / "chats"
+        await until(pilot, lambda: list(saved.glob("*.json")), what="the transcript")
+        transcript = json.loads(next(saved.glob("*.json")).read_text())
+        assert [side["side"] for side in transcript["sides"]] == ["A", "B"]
+        for side, session in zip(transcript["sides"], screen.control.sessions, strict=True):
+            assert side["messages"] == session.history and len(side["messages"]) == 4
+        answers = [s.history[-1]["content"] for s in screen.control.sessions]
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: not any(s.history for s in screen.control.sessions), what="a new chat")
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: type(app.screen).__name__ == "PickDialog", what="the saved chats")
+        await pilot.press("enter")
+        await until(pilot, lambda: [s.history[-1]["content"] if s.history else None for s in screen.control.sessions]
+                    == answers, what="each side's own answers back")
+        assert "Why?" in pane_text(screen, 0) and "Why?" in pane_text(screen, 1)
+        await toggle_compare(pilot, screen, 1)
+        assert screen.control.sessions[0].history == transcript["sides"][1]["messages"]  # B goes on alone
+
+
+@pilot_test
+async def test_settings_are_shown_changed_with_set_and_the_speed_is_shown(smollm2_gguf):
+    run = exported(smollm2_gguf)
+    app = TuituneApp()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_chat(app, pilot, run.id)
+        settings = screen.query_one("#chat-settings")
+        assert "temperature 0.7" in str(settings.render())  # what the model opened with, before any change
+        await _command(pilot, screen, "/set temperature 0")
+        await until(pilot, lambda: "temperature 0 ·" in str(settings.render()), what="the new temperature")
+        assert screen.control.sessions[0].params.temperature == 0
+        await _command(pilot, screen, "/set max_tokens 5")
+        await until(pilot, lambda: "max_tokens 5" in str(settings.render()), what="the new length")
+        await _command(pilot, screen, "/set temperature hot")
+        await until(pilot, lambda: any("give a number from 0 to 2" in n for n in notes(app)), what="the refusal")
+        await say(pilot, screen, "Hello")
+        await until(pilot, lambda: "tokens/s" in str(settings.render()), what="the speed")
+        assert len(screen.reply_texts[0]) > 0 and screen.control.sessions[0].last_reply[0] <= 5
+
+
+@pilot_test
+async def test_the_base_is_compared_at_the_tuned_sides_quantization(smollm2_gguf):
+    from tuitune.chat.targets import gguf_type
+
+    run = exported(smollm2_gguf, quant="q8_0")  # the base is the bundled Q4_1
+    app = TuituneApp()
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await open_chat(app, pilot, run.id, compare=True)
+        base = screen.control.sessions[0].backend
+        assert base.name.endswith(".as-q8_0.gguf"), base.name
+        assert screen.query_one("#pane-0").border_title == "A: SmolLM2-135M-Instruct.Q4_1.as-q8_0.gguf"
+        cached = next((app_home() / "cache" / "base-gguf").rglob("*.gguf"))
+        assert gguf_type(cached) == "q8_0" and gguf_type(smollm2_gguf) == "q4_1"
+        await say(pilot, screen, "Hi.")
+        assert screen.reply_texts[0].strip()
+
+
+def app_home():
+    from tuitune.paths import tuitune_home
+
+    return tuitune_home()
+
+
+@pilot_test
+async def test_chat_warns_and_takes_fewer_threads_while_a_run_trains_on_the_cpu(smollm2_gguf):
+    import os
+
+    training = canned_run(status="running")
+    worker = hold_run(training)
+    try:
+        run = exported(smollm2_gguf)
+        app = TuituneApp()
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await open_chat(app, pilot, run.id)
+            await until(pilot, lambda: any(f"{training.id} trains on this CPU" in n for n in notes(app)),
+                        what="the warning")
+            assert "trains on this CPU" in str(screen.query_one("#chat-settings").render())
+            assert screen.control.sessions[0].backend.llm.n_threads == max(1, (os.cpu_count() or 1) // 2)
+    finally:
+        worker.terminate()
+        worker.wait()

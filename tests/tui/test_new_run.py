@@ -3,6 +3,8 @@ save a preset file `tuitune run` accepts, and launch it."""
 
 from __future__ import annotations
 
+import re
+
 from textual.widgets import Input, Select, TabbedContent
 
 from tests.tui.support import pilot_test
@@ -65,7 +67,7 @@ async def test_the_wizard_walks_model_data_method_review_with_each_fields_help()
         assert screen.query_one("#f-train-max_steps", Input).value == str(demo.train.max_steps)
         assert screen.query_one("#f-train-method", Select).value == "lora"
         assert screen.query_one("#f-train-stage", Select).value == "sft"
-        assert screen.query_one("#f-dpo-beta", Input).disabled  # an SFT run has no beta
+        assert not screen.query_one("#f-dpo-beta", Input).parent.display  # an SFT run has no beta: not shown
         assert "The preset sets the method" in text_of(screen, "#plan-note")
         assert "Peak learning rate" in str(screen.query_one("#f-train-learning_rate").tooltip)
         screen.query_one("#f-train-batch_size", Input).focus()
@@ -137,9 +139,13 @@ async def test_memory_bar_follows_edits_and_the_plan_fills_the_form(tmp_path):
         screen = await open_form(app, pilot)
         await until(pilot, lambda: screen.memory_view is not None, timeout=10, what="memory estimate")
         first = screen.memory_view.peak_bytes
-        assert "GiB" in str(screen.query_one("#memory").render()) and "plan: " in str(screen.query_one("#memory").render())
+        panel = screen.query_one("#memory")
+        # which figure is the form's and which the planner's, each with what it needs
+        assert "your settings: lora r16 · batch 4 · seq 256" in str(panel.render()), str(panel.render())
+        assert re.search(r"planner's plan: \S.*, about \d+\.\d GiB \(ctrl\+r", str(panel.render()))
         screen.query_one("#f-train-batch_size", Input).value = "64"
         await until(pilot, lambda: screen.memory_view.peak_bytes > first, timeout=10, what="a bigger estimate")
+        await until(pilot, lambda: "your settings: lora r16 · batch 64" in str(panel.render()), what="the form's batch")
         assert screen.memory_view.breakdown["activations"] > 0
         await pilot.press("ctrl+r")
         planned = dict(item.split("=", 1) for item in screen.memory_view.overrides)
@@ -223,7 +229,7 @@ async def test_a_dpo_run_is_set_up_from_the_stage_field(tuitune_home):
         screen.query_one("#f-data-path", Input).value = "bundled:pirate-pairs"
         await go_to(pilot, screen, "step-method")
         screen.query_one("#f-train-stage", Select).value = "dpo"
-        await until(pilot, lambda: not screen.query_one("#f-dpo-beta", Input).disabled, what="beta enabled")
+        await until(pilot, lambda: screen.query_one("#f-dpo-beta", Input).parent.display, what="beta shown")
         screen.query_one("#f-dpo-beta", Input).value = "0.2"
         await until(pilot, lambda: 'stage = "dpo"' in toml_shown(screen) and "beta = 0.2" in toml_shown(screen),
                     what="a DPO preset")
@@ -345,3 +351,40 @@ async def test_the_memory_panel_uses_this_cards_past_runs_and_the_datas_lengths(
                     what="the plan at the data's lengths")
         assert screen.memory_view.peak_bytes < before  # demo rows are far shorter than max_seq_len
         assert f"(max_seq_len {screen.preset.train.max_seq_len})" in screen.memory_view.data_note
+
+
+@pilot_test
+async def test_a_4090_preset_is_planned_before_its_model_is_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))  # nothing downloaded
+    app = TuituneApp()
+    async with app.run_test(size=(150, 50)) as pilot:
+        screen = await open_form(app, pilot)
+        pick_preset(screen, "llama3.1-8b-qlora-4090.toml")
+        await until(pilot, lambda: screen.preset is not None and "Llama-3.1-8B" in screen.preset.model.path
+                    and screen.memory_view is not None and "8.03B" in screen.memory_view.model_text,
+                    timeout=20, what="the 8B preset planned")
+        assert not screen.memory_view.problem and screen.memory_view.peak_bytes > 4 * 2**30
+        info = str(screen.query_one("#model-info").render())
+        assert "not downloaded yet" in info and "hf download meta-llama/Llama-3.1-8B-Instruct" in info
+
+
+@pilot_test
+async def test_fewer_steps_re_derive_the_evaluation_and_checkpoint_cadence():
+    app = TuituneApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_form(app, pilot)
+        await go_to(pilot, screen, "step-method")
+        cadence = screen.query_one("#cadence")
+        await until(pilot, lambda: "evaluates every 35 steps (the preset's)" in str(cadence.render()),
+                    timeout=20, what="the demo's cadence")
+        screen.query_one("#f-train-max_steps", Input).value = "30"  # the demo evaluates every 35 of its 70
+        await until(pilot, lambda: screen.preset is not None and screen.preset.train.max_steps == 30
+                    and "tuitune's choice" in str(cadence.render()), timeout=20, what="a cadence for 30 steps")
+        assert screen.preset.train.eval_steps is None and screen.preset.train.save_steps is None
+        every = screen.guidance.choices["train.eval_steps"].value
+        assert every < 30 and 30 // every >= 3  # several evaluations: overfitting can be seen
+        assert f"evaluates every {every} steps (tuitune's choice)" in str(cadence.render())
+        assert "eval_steps = 35" not in toml_shown(screen)
+        screen.query_one("#f-train-max_steps", Input).value = "70"  # back to the preset's own length
+        await until(pilot, lambda: "evaluates every 35 steps (the preset's)" in str(cadence.render()),
+                    timeout=20, what="the preset's cadence back")

@@ -189,3 +189,34 @@ async def test_snapshots_run_view_and_wizard_at_80x24_and_120x40(tuitune_home, s
         await settle(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.memory_view is not None
                      and "200 rows" in str(app.screen.query_one("#data-info").render()), "new run")
         await check(pilot, app, tuitune_home, f"new-run-{name}")
+
+
+@pilot_test
+async def test_snapshots_chat_comparing_a_reopened_conversation(tuitune_home, smollm2_gguf):
+    import json
+
+    run = fixed_run("20260101-120000-demo-cpu-aaaa", status="done", steps=12)
+    (run.path / "gguf").mkdir()
+    report = {"status": "passed", "files": [{"quant": "q4_1", "path": str(smollm2_gguf), "bytes": 1}]}
+    (run.path / "gguf" / "report.json").write_text(json.dumps(report))
+    question = {"role": "user", "content": "Where is the treasure buried?"}
+    sides = [{"side": "A", "model": "base", "messages": [question, {"role": "assistant", "content":
+              "I don't have information about a specific treasure. Could you tell me more?"}]},
+             {"side": "B", "model": "tuned", "messages": [question, {"role": "assistant", "content":
+              "Arr, under the old palm on Skull Island, matey, where the parrot squawks thrice!"}]}]
+    (run.path / "chats").mkdir()
+    (run.path / "chats" / "treasure.json").write_text(json.dumps(
+        {"model": "tuned", "system": None, "params": {}, "messages": sides[1]["messages"], "sides": sides}))
+    app = TuituneApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_chat(run.id, compare=True)
+        await settle(pilot, lambda: type(app.screen).__name__ == "ChatScreen" and app.screen.control is not None
+                     and len(app.screen.query(".chat-pane")) == 2, "chat loaded")
+        app.screen.query_one("#chat-input").value = "/open treasure"
+        await pilot.press("enter")
+        await settle(pilot, lambda: "Skull Island" in str(app.screen.query_one("#pane-1").children[-1].render()),
+                     "the reopened conversation")
+        app.clear_notifications()
+        await check(pilot, app, tuitune_home, "chat-80x24")
+        await pilot.resize_terminal(120, 40)
+        await check(pilot, app, tuitune_home, "chat-120x40")

@@ -14,8 +14,8 @@ from tuitune.chat.backend import ChatError
 @dataclass(frozen=True)
 class Command:
     """A parsed command: ``name`` is one of :data:`NAMES`; ``side`` is A or B for ``prefer``;
-    ``text`` is the edited answer (prefer), the system prompt (system, empty clears it) or
-    the transcript's name (save, open); ``replace``: save over a transcript of that name."""
+    ``text`` is the edited answer (prefer), the system prompt (system, empty clears it),
+    ``KEY VALUE`` (set) or the transcript's name (save, open); ``replace``: save over a transcript of that name."""
 
     name: str
     side: str = ""
@@ -36,6 +36,8 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("/retry", "Retry", "A new answer to the last question; /a keeps the old one, /b the new (a preference)"),
     Spec("/reset", "New chat", "Forget the conversation"),
     Spec("/system TEXT", "System prompt", "Set (or, without TEXT, clear) the system prompt"),
+    Spec("/set KEY VALUE", "Settings", "Change temperature, top_p, max_tokens or seed for every side "
+                                       "(/set temperature 0: always the likeliest token); /set alone shows them"),
     Spec("/save [NAME]", "Save", "Save the transcript (in the run's chats/ folder for a run; "
                                  "--replace after NAME saves over one of that name)"),
     Spec("/open NAME", "Open", "Continue a saved transcript"),
@@ -44,10 +46,10 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("/help", "Commands", "Show the commands in one line"),
 )
 HINT = ("/a or /b prefers an answer (/prefer A|B EDITED keeps your edit) · /retry · /reset · /system TEXT · "
-        "/save [NAME] · /open NAME · /list · /quit")
+        "/set temperature 0 · /save [NAME] · /open NAME · /list · /quit")
 """The commands in one line, as both fronts show it under the conversation."""
 
-NAMES = ("prefer", "retry", "reset", "system", "save", "open", "list", "quit", "help")
+NAMES = ("prefer", "retry", "reset", "system", "set", "save", "open", "list", "quit", "help")
 _SIDES = ("A", "B")
 
 
@@ -73,6 +75,6 @@ def parse(line: str) -> Command | None:
         if not name:
             raise ChatError("/save --replace needs the transcript's name: /save NAME --replace")
         return Command("save", text=name, replace=True)
-    if word in ("/retry", "/reset", "/list", "/quit", "/help", "/system", "/save", "/open"):
+    if word in ("/retry", "/reset", "/list", "/quit", "/help", "/system", "/set", "/save", "/open"):
         return Command(word[1:], text=rest)
     raise ChatError(f"unknown command {word}. {HINT}")

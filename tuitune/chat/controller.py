@@ -9,6 +9,7 @@ Slow (a model loads, a reply streams): the TUI calls these from thread workers.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,8 @@ class ChatControl:
     previous: str | None = None
     """The answer a retry replaced: side A of the next preference in single mode."""
     saved: list[Path] = field(default_factory=list)
+    warning: str = ""
+    """Why the chat runs slower than it could (a run training on the same CPU), or ""."""
 
     @property
     def compare(self) -> bool:
@@ -101,8 +104,40 @@ class ChatControl:
         for s in self.sessions:
             s.system = text
 
+    @property
+    def params(self) -> GenerationParams:
+        return self.sessions[-1].params
+
+    def adopt(self, old: ChatControl) -> None:
+        """Continue ``old``'s conversation after compare mode was switched on or off: a side that
+        was there keeps its own answers; the base, new to it, continues the tuned side's (so both
+        answer the next question in the same context). Settings and the system prompt carry over."""
+        tuned = old.sessions[-1]
+        for n, session in enumerate(self.sessions):
+            own = (self.compare and old.compare) or n == len(self.sessions) - 1
+            source = old.sessions[n] if self.compare and old.compare else tuned
+            session.history = [dict(m) for m in source.history]
+            session.inherited = source.inherited if own else len(source.history)  # the base continues B's
+            session.last_reply = source.last_reply if own else None
+            session.system, session.params = tuned.system, tuned.params
+        self.previous = old.previous if not self.compare else None
+
+    def set_param(self, text: str) -> str:
+        """``/set KEY VALUE`` for every side; ``/set`` alone says the settings in effect."""
+        from tuitune.chat.backend import ChatError
+
+        key, _, value = text.strip().partition(" ")
+        if not key:
+            return self.params.describe()
+        if not value.strip():
+            raise ChatError(f"/set {key} needs a value, e.g. /set temperature 0; now: {self.params.describe()}")
+        params = self.params.changed(key, value.strip())
+        for s in self.sessions:
+            s.params = params
+        return params.describe()
+
     def save(self, name: str | None, replace: bool = False) -> Path:
-        path = self.sessions[-1].save(self.folder(), name or None, replace)
+        path = self.sessions[-1].save(self.folder(), name or None, replace, self.sessions if self.compare else None)
         self.saved.append(path)
         return path
 
@@ -125,9 +160,13 @@ class ChatControl:
             messages = list(data["messages"])
         except (ValueError, KeyError, TypeError) as e:
             raise ChatError(f"{path}: not a transcript tuitune can read ({e})") from None
+        sides = data.get("sides") if isinstance(data.get("sides"), list) else None
         self.previous = None
-        for s in self.sessions:
-            s.history = list(messages)
+        for n, s in enumerate(self.sessions):
+            # A compared transcript gives each side its own answers back; one side's, all of them.
+            own = sides[n]["messages"] if sides is not None and len(sides) == len(self.sessions) else messages
+            s.history = [dict(m) for m in own]
+            s.inherited = 0 if own is not messages or n == len(self.sessions) - 1 else len(own)
             s.system = s.system or data.get("system")
         return path
 
@@ -149,6 +188,8 @@ class ChatControl:
             return f"system prompt {'set' if text else 'cleared'}"
         if name == "save":
             return f"saved {self.save(text or None, command.replace)}"
+        if name == "set":
+            return self.set_param(text)
         if name == "list":
             return "saved transcripts: " + (", ".join(self.transcripts()) or "none yet")
         if name == "open":
@@ -168,20 +209,28 @@ def open_chat(ref: str, compare: bool = False, system: str | None = None, params
     from tuitune.chat.backend import GenerationParams
     from tuitune.chat.session import ChatSession
     from tuitune.chat.targets import base_of, resolve
+    from tuitune.runs.busy import chat_threads, cpu_training_runs
 
+    training = cpu_training_runs()
+    threads = chat_threads(training)
     target = resolve(ref)
-    targets = [base_of(target), target] if compare else [target]
+    targets = [base_of(target, threads), target] if compare else [target]
     sessions: list[ChatSession] = []
     try:
         for t in targets:
             if loading is not None:
                 loading(t.label)
-            sessions.append(ChatSession(t.open(n_ctx), system=system, params=params or GenerationParams()))
+            sessions.append(ChatSession(t.open(n_ctx, threads), system=system, params=params or GenerationParams()))
     except BaseException:
         for s in sessions:
             s.backend.close()
         raise
-    return ChatControl(target, sessions)
+    warning = ""
+    if training:
+        names = ", ".join(run.id for run in training)
+        warning = (f"{names} trains on this CPU: the chat uses {threads} of {os.cpu_count() or 1} cores, and "
+                   "both run slower while it trains (stop the run, or chat when it is done)")
+    return ChatControl(target, sessions, warning=warning)
 
 
 def transcripts_folder(target: Target) -> Path:

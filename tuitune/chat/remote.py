@@ -14,11 +14,12 @@ from tuitune.chat.backend import ChatError, GenerationParams, Message
 
 
 class WorkerBackend:
-    def __init__(self, target: Path, base: bool = False):
+    def __init__(self, target: Path, base: bool = False, threads: int | None = None):
         command = [sys.executable, "-m", "tuitune.chat.serve", str(target)] + (["--base"] if base else [])
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, env=dict(os.environ, TOKENIZERS_PARALLELISM="false"),
+            text=True, env=dict(os.environ, TOKENIZERS_PARALLELISM="false",
+                                **({"OMP_NUM_THREADS": str(threads)} if threads else {})),  # torch reads it at start
         )
         assert self.process.stdin is not None and self.process.stdout is not None  # both are pipes
         self._stdin, self._stdout = self.process.stdin, self.process.stdout

@@ -22,6 +22,11 @@ class ChatSession:
     params: GenerationParams = field(default_factory=GenerationParams)
     history: list[Message] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    inherited: int = 0
+    """How many of the first history messages are another side's (the tuned side's conversation
+    that the base continues after compare was switched on): shown as not this model's."""
+    last_reply: tuple[int, float] | None = None
+    """(pieces, seconds) of the last answer: llama.cpp streams one token per piece."""
 
     def messages(self) -> list[Message]:
         return ([{"role": "system", "content": self.system}] if self.system else []) + self.history
@@ -32,13 +37,24 @@ class ChatSession:
         self._trim()
         self._require_fit(text)
         pieces = []
+        start = time.monotonic()
         for piece in self.backend.stream(self.messages(), self.params):
             pieces.append(piece)
             yield piece
+        self.last_reply = (len(pieces), time.monotonic() - start)
         self.history.append({"role": "assistant", "content": "".join(pieces)})
+
+    def speed(self) -> str:
+        """The last answer's length and speed, in words ("" before the first answer)."""
+        if self.last_reply is None:
+            return ""
+        tokens, seconds = self.last_reply
+        rate = f", {tokens / seconds:.1f} tokens/s" if seconds > 0 else ""
+        return f"{tokens} tokens in {seconds:.1f} s{rate}"
 
     def reset(self) -> None:
         self.history.clear()
+        self.inherited = 0
 
     def _require_fit(self, text: str) -> None:
         """After trimming, the prompt alone may still not fit: say so, and keep it out of the history."""
@@ -63,15 +79,20 @@ class ChatSession:
             self.notices.append(f"the conversation outgrew the context window ({self.backend.n_ctx} tokens): "
                                 f"the oldest {dropped} exchange(s) were left out")
 
-    def save(self, folder: Path, name: str | None = None, replace: bool = False) -> Path:
+    def save(self, folder: Path, name: str | None = None, replace: bool = False,
+             sides: list[ChatSession] | None = None) -> Path:
         """Write the transcript as ``NAME.json`` (a :class:`ChatError` if that exists, unless
         ``replace``), or without a name as the time, made unique (two saves in one second
-        keep both)."""
+        keep both). ``sides``: in compare mode every side (A, B), each with its own answers;
+        ``messages`` stays this session's, so a reader of one side keeps working."""
         from tuitune.paths import atomic_write_text, safe_name
 
         folder.mkdir(parents=True, exist_ok=True)
-        transcript = {"model": self.backend.name, "system": self.system, "params": self.params.to_json(),
+        transcript: dict[str, object] = {"model": self.backend.name, "system": self.system, "params": self.params.to_json(),
                       "messages": self.history, "saved_at": time.time()}
+        if sides:
+            transcript["sides"] = [{"side": label, "model": s.backend.name, "messages": s.history}
+                                   for label, s in zip("AB", sides, strict=False)]
         text = json.dumps(transcript, indent=2, ensure_ascii=False) + "\n"
         if name:
             path = folder / f"{safe_name(name, limit=80)}.json"

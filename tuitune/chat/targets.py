@@ -27,17 +27,18 @@ class Target:
     base: bool = False
     run: RunDir | None = None
 
-    def open(self, n_ctx: int | None = None) -> Backend:
-        """The loaded model; ``n_ctx``: the context window of a GGUF (a worker's is the model's own)."""
+    def open(self, n_ctx: int | None = None, threads: int | None = None) -> Backend:
+        """The loaded model; ``n_ctx``: the context window of a GGUF (a worker's is the model's own);
+        ``threads``: CPU threads it may use (None: every core)."""
         if self.gguf is not None:
             from tuitune.chat.llama_backend import DEFAULT_CTX, LlamaCppBackend
 
-            return LlamaCppBackend(self.gguf, n_ctx=n_ctx or DEFAULT_CTX)
+            return LlamaCppBackend(self.gguf, n_ctx=n_ctx or DEFAULT_CTX, threads=threads)
         if self.worker is None:
             raise ChatError(f"{self.label}: neither a GGUF file nor a model to load")
         from tuitune.chat.remote import WorkerBackend
 
-        return WorkerBackend(self.worker, base=self.base)
+        return WorkerBackend(self.worker, base=self.base, threads=threads)
 
 
 def resolve(ref: str) -> Target:
@@ -65,13 +66,47 @@ def resolve(ref: str) -> Target:
     return Target(f"{run.id}", worker=run.path, run=run)
 
 
-def base_of(target: Target) -> Target:
+def base_of(target: Target, threads: int | None = None) -> Target:
+    """The run's base model, for compare mode. A base GGUF of another type than the tuned side's
+    export (the bundled Q4_1 beside a q8_0) is requantized to that type (cached), so the two
+    sides differ by the training and not by the quantization."""
     if target.run is None:
         raise ChatError("--compare needs a run as TARGET (its base model is the other side)")
     model = _local(target.run.preset().model.path)
     if model.kind == "gguf" and model.path is not None:
+        tuned, base = exported_type(target.run), gguf_type(model.path)
+        if tuned is not None and base is not None and tuned != base:
+            from tuitune.chat.requantize import base_as
+
+            path = base_as(model.path, tuned, threads)
+            return Target(f"base ({model.path.name} as {tuned}, like the tuned side)", gguf=path, run=target.run)
         return Target(f"base ({model.path.name})", gguf=model.path, run=target.run)
     return Target(f"base ({model.text})", worker=target.run.path, base=True, run=target.run)
+
+
+def gguf_type(path: Path) -> str | None:
+    """A GGUF's type as the export names it (``q4_1``, ``q8_0``, ``q4_k_m``), from its header."""
+    from tuitune.models.gguf_header import read_header
+
+    try:
+        ftype = read_header(path)[0].get("general.file_type")
+    except (OSError, ValueError):
+        return None
+    return FILE_TYPES.get(ftype) if isinstance(ftype, int) else None
+
+
+FILE_TYPES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1", 10: "q2_k", 11: "q3_k_s",
+              12: "q3_k_m", 13: "q3_k_l", 14: "q4_k_s", 15: "q4_k_m", 16: "q5_k_s", 17: "q5_k_m", 18: "q6_k", 32: "bf16"}
+"""llama.cpp's ``general.file_type`` numbers (its llama_ftype enum) of the types tuitune exports."""
+
+
+def exported_type(run: RunDir) -> str | None:
+    """The GGUF type of the run's verified export that the chat opens, if any."""
+    data = read_report(report_path(run.path))
+    if data is None or data.get("status") != "passed" or not data.get("files"):
+        return None
+    quant = data["files"][0].get("quant")
+    return str(quant) if quant else None
 
 
 def _local(ref: str) -> ModelRef:

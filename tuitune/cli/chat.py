@@ -113,6 +113,7 @@ def _answer(session, text: str, label: str) -> None:
     for piece in session.ask(text):
         print(piece, end="", flush=True)
     print(flush=True)
+    _err(f"({session.speed()}; {session.params.describe()})")
 
 
 def _notices(control) -> None:

@@ -229,6 +229,10 @@ def _print_header(ref: str, shape, gpu_text: str) -> None:
     print(f"model   {ref}: {shape.family}, {shape.total_params / 1e9:.2f}B parameters, {shape.num_layers} layers, "
           f"hidden {shape.hidden_size}, {shape.num_heads}/{shape.num_kv_heads} heads, vocab {shape.vocab_size}"
           f"{', tied embeddings' if shape.tie_word_embeddings else ''}")
+    from tuitune.hardware.model_shape import SHIPPED
+
+    if SHIPPED in shape.source:  # planned before the download: say so, and how to download
+        print(f"shape   from {shape.source.removeprefix(f'{ref} (').removesuffix(')')}")
     print(f"gpu     {gpu_text}")
 
 

@@ -11,12 +11,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from tuitune.preset import field_help
+    from tuitune.preset import field_help, key_summary
 
     for key, type_name, default, text in field_help():
         if args.section and not key.startswith(args.section + "."):
             continue
-        print(f"{key}  ({type_name}, default {default})")
+        print(f"{key}  ({key_summary(type_name, default)})")
         for line in text.splitlines():
             print(f"    {line.strip()}")
     return 0

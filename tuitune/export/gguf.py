@@ -9,13 +9,12 @@ aren't, so we read back what each file really holds and say so.
 
 from __future__ import annotations
 
-import ctypes
-import os
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
+from tuitune.chat.requantize import llama_quantize
 from tuitune.preset.schema import GGUF_TYPES
 from tuitune.weights.merge import ExportError
 
@@ -39,18 +38,9 @@ def convert(merged: Path, out: Path, log: Path) -> Path:
 
 
 def quantize(src: Path, dst: Path, quant: str) -> Path:
-    import llama_cpp
-
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = getattr(llama_cpp, FTYPES[quant])
-    params.nthread = os.cpu_count() or 1
-    tmp = dst.with_suffix(".partial")
-    with _quiet_stderr():
-        rc = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), ctypes.byref(params))
-    if rc != 0 or not tmp.exists():
-        tmp.unlink(missing_ok=True)
+    rc = llama_quantize(src, dst, quant)
+    if rc != 0:
         raise ExportError(f"llama.cpp could not quantize to {quant} (code {rc})")
-    os.replace(tmp, dst)
     return dst
 
 
@@ -76,18 +66,3 @@ def describe_types(quant: str, types: dict[str, int]) -> str | None:
         f"asked for {quant}, got mostly {main} ({share:.0%} of the weight tensors): this model's rows "
         "are not multiples of 256, which K-quants need, so llama.cpp used the nearest type it could"
     )
-
-
-class _quiet_stderr:
-    """llama.cpp logs every tensor to fd 2 while quantizing; keep that out of the terminal."""
-
-    def __enter__(self) -> None:
-        sys.stderr.flush()
-        self._saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-
-    def __exit__(self, *exc: object) -> None:
-        os.dup2(self._saved, 2)
-        os.close(self._saved)

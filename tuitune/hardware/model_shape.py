@@ -13,11 +13,17 @@ import json
 from pathlib import Path
 
 from tuitune.hardware.errors import PlannerError
+from tuitune.hardware.reference import hub_config
 from tuitune.hardware.shapes import ModelShape, shape_from_config
 from tuitune.models.bundled import BundledNotFound
 from tuitune.models.gguf_header import read_header
 from tuitune.models.hub_cache import hub_cache_config, hub_cache_dir
 from tuitune.models.ref import ModelRef, ModelRefError, parse_model_ref, unbundle
+
+SHIPPED = "tuitune's copy of its config.json"
+"""Where a shape came from when tuitune ships the model's config (the fronts say so)."""
+DOWNLOAD_HINT = ("not downloaded yet; training fetches it, or beforehand while online: `hf download {}` "
+                 "(gated models need `hf auth login` and the licence accepted on huggingface.co)")
 
 # GGUF `general.architecture` -> transformers `model_type`. llama.cpp writes Mistral as "llama".
 GGUF_ARCHITECTURES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma": "gemma",
@@ -36,12 +42,15 @@ def load_shape(ref: str | ModelRef) -> ModelShape:
                            "resolve the run first (tuitune.runs.refs.readable_ref)")
     if model.kind == "hub":
         cached = hub_cache_config(model.value)
-        if cached is None:
-            raise PlannerError(
-                f"model {text}: not a local path and not in the Hugging Face cache ({hub_cache_dir()}). "
-                f"Fetch just its config once while online: `hf download {text} config.json`"
-            )
-        return shape_from_config(_read_json(cached), f"{text} ({cached})")
+        if cached is not None:
+            return shape_from_config(_read_json(cached), f"{text} ({cached})")
+        known = hub_config(model.value)
+        if known is not None:
+            return shape_from_config(known, f"{text} ({SHIPPED}: {DOWNLOAD_HINT.format(text)})")
+        raise PlannerError(
+            f"model {text}: not a local path and not in the Hugging Face cache ({hub_cache_dir()}). "
+            f"Fetch just its config once while online: `hf download {text} config.json`"
+        )
     path = model.path
     assert path is not None  # local kinds carry their path
     if model.kind == "gguf":

@@ -25,6 +25,18 @@ DEFAULT_MARGIN = 0.9  # plan to use at most 90% of the GPU: allocator spikes, ot
 NAMES = {"full": "Full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
 
 
+def setup_settings(s: Setup) -> dict[str, Any]:
+    """Preset-shaped settings of a setup (keys of [train] and [lora]): a plan's, or a form's."""
+    out: dict[str, Any] = {"method": s.method, "batch_size": s.batch, "grad_accum": s.grad_accum, "max_seq_len": s.seq_len,
+                           "gradient_checkpointing": s.grad_checkpointing, "optimizer": s.optimizer}
+    if s.activation_offloading:
+        out["activation_offloading"] = True
+    if s.method != "full":
+        out["lora_r"] = s.lora_r
+        out["lora_targets"] = s.lora_targets if isinstance(s.lora_targets, str) else list(s.lora_targets)
+    return out
+
+
 @dataclass
 class Recommendation:
     chosen: Estimate | None
@@ -39,17 +51,7 @@ class Recommendation:
 
     def settings(self) -> dict | None:
         """Preset-shaped settings of the choice (keys of [train] and [lora])."""
-        if self.chosen is None:
-            return None
-        s = self.chosen.setup
-        out: dict[str, Any] = {"method": s.method, "batch_size": s.batch, "grad_accum": s.grad_accum, "max_seq_len": s.seq_len,
-               "gradient_checkpointing": s.grad_checkpointing, "optimizer": s.optimizer}
-        if s.activation_offloading:
-            out["activation_offloading"] = True
-        if s.method != "full":
-            out["lora_r"] = s.lora_r
-            out["lora_targets"] = s.lora_targets if isinstance(s.lora_targets, str) else list(s.lora_targets)
-        return out
+        return None if self.chosen is None else setup_settings(self.chosen.setup)
 
     def preset_overrides(self) -> list[str]:
         """The choice as `-s KEY=VALUE` preset overrides (what `tuitune run` applies for method auto)."""

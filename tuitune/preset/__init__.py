@@ -9,7 +9,7 @@
 core: nothing here imports torch or the training stack.
 """
 
-from tuitune.preset.load import PresetError, apply_overrides, field_help, load_preset, parse_preset
+from tuitune.preset.load import PresetError, apply_overrides, field_help, key_summary, load_preset, parse_preset
 from tuitune.preset.schema import (
     GGUF_TYPES,
     GUIDED,
@@ -26,6 +26,6 @@ from tuitune.preset.schema import (
 
 __all__ = [
     "GGUF_TYPES", "GUIDED", "DataSection", "DpoSection", "EvalSection", "ExportSection", "GgufType",
-    "LoraSection", "ModelSection", "Preset", "PresetError", "TrainSection", "apply_overrides", "field_help",
+    "LoraSection", "ModelSection", "Preset", "PresetError", "TrainSection", "apply_overrides", "field_help", "key_summary",
     "load_preset", "parse_preset",
 ]

@@ -7,9 +7,10 @@ This module is part of the light core: it must not import torch or the training 
 from __future__ import annotations
 
 import sys
+import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -165,21 +166,65 @@ def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
 
 
 def field_help() -> list[tuple[str, str, str, str]]:
-    """(key, type, default, help) for every preset key, in schema order."""
+    """(key, type, default, help) for every preset key, in schema order, in people's words:
+    "one of: sft, dpo", "a whole number, or auto", default "sft" or "required"."""
     rows = []
     for section_name, section_field in Preset.model_fields.items():
         ann = section_field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             for name, f in ann.model_fields.items():
-                default = "(required)" if f.is_required() else repr(f.get_default(call_default_factory=True))
-                if f"{section_name}.{name}" in GUIDED and default in ("None", "'auto'"):
-                    default = "auto"
-                rows.append((f"{section_name}.{name}", _type_name(f.annotation), default, f.description or ""))
+                guided = f"{section_name}.{name}" in GUIDED
+                value = None if f.is_required() else f.get_default(call_default_factory=True)
+                default = "required" if f.is_required() else _value_words(value, guided)
+                rows.append((f"{section_name}.{name}", type_words(f.annotation, guided), default, f.description or ""))
         else:
-            rows.append((section_name, _type_name(ann), repr(section_field.default), section_field.description or ""))
+            rows.append((section_name, type_words(ann), _value_words(section_field.default), section_field.description or ""))
     return rows
 
 
-def _type_name(annotation: Any) -> str:
-    text = str(annotation).replace("typing.", "")
-    return text.removeprefix("<class '").removesuffix("'>")
+def key_summary(type_text: str, default: str) -> str:
+    """What a key takes and its default, as the key's help line shows them."""
+    return f"{type_text}; {'required' if default == 'required' else 'default ' + default}"
+
+
+_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def type_words(annotation: Any, guided: bool = False) -> str:
+    """An annotation as a person reads it: ``Literal['sft', 'dpo']`` is "one of: sft, dpo",
+    ``int | None`` is "a whole number, or auto" for a key tuitune chooses (else ", or none")."""
+    parts = [a for a in get_args(annotation)] if get_origin(annotation) in (Union, types.UnionType) else [annotation]
+    unset = type(None) in parts
+    words = [_one_type_words(p) for p in parts if p is not type(None)]
+    text = words[-1]
+    if len(words) > 1:  # "auto, true or false"; "all-linear, or a list of texts"
+        text = ", ".join(words[:-1]) + (", " if " or " in words[-1] else ", or ") + words[-1]
+    if unset:
+        text += ", or auto" if guided else ", or none"
+    return text
+
+
+def _one_type_words(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        values = [_value_words(v) for v in get_args(annotation)]
+        return values[0] if len(values) == 1 else "one of: " + ", ".join(values)
+    if get_origin(annotation) is list:
+        item = get_args(annotation)[0]
+        if get_origin(item) is Literal:
+            return "a list of: " + ", ".join(_value_words(v) for v in get_args(item))
+        return "a list of " + {str: "texts", int: "whole numbers", float: "numbers"}.get(item, "values")
+    if get_origin(annotation) is dict:
+        return "a table of names"
+    return _WORDS.get(annotation, str(annotation).replace("typing.", ""))
+
+
+def _value_words(value: Any, guided: bool = False) -> str:
+    if value is None or (guided and value == "auto"):
+        return "auto" if guided else "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)) and not value:
+        return "empty"
+    if isinstance(value, list):
+        return ", ".join(_value_words(v) for v in value)
+    return str(value)

@@ -156,8 +156,26 @@ def _finished(e: dict[str, Any]) -> str:
 
 
 def _other(e: dict[str, Any]) -> str:
-    """An event this version does not know (a newer worker's): shown as it is, never dropped."""
-    return f"{e.get('type')}: " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in _ENVELOPE)
+    """An event this version does not know (a newer worker's): shown whole, never dropped, its
+    sizes and durations in people's units (``max_rss_bytes=2587414528`` is "max rss 2.41 GiB")."""
+    return f"{e.get('type')}: " + ", ".join(_field_words(k, v) for k, v in e.items() if k not in _ENVELOPE)
+
+
+def _field_words(key: str, value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if key.endswith("_bytes"):
+            return f"{key.removesuffix('_bytes').replace('_', ' ')} {format_size(value)}"
+        if key.endswith("_s") or key.endswith("_seconds"):
+            return f"{key.rsplit('_', 1)[0].replace('_', ' ')} {format_duration(value)}"
+    return f"{key.replace('_', ' ')} {value}"
+
+
+def format_size(n: float) -> str:
+    """Bytes as a person reads them: 2.41 GiB, 512.0 MiB, 12.0 KiB."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= size:
+            return f"{n / size:.2f} {unit}" if unit == "GiB" else f"{n / size:.1f} {unit}"
+    return f"{n:.0f} bytes"
 
 
 _TEXT: dict[str, Callable[[dict[str, Any]], str | None]] = {

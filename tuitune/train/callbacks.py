@@ -6,6 +6,7 @@ They only read values the trainer already logged (no extra host syncs).
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from transformers import TrainerCallback
 
 from tuitune.events import EventWriter
 from tuitune.runs.checkpoints import mark_complete
+from tuitune.runs.eta import EtaClock
 from tuitune.runs.store import RunDir
 from tuitune.train.stop import stop_requested  # noqa: F401 - re-exported for the trainers
 
@@ -43,7 +45,7 @@ class EventCallback(TrainerCallback):
         self._last_time: float | None = None
         self._last_step = 0
         self._last_tokens: float | None = None
-        self._step_times: list[float] = []
+        self._clock = EtaClock()
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._last_time = time.monotonic()
@@ -51,12 +53,19 @@ class EventCallback(TrainerCallback):
         self.run.update_state(total_steps=state.max_steps, step=state.global_step)
         self.events.emit("status", status="training", step=state.global_step, total_steps=state.max_steps)
 
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._clock.step_began(time.monotonic())
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._clock.step_ended(time.monotonic())
+
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         logs = logs or {}
         if "eval_loss" in logs:
             metrics = {k.removeprefix("eval_"): v for k, v in logs.items() if k.startswith("eval_")}
             metrics = {_STEP_KEYS.get(k, k) if "/" in k else k: v for k, v in metrics.items()}
             self.events.emit("eval", step=state.global_step, **metrics)
+            self._clock.evaluated()
             return
         if "loss" not in logs:
             return
@@ -65,14 +74,15 @@ class EventCallback(TrainerCallback):
         fields = {name: logs[key] for key, name in _STEP_KEYS.items() if key in logs}
         if self._last_time is not None and step > self._last_step:
             dt = now - self._last_time
-            per_step = dt / (step - self._last_step)
-            self._step_times = (self._step_times + [per_step])[-20:]
+            per_step = self._clock.step_time or dt / (step - self._last_step)
             fields["step_time"] = round(per_step, 4)
             tokens = logs.get("num_tokens")
             if tokens is not None and self._last_tokens is not None and tokens > self._last_tokens:
-                fields["tokens_per_s"] = round((tokens - self._last_tokens) / dt, 1)
-            average = sum(self._step_times) / len(self._step_times)
-            fields["eta_s"] = round(max(0, state.max_steps - step) * average, 1)
+                # over the steps' own time: an evaluation between two logs is not training
+                fields["tokens_per_s"] = round((tokens - self._last_tokens) / (per_step * (step - self._last_step)), 1)
+            eta = self._clock.eta(step, state.max_steps, _eval_every(args, state.max_steps))
+            if eta is not None:
+                fields["eta_s"] = round(eta, 1)
         self._last_time, self._last_step = now, step
         self._last_tokens = logs.get("num_tokens", self._last_tokens)
         self.events.emit("step", step=step, total_steps=state.max_steps, **fields, **_vram())
@@ -98,6 +108,15 @@ class StopCallback(TrainerCallback):
             self.run.update_state(status="stopping")
             control.should_save = True
             control.should_training_stop = True
+
+
+def _eval_every(args: Any, max_steps: int) -> int | None:
+    """Steps between evaluations, or None when the run does not evaluate every N steps."""
+    strategy = getattr(args, "eval_strategy", "no")
+    every = getattr(args, "eval_steps", None)
+    if getattr(strategy, "value", strategy) != "steps" or not every:
+        return None
+    return max(1, math.ceil(every * max_steps)) if every < 1 else int(every)  # a float below 1: a share of the run
 
 
 def _vram() -> dict[str, Any]:

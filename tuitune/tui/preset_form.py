@@ -56,6 +56,38 @@ def key_help() -> dict[str, tuple[str, str, str]]:
     return {key: (type_name, default, " ".join(text.split())) for key, type_name, default, text in field_help()}
 
 
+CADENCES = ("train.eval_steps", "train.save_steps")
+"""Derived from the run's length: re-derived when the form changes what the length comes from."""
+LENGTH_KEYS = ("train.max_steps", "data.path")
+
+
+def rederived(edits: dict[str, str], loaded: dict[str, str]) -> dict[str, str]:
+    """The form's edits, with the preset's evaluation and checkpoint cadence left to tuitune once
+    the run's length changed (max steps or data edited): 35 of a 70-step preset, kept for a
+    30-step run, evaluates once, at the end, and nothing can warn of overfitting. The form has
+    no field for the cadences, so the user did not set them here."""
+    if all(edits.get(k, "") == loaded.get(k, "") for k in LENGTH_KEYS):
+        return edits
+    return {**edits, **dict.fromkeys(CADENCES, "")}
+
+
+def cadence_text(preset: Preset, guidance: object | None) -> str:
+    """How often the run evaluates and saves, and who chose it, in one line."""
+    choices = getattr(guidance, "choices", None) or {}
+    total = getattr(guidance, "total_steps", None) or preset.train.max_steps
+    parts = [f"{total} steps"] if total else []
+    for key, verb in (("train.eval_steps", "evaluates"), ("train.save_steps", "saves a checkpoint")):
+        choice = choices.get(key)
+        value = choice.value if choice is not None else getattr(preset.train, key.split(".")[1])
+        if value is None:
+            parts.append(f"{verb}: never")
+            continue
+        who = "tuitune's choice" if choice is None or choice.auto else "the preset's"
+        late = " — not before the end of the run" if total and value >= total else ""
+        parts.append(f"{verb} every {value} steps ({who}){late}")
+    return "; ".join(parts)
+
+
 def values_of(preset: Preset) -> dict[str, str]:
     """The form's fields as text (an unset value is empty)."""
     out = {}

@@ -103,7 +103,11 @@ class MemoryView:
     """No GPU here: the plan is for the reference card, not for this machine."""
     model_text: str = ""
     plan_text: str = ""
-    """The choice in one short line."""
+    """The planner's choice in one short line."""
+    plan_peak_bytes: int | None = None
+    """The planner's choice's own peak (the bar is the form's)."""
+    form_text: str = ""
+    """The form's settings that the bar is for, in the plan's words."""
     calibration: str = ""
     """What past runs on this card measured, and the correction made (empty: none yet)."""
     data_note: str = ""
@@ -158,6 +162,7 @@ class MemoryPlanner:
         from tuitune.hardware.estimate import estimate
         from tuitune.hardware.model_shape import load_shape
         from tuitune.hardware.plan import at_data_length, recommend, setup_from_preset
+        from tuitune.hardware.recommend import setup_settings
         from tuitune.hardware.setup import Setup
         from tuitune.models.files import ModelFileError
         from tuitune.runs.refs import readable_ref
@@ -194,6 +199,8 @@ class MemoryPlanner:
         return MemoryView(est.peak_bytes, gpu_bytes, gpu_text, est.fits, dict(est.breakdown), reason,
                           rec.preset_overrides(), reference_gpu=reference, model_text=describe_shape(shape),
                           plan_text=describe_plan(settings) if settings else "nothing fits",
+                          plan_peak_bytes=rec.chosen.peak_bytes if rec.chosen is not None else None,
+                          form_text=describe_plan(setup_settings(setup)),
                           calibration=est.correction.reason if est.correction else "", data_note=note or "")
 
 
@@ -218,8 +225,13 @@ def describe_shape(shape: Any) -> str:
     """``llama · 134.5M parameters · 30 layers · hidden 576 · 9 heads (3 KV)``"""
     params = sum(shape.components().values())
     size = f"{params / 1e9:.2f}B" if params >= 1e9 else f"{params / 1e6:.1f}M"
-    return (f"{shape.family} · {size} parameters · {shape.num_layers} layers · hidden {shape.hidden_size} · "
+    from tuitune.hardware.model_shape import SHIPPED
+
+    text = (f"{shape.family} · {size} parameters · {shape.num_layers} layers · hidden {shape.hidden_size} · "
             f"{shape.num_heads} heads ({shape.num_kv_heads} KV)")
+    if SHIPPED in shape.source:  # planned from the shape tuitune ships: the weights are not here yet
+        text += "\n" + shape.source[shape.source.index(SHIPPED):].removesuffix(")")
+    return text
 
 
 class PlanFill:

@@ -22,6 +22,7 @@ from tuitune.chat.backend import ChatError
 from tuitune.chat.commands import COMMANDS, HINT, Command, parse
 from tuitune.chat.controller import ChatControl, chat_errors, open_chat
 from tuitune.tui.messages import ChatOpened, ChatPieces, ChatReplyDone
+from tuitune.tui.screens.pick import PickDialog
 
 BATCH_SECONDS = 0.05  # stream pieces are gathered this long before a repaint
 
@@ -37,6 +38,8 @@ class ChatScreen(Screen):
                 tooltip="A new answer to the last question; /a keeps the old one, /b the new (a preference)"),
         Binding("ctrl+n", "reset", "New chat", id="chat.reset", tooltip="Forget the conversation"),
         Binding("ctrl+s", "save", "Save", id="chat.save", tooltip="Save the transcript in the run's chats/ folder"),
+        Binding("ctrl+l", "open_saved", "Saved chats", id="chat.open",
+                tooltip="Reopen a saved transcript and continue it"),
     ]
 
     HELP_EXTRA = [(spec.usage, spec.title, "", spec.help) for spec in COMMANDS]
@@ -57,8 +60,9 @@ class ChatScreen(Screen):
         yield Header()
         with Vertical(id="chat-view"):
             yield Static(f"loading {self.ref}…", id="chat-title")
+            yield Static("", id="chat-settings", markup=False)
             yield Horizontal(id="chat-panes")
-            yield Input(placeholder="say something (enter sends; /a /b /retry /reset /system /save)", id="chat-input")
+            yield Input(placeholder="say something (enter sends; /a /b /retry /reset /system /set /save)", id="chat-input")
             yield Static(HINT, id="chat-hint", markup=False)  # "[NAME]" is text, not a style
         yield Footer()
 
@@ -87,12 +91,15 @@ class ChatScreen(Screen):
             title.update(Text.assemble(("cannot chat: ", "bold red"), message.error))
             self.compare = self.control.compare if self.control else False
             return
-        if self.control is not None:
+        control = message.chat
+        if self.control is not None:  # compare switched: the conversation goes on with the new sides
+            control.adopt(self.control)
             self.control.close()
             self.control = None
-        control = message.chat
         title.update(Text.assemble(("chatting with ", "dim"), (control.target.label, "bold"),
                                    ("   (compare: base A / tuned B)" if control.compare else "", "dim")))
+        if control.warning:
+            self.notify(control.warning, markup=False, severity="warning", timeout=12)
         panes = self.query_one("#chat-panes", Horizontal)
         await panes.remove_children()
         for n, label in enumerate(control.labels):
@@ -103,6 +110,22 @@ class ChatScreen(Screen):
             control.close()
             return
         self.control, self.compare = control, control.compare  # ready: the panes exist
+        await self._show_history()
+        self._show_settings()
+
+    def _show_settings(self) -> None:
+        """The reply's settings, the last answer's speed, and why it may be slow."""
+        if self.control is None:
+            return
+        parts = [self.control.params.describe()]
+        speeds = [s.speed() for s in self.control.sessions]
+        if any(speeds):
+            parts.append("last answer: " + " | ".join(
+                f"{label} {speed}" if self.control.compare else speed
+                for label, speed in zip("AB", speeds, strict=False) if speed))
+        if self.control.warning:
+            parts.append("⚠ " + self.control.warning)
+        self.query_one("#chat-settings", Static).update(Text("   ".join(parts)))
 
     @on(Input.Submitted, "#chat-input")
     async def _submitted(self, message: Input.Submitted) -> None:
@@ -144,6 +167,8 @@ class ChatScreen(Screen):
             await self._show_history()
         if command.name == "prefer":
             self.query_one("#chat-hint", Static).update(HINT)
+        if command.name == "set":
+            self._show_settings()
         self.notify(said, markup=False)
 
     async def _show_history(self) -> None:
@@ -152,9 +177,12 @@ class ChatScreen(Screen):
         for n, session in enumerate(self.control.sessions):
             pane = self.query_one(f"#pane-{n}", VerticalScroll)
             await pane.remove_children()
-            for m in session.history:
+            for i, m in enumerate(session.history):
                 if m["role"] == "user":
                     await pane.mount(Static(Text.assemble(("you  ", "bold"), m["content"]), classes="chat-user"))
+                elif i < session.inherited:  # the tuned side's answer, continued here: not this model's
+                    await pane.mount(Static(Text.assemble(("(B answered) ", "italic"), m["content"] or "…",
+                                                          style="dim"), classes="chat-reply"))
                 else:
                     await pane.mount(Static(Text(m["content"] or "…"), classes="chat-reply"))
             pane.scroll_end(animate=False)
@@ -232,6 +260,7 @@ class ChatScreen(Screen):
     def _done(self, message: ChatReplyDone) -> None:
         if message.note:
             self.notify(message.note, markup=False, severity="warning", timeout=8)
+        self._show_settings()
         if message.side == len(self.replies) - 1:
             self.busy = False
             if self.control is not None and self.control.pair() is not None:
@@ -253,6 +282,22 @@ class ChatScreen(Screen):
 
     async def action_save(self, name: str | None = None) -> None:
         await self._apply(Command("save", text=name or ""))
+
+    def action_open_saved(self) -> None:
+        if not self._ready():
+            return
+        assert self.control is not None
+        names = self.control.transcripts()
+        if not names:
+            self.notify(f"no saved chats yet in {self.control.folder()}; ctrl+s saves this one", markup=False)
+            return
+
+        async def chosen(name: str | None) -> None:
+            if name:
+                await self._apply(Command("open", text=name))
+
+        self.app.push_screen(PickDialog("Continue which saved chat? (enter opens, escape cancels)", names[::-1]),
+                             chosen)
 
     def action_toggle_compare(self) -> None:
         if self.busy:

@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
 
-from tuitune.preset import Preset
+from tuitune.preset import Preset, key_summary
 from tuitune.tui import preset_form
 from tuitune.tui.messages import DataFilesFound, DataMeasured, MemoryPlanned, ModelsFound
 from tuitune.tui.screens.base import AppScreen
@@ -75,6 +75,8 @@ class NewRunScreen(AppScreen):
         self.recommended: list[str] = []
         self.memory_view: MemoryView | None = None
         self.guidance = None
+        self.loaded: dict[str, str] = {}
+        """The form's fields as the preset file gives them (what counts as the user's edit)."""
         self.plan_extra: dict[str, str] = {}
         """Keys of an applied plan that the form has no field for (grad_accum, checkpointing…)."""
         from tuitune.tui.wizard import PlanFill
@@ -105,6 +107,7 @@ class NewRunScreen(AppScreen):
                 with TabPane("3 Method", id="step-method"), VerticalScroll(classes="step"):
                     yield Static("", id="plan-note")
                     yield from self._fields(*(k for k in FIELD_IDS if k.split(".")[0] in ("train", "lora", "dpo")))
+                    yield Static("", id="cadence")
                     yield Button("Next: review →", classes="next")
                 with TabPane("4 Review", id="step-review"), Vertical(classes="step"):
                     with VerticalScroll(id="preset-toml-box"):
@@ -133,7 +136,7 @@ class NewRunScreen(AppScreen):
         self.sub_title = "new run"
         for key, field_id in FIELD_IDS.items():
             type_name, default, text = self.help.get(key, ("", "", ""))
-            self.query_one(f"#{field_id}").tooltip = f"{key} ({type_name}, default {default})\n{text}"
+            self.query_one(f"#{field_id}").tooltip = f"{key} ({key_summary(type_name, default)})\n{text}"
         self.query_one("#preset-toml-box").border_title = "the preset that will run"
         self.query_one("#memory").border_title = "GPU memory (planner estimate)"
         self.query_one("#field-help").border_title = "help"
@@ -207,7 +210,8 @@ class NewRunScreen(AppScreen):
             self._show(None, str(e))
             return
         self.plan_fill.start(preset)
-        for key, value in preset_form.values_of(preset).items():
+        self.loaded = preset_form.values_of(preset)
+        for key, value in self.loaded.items():
             self._field(key).value = value
         self.loaded = self.edits()
         self._show(preset, "")
@@ -217,7 +221,8 @@ class NewRunScreen(AppScreen):
         return cast("Input | Select[str]", self.query_one(f"#{FIELD_IDS[key]}"))
 
     def edits(self) -> dict[str, str]:
-        return {**self.plan_extra, **{key: str(self._field(key).value) for key in FIELD_IDS}}
+        form = {key: str(self._field(key).value) for key in FIELD_IDS}
+        return {**self.plan_extra, **preset_form.rederived(form, self.loaded)}
 
     def _rebuild(self) -> None:
         from tuitune.tui.launch import user_errors
@@ -240,7 +245,9 @@ class NewRunScreen(AppScreen):
         self.guidance = preset_form.guidance(preset)
         guided = f"\n# guided: {self.guidance.summary}" if self.guidance else ""
         box.update(Text.assemble(*warnings, preset_form.render(preset) + guided))
-        self.query_one(f"#{FIELD_IDS['dpo.beta']}").disabled = preset.train.stage != "dpo"
+        # DPO's keys mean nothing to an SFT run: out of sight, not just greyed out.
+        self.query_one(f"#{FIELD_IDS['dpo.beta']}").parent.display = preset.train.stage == "dpo"  # type: ignore[union-attr]
+        self.query_one("#cadence", Static).update(Text(preset_form.cadence_text(preset, self.guidance), style="dim"))
         self.plan_memory(preset)
         self.query_one(DataPanel).show(preset)
 
@@ -262,7 +269,7 @@ class NewRunScreen(AppScreen):
             choice = self.guidance and self.guidance.choices.get(key)
             why = f"\n\n{'tuitune chooses' if choice.auto else 'now'}: {choice.value} — {choice.reason}" if choice else ""
             self.query_one("#field-help", Static).update(
-                Text.assemble((key, "bold"), f" ({type_name}, default {default})\n{text}{why}"))
+                Text.assemble((key, "bold"), f" ({key_summary(type_name, default)})\n{text}{why}"))
 
     # -- model and data choices ----------------------------------------------------------
 
@@ -325,11 +332,16 @@ class NewRunScreen(AppScreen):
             style = "bold red" if view.fits is False else "bold green"
             inner = self.query_one("#memory").content_size.width or 40
             bar = memory_bar(view, width=max(10, min(40, inner - 2)))
+            # Two estimates share this panel: the bar is the form's settings, the plan line the
+            # planner's choice; each says which it is and what it needs.
+            text.append("your settings: ", style="bold")
+            text.append(f"{view.form_text}\n")
             text.append(bar.replace("] ", "]\n", 1) + "\n", style=style)  # the figures under the bar
             text.append(" · ".join(f"{k.replace('_', ' ')} {v / 2**30:.2f}" for k, v in view.breakdown.items())
                         + " GiB\n", style="dim")
-            text.append("plan: ", style="bold")
-            text.append(f"{view.plan_text} (ctrl+r)")
+            text.append("planner's plan: ", style="bold")
+            needs = f", about {view.plan_peak_bytes / 2**30:.1f} GiB" if view.plan_peak_bytes else ""
+            text.append(f"{view.plan_text}{needs} (ctrl+r puts it in the form)")
             for line in (view.data_note, view.calibration):
                 if line:
                     text.append(f"\n{line}", style="dim")
