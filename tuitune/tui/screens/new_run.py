@@ -82,8 +82,8 @@ class NewRunScreen(AppScreen):
         from tuitune.tui.wizard import PlanFill
 
         self.plan_fill = PlanFill()
-        self.loaded: dict[str, str] = {}
-        """The form's values as the preset file gave them (what is_draft compares with)."""
+        self.opened: dict[str, str] = {}
+        """What edits() gave as the preset was opened (what is_draft compares with)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -164,7 +164,7 @@ class NewRunScreen(AppScreen):
         if self.source is None:
             return False
         first = Path(self.files[0]) if self.files else None
-        return self.source != first or self.edits() != {**self.loaded, **self.plan_extra} or bool(self.plan_extra)
+        return self.source != first or self.edits() != {**self.opened, **self.plan_extra} or bool(self.plan_extra)
 
     def action_step(self, delta: int) -> None:
         steps = self.query_one("#steps", TabbedContent)
@@ -213,7 +213,7 @@ class NewRunScreen(AppScreen):
         self.loaded = preset_form.values_of(preset)
         for key, value in self.loaded.items():
             self._field(key).value = value
-        self.loaded = self.edits()
+        self.opened = self.edits()
         self._show(preset, "")
 
     def _field(self, key: str) -> Input | Select[str]:
