@@ -26,12 +26,14 @@ async def test_from_the_form_to_a_finished_run_an_export_and_a_chat(tiny_model_d
         await until(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.preset is not None,
                     what="the form with the demo preset")
         form = app.screen
-        # step by step, as the wizard leads: each step's first field has the focus
+        # step by step, as the wizard leads: it opens with the step tabs focused (keys typed while it
+        # opens land nowhere), and each later step's first field has the focus
         for step, fields in (("step-model", {"model-path": str(tiny_model_dir)}),
                              ("step-data", {"data-path": str(small_data)}),
                              ("step-method", {"train-max_steps": "4", "train-max_seq_len": "128", "lora-r": "8"})):
-            await until(pilot, lambda step=step: form.query_one("#steps").active == step
-                        and form.query_one(FIRST_FIELD[step]).has_focus, what=step)
+            focused = "#steps Tabs" if step == "step-model" else FIRST_FIELD[step]
+            await until(pilot, lambda step=step, focused=focused: form.query_one("#steps").active == step
+                        and form.query_one(focused).has_focus, what=step)
             for field, value in fields.items():
                 form.query_one(f"#f-{field}", Input).value = value
             await pilot.press("ctrl+n")

@@ -180,5 +180,5 @@ async def test_small_charts_show_lr_vram_and_dpo_rewards_only_when_logged():
         assert vram.series["reserved"][-1] == (2, 6.0) and rewards.series["margin"] == [(1, 0.1), (2, 0.2)]
         stats = view.query_one(RunStats)
         assert stats.values["margin"] == "+0.200" and stats.values["reward acc"] == "50%"
-        await until(pilot, lambda: "a_kind_this_version_does_not_know: detail=42" in log_text(view, "#events"),
+        await until(pilot, lambda: "a_kind_this_version_does_not_know: detail 42" in log_text(view, "#events"),
                     what="unknown event shown")
