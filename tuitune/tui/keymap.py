@@ -31,10 +31,11 @@ def binding_ids() -> set[str]:
     from textual.dom import DOMNode
 
     from tuitune.tui.app import TuituneApp
-    from tuitune.tui.screens import chat, compare, confirm, doctor, export, help, home, new_run, run, runs
+    from tuitune.tui.screens import chat, compare, confirm, doctor, eval, export, help, home, new_run, run, runs
 
     owners: list[type[DOMNode]] = [
-        TuituneApp, chat.ChatScreen, compare.CompareScreen, confirm.ConfirmDialog, doctor.DoctorScreen, export.ExportScreen,
+        TuituneApp, chat.ChatScreen, compare.CompareScreen, confirm.ConfirmDialog, doctor.DoctorScreen, eval.EvalScreen,
+        export.ExportScreen,
         help.HelpScreen, home.HomeScreen, new_run.NewRunScreen, run.RunScreen, runs.RunsScreen,
     ]
     return {b.id for owner in owners for b in Binding.make_bindings(owner.BINDINGS) if b.id}

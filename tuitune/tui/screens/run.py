@@ -32,6 +32,7 @@ from tuitune.tui.messages import (
 )
 from tuitune.tui.run_keys import run_bindings
 from tuitune.tui.screens.base import AppScreen
+from tuitune.tui.screens.eval import EvalScreen, open_binding
 from tuitune.tui.tail import RunTail
 from tuitune.tui.widgets.loss_chart import LossChart
 from tuitune.tui.widgets.run_stats import RunStats
@@ -51,6 +52,7 @@ class RunScreen(AppScreen):
     BINDINGS = [
         Binding("escape", "close", "Back", id="run.back", tooltip="Back to the previous screen"),
         *run_bindings("run", "stop", "resume", "export", "chat"),
+        open_binding("run"),
     ]
 
     def __init__(self, run: RunDir) -> None:
@@ -211,6 +213,9 @@ class RunScreen(AppScreen):
 
     def action_chat(self) -> None:
         self.app.open_chat(self.run.id)
+
+    def action_evaluate(self) -> None:
+        self.app.push_screen(EvalScreen([self.run]))
 
     def action_close(self) -> None:
         self.dismiss()
