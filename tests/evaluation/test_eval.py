@@ -83,3 +83,30 @@ def test_a_bad_eval_file_gets_the_importers_message(terse_export, name, says):
 def test_a_target_that_is_nothing_says_what_it_may_be(tmp_path):
     result = tuitune("eval", str(tmp_path / "nothing"))
     assert result.returncode == 2 and "TARGET may also be a .gguf file or a model folder" in result.stderr
+
+
+def test_lm_eval_runs_a_local_task_offline_and_stores_it_like_ours(terse_export, tmp_path):
+    pytest.importorskip("lm_eval", reason="the lm-eval extra: pip install 'tuitune[lm-eval]'")
+    run, _ = terse_export
+    docs = tmp_path / "aye.jsonl"
+    docs.write_text("".join(json.dumps({"question": f"Question number {i}: what do you say?", "choices": ["Aye.", "Nay."],
+                                        "answer": 0}) + "\n" for i in range(4)))
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "aye.yaml").write_text(
+        "task: tuitune_aye\ndataset_path: json\n"
+        f"dataset_kwargs:\n  data_files:\n    test: {docs}\n"
+        "test_split: test\noutput_type: multiple_choice\n"
+        'doc_to_text: "{{question}}\\n"\ndoc_to_choice: "{{choices}}"\ndoc_to_target: "{{answer}}"\n'
+        "metric_list:\n  - metric: acc\n")
+    result = tuitune("eval", str(run), "--lm-eval", "tuitune_aye", "--lm-eval-include", str(tasks), "--json",
+                     env_home=run.parent.parent)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert 0 <= out["base"]["tuitune_aye/acc"] <= 1 and 0 <= out["tuned"]["tuitune_aye/acc"] <= 1
+    assert out["lm_eval"]["tasks"] == ["tuitune_aye"]
+    shown = tuitune("runs", "show", str(run), env_home=run.parent.parent)
+    assert "tuitune_aye/acc" in shown.stdout
+    unknown = tuitune("eval", str(run), "--lm-eval", "no_such_task", "--lm-eval-include", str(tasks),
+                      env_home=run.parent.parent)
+    assert unknown.returncode == 2 and "unknown task(s) no_such_task" in unknown.stderr

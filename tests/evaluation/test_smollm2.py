@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import read_state, run_dir_from, tuitune, write_preset
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # a real training run, then two models scored
 
 CITIES = ["Lisbon", "Oslo", "Cairo", "Lima", "Quito", "Hanoi", "Dakar", "Perth", "Tunis", "Riga", "Sofia", "Turin",
           "Split", "Bergen", "Malmo", "Porto", "Cadiz", "Genoa", "Naples", "Bari", "Gdansk", "Tallinn", "Vigo", "Brest",

@@ -53,13 +53,13 @@ async def test_v_in_the_run_view_shows_base_against_tuned_row_by_row():
         assert table["contains"] == ["0.000", "1.000"] and table["general score"] == ["0.500", "0.200"]
         assert "warning: the general score fell" in str(screen.query_one("#eval-title").render())
         viewer = screen.query_one(EvalRows)
-        shown = str(viewer.render())
+        shown = viewer.texts()
         assert "row 1 of 2" in shown and "Arr! Scattering." in shown and "Rayleigh scattering." in shown
         await pilot.press("n")
-        await until(pilot, lambda: "row 2 of 2" in str(viewer.render()), what="next row")
-        assert "no  (of: yes, no)" in str(viewer.render())
+        await until(pilot, lambda: "row 2 of 2" in viewer.texts(), what="next row")
+        assert "no  (of: yes, no)" in viewer.texts()
         await pilot.press("p")
-        await until(pilot, lambda: "row 1 of 2" in str(viewer.render()), what="previous row")
+        await until(pilot, lambda: "row 1 of 2" in viewer.texts(), what="previous row")
         await pilot.press("escape")
         await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="back")
 
@@ -86,7 +86,7 @@ async def test_v_in_compare_shows_both_runs():
 async def test_e_runs_a_real_evaluation_and_shows_it(terse_export, monkeypatch):
     run, _ = terse_export
     monkeypatch.setenv("TUITUNE_HOME", str(run.parent.parent))
-    for old in evals.results(evals.eval_dir(run)):
+    for old in evals.results(run / "eval"):
         old.rename(old.with_suffix(".old"))  # only this test's evaluation counts
     app = TuituneApp()
     async with app.run_test(size=(120, 44)) as pilot:
@@ -101,4 +101,4 @@ async def test_e_runs_a_real_evaluation_and_shows_it(terse_export, monkeypatch):
         await until(pilot, lambda: "evaluated:" in str(screen.query_one("#eval-status").render()), timeout=300,
                     what="the evaluation worker's result")
         assert cells(screen)["contains"][1] == "1.000"
-        assert "Aye." in str(screen.query_one(EvalRows).render())
+        assert "Aye." in screen.query_one(EvalRows).texts()

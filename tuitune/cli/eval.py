@@ -75,8 +75,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     summary = evals.read(Path(result)) or {}
     if args.json:
-        keys = ("rows", "base", "tuned", "general", "per_row", "lm_eval")
-        print(json.dumps({k: summary.get(k) for k in keys if k in summary or k != "lm_eval"}, indent=2))
+        keys = ("rows", "base", "tuned", "general", "per_row") + (("lm_eval",) if "lm_eval" in summary else ())
+        print(json.dumps({k: summary.get(k) for k in keys}, indent=2))
     else:
         print("\n".join(evals.summary_lines(summary)))
         print(f"  summary: {result}")

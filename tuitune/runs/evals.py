@@ -130,7 +130,8 @@ def table(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(metric, base, tuned, change) rows: the task's metrics, then the general set's parts."""
     out = []
     base, tuned = summary.get("base") or {}, summary.get("tuned") or {}
-    for name in METRICS:
+    others = [k for k in {**base, **tuned} if k not in METRICS]  # lm-eval's "task/metric"
+    for name in [*METRICS, *others]:
         if name in base or name in tuned:
             out.append((name, fmt(base.get(name)), fmt(tuned.get(name)), _change(name, base.get(name), tuned.get(name))))
     general = summary.get("general") or {}
@@ -144,7 +145,8 @@ def table(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 def _change(name: str, base: Any, tuned: Any) -> str:
     if not isinstance(base, (int, float)) or not isinstance(tuned, (int, float)):
         return ""
-    higher = (METRICS.get(name) or GENERAL_PARTS[name])[1]
+    known = METRICS.get(name) or GENERAL_PARTS.get(name)
+    higher = known[1] if known else not any(word in name for word in ("perplexity", "ppl", "loss"))
     diff = tuned - base
     better = diff > 0 if higher else diff < 0
     return f"{diff:+.3f} {'better' if better else 'worse' if diff else 'same'}"
