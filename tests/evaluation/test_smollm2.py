@@ -36,8 +36,8 @@ def test_an_overtrained_run_learns_its_task_forgets_the_rest_and_the_coach_warns
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     preset = write_preset(
         tmp_path / "p.toml", "bundled:smollm2-135m-instruct", data,
-        train={"method": "lora", "max_steps": 30, "learning_rate": 3e-3, "batch_size": 4, "max_seq_len": 64,
-               "save_steps": 30},
+        train={"method": "lora", "max_steps": 20, "learning_rate": 3e-3, "batch_size": 4, "max_seq_len": 64,
+               "save_steps": 20},
         lora={"r": 16, "alpha": 32, "dropout": 0.0},
         eval={"general": True, "general_limit": 8, "general_budget_s": 1800, "probe_count": 0, "early_stopping": False},
     )

@@ -81,7 +81,11 @@ def _run(run: RunDir, events: EventWriter) -> int:
     if status == "done" and preset.export.gguf:
         extra["export"] = _export_after_training(run, preset, events)
     if status == "done" and preset.eval.general:
-        _evaluate_after_training(run, preset, events)
+        try:
+            _evaluate_after_training(run, preset, events)
+        except Exception as e:  # noqa: BLE001 - the run is trained and stays done; the event says why
+            traceback.print_exc()
+            events.emit("evaluation", sync=True, status="failed", message=explain(e))
     events.emit("finished", sync=True, status=status, **extra)
     return 0
 
