@@ -90,7 +90,7 @@ async def test_e_runs_a_real_evaluation_and_shows_it(terse_export, monkeypatch):
         old.rename(old.with_suffix(".old"))  # only this test's evaluation counts
     app = TuituneApp()
     async with app.run_test(size=(120, 44)) as pilot:
-        app.open_run(run.id)
+        app.open_run(run.name)
         await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
         await pilot.press("v")
         await until(pilot, lambda: type(app.screen).__name__ == "EvalScreen", what="eval")
