@@ -42,6 +42,8 @@ def write_preset(path: Path, model: Path | str, data: Path, **sections: dict) ->
         },
         "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
         "export": {"gguf": []},
+        # The end-of-run evaluation is tested in tests/evaluation; elsewhere it would only cost time.
+        "eval": {"general": False},
     }
     for section, values in sections.items():
         preset.setdefault(section, {}).update(values)

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 def test_demo_preset_trains_the_real_model(smollm2_gguf):
     result = tuitune(
-        "demo", "--json",
+        "demo", "--json", "-s", "eval.general=false",  # tests/evaluation covers the end-of-run evaluation
         "-s", "train.max_steps=12", "-s", "train.save_steps=6", "-s", "train.eval_steps=6",
     )
     assert result.returncode == 0, result.stderr

@@ -20,7 +20,8 @@ DEFAULT_CTX = 2048
 
 class LlamaCppBackend:
     def __init__(self, path: str | Path, n_ctx: int = DEFAULT_CTX, chat_template: str | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, logits_all: bool = False):
+        """``logits_all``: keep every position's logits (what scoring a continuation needs)."""
         from jinja2.exceptions import SecurityError, TemplateError
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -29,7 +30,8 @@ class LlamaCppBackend:
         if not path.is_file():
             raise ChatError(f"{path}: no such GGUF file")
         try:
-            self.llm = Llama(str(path), n_ctx=n_ctx, verbose=False, n_threads=threads or os.cpu_count() or 1)
+            self.llm = Llama(str(path), n_ctx=n_ctx, verbose=False, n_threads=threads or os.cpu_count() or 1,
+                             logits_all=logits_all)
         except (ValueError, RuntimeError) as e:
             raise ChatError(f"{path}: llama.cpp cannot load this file ({e}); is it a complete .gguf?") from None
         self.name = path.name

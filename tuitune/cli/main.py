@@ -1,7 +1,7 @@
-"""The headless command line: ``tuitune run | check | demo | export | chat | data | gpus | plan | doctor | keys | runs``.
+"""The headless command line: ``tuitune run | check | demo | export | chat | eval | data | gpus | plan | doctor | keys | runs``.
 
 This module assembles the parser from one module per command group (``cli/run.py``,
-``cli/export.py``, ``cli/data.py``, ``cli/chat.py``, ``cli/hardware.py``, ``cli/doctor.py``, ``cli/keys.py``,
+``cli/export.py``, ``cli/data.py``, ``cli/chat.py``, ``cli/eval.py``, ``cli/hardware.py``, ``cli/doctor.py``, ``cli/keys.py``,
 ``cli/runs.py``), dispatches, and starts the TUI (``tuitune tui``, or no arguments in a terminal).
 
 Fast by design: ``tuitune --help`` imports neither torch nor the training stack, and each
@@ -18,6 +18,7 @@ from tuitune import __version__
 from tuitune.cli import chat as cli_chat
 from tuitune.cli import data as cli_data
 from tuitune.cli import doctor as cli_doctor
+from tuitune.cli import eval as cli_eval
 from tuitune.cli import export as cli_export
 from tuitune.cli import hardware as cli_hardware
 from tuitune.cli import keys as cli_keys
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_export.add_commands(sub)
     cli_data.add_parser(sub)
     cli_chat.add_parser(sub)
+    cli_eval.add_commands(sub)
     cli_hardware.add_commands(sub)
     cli_doctor.add_commands(sub)
     cli_keys.add_commands(sub)
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 _COMMANDS = {
-    **cli_run.COMMANDS, **cli_export.COMMANDS, "data": cli_data.run, "chat": cli_chat.run,
+    **cli_run.COMMANDS, **cli_export.COMMANDS, "data": cli_data.run, "chat": cli_chat.run, **cli_eval.COMMANDS,
     **cli_hardware.COMMANDS, **cli_doctor.COMMANDS, **cli_keys.COMMANDS, **cli_runs.COMMANDS,
 }
 

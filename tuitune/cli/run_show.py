@@ -1,5 +1,6 @@
 """`tuitune runs show`'s longer sections: the guided choices with their reasons, the coach's
-warnings, and the probe answers of the base and the tuned model side by side. Light core."""
+warnings, the probe answers of the base and the tuned model side by side, and the latest
+evaluation. Light core."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import json
 import textwrap
 from pathlib import Path
 from typing import Any
+
+from tuitune.runs import evals
+from tuitune.runs.store import RunDir
 
 WIDTH = 48  # characters per answer column
 
@@ -47,3 +51,13 @@ def show_samples(run_path: Path) -> None:
         print(f"  {'base':{WIDTH}}  |  tuned")
         for a, b in zip(left + [""] * (len(right) - len(left)), right + [""] * (len(left) - len(right)), strict=False):
             print(f"  {a:{WIDTH}}  |  {b}")
+
+
+def show_evaluation(run: RunDir) -> None:
+    """The latest `tuitune eval` (or end-of-run evaluation): base against tuned."""
+    summary = evals.latest(evals.eval_dir(run))
+    if summary is None:
+        return
+    print(f"\nlatest evaluation ({summary.get('created')}):")
+    for line in evals.summary_lines(summary):
+        print(f"  {line}")

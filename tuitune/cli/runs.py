@@ -84,7 +84,9 @@ def runs_show(args: argparse.Namespace) -> int:
             "checkpoints": [p.name for p in complete_checkpoints(run.checkpoints)]}
     events = read_events(run.events)
     if args.json:
-        print(json.dumps({**info, "events": len(events)}))
+        from tuitune.runs.evals import eval_dir, latest
+
+        print(json.dumps({**info, "events": len(events), "evaluation": latest(eval_dir(run))}))
         return 0
     for key, value in info.items():
         print(f"{key:16} {value}")
@@ -100,11 +102,12 @@ def runs_show(args: argparse.Namespace) -> int:
         last = [e for e in events if e["type"] == kind][-1:]
         for e in last:
             print(describe(e))
-    from tuitune.cli.run_show import show_guidance, show_samples, show_warnings
+    from tuitune.cli.run_show import show_evaluation, show_guidance, show_samples, show_warnings
 
     show_guidance(run.path)
     show_warnings(events)
     show_samples(run.path)
+    show_evaluation(run)
     return 0
 
 

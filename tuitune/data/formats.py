@@ -111,6 +111,30 @@ def _unpaired(row: dict[str, Any]) -> dict[str, Any]:
     return {"messages": with_system(conv, row.get("system"), row.get("tools")), "label": label}
 
 
+def _choice(row: dict[str, Any]) -> dict[str, Any]:
+    """A multiple-choice question: scored (by `tuitune eval`), never trained on."""
+    key = next((k for k in ("prompt", "question", "messages") if k in row), None)
+    if key is None:
+        raise RowError("missing `question` (or `prompt`): the text the choices answer")
+    choices = _need(row, "choices")
+    if not (isinstance(choices, list) and len(choices) >= 2 and all(isinstance(c, str) and c.strip() for c in choices)):
+        raise RowError(f"`choices` must be a list of at least two non-empty texts, got {choices!r}")
+    answer = _need(row, "answer")
+    if isinstance(answer, str) and answer in choices:
+        index = choices.index(answer)
+    elif isinstance(answer, str) and len(answer.strip()) == 1 and answer.strip().upper().isalpha():
+        index = ord(answer.strip().upper()) - ord("A")
+    elif isinstance(answer, int) and not isinstance(answer, bool):
+        index = answer
+    else:
+        raise RowError(f"`answer` must be the index of the right choice (0 for the first), its letter (A, B, …) "
+                       f"or its text, got {answer!r}")
+    if not 0 <= index < len(choices):
+        raise RowError(f"`answer` {answer!r} points past the {len(choices)} choices")
+    prompt = with_system(as_prompt(row[key], key), row.get("system"), None)
+    return {"prompt": prompt, "choices": choices, "answer": index}
+
+
 def _text(row: dict[str, Any]) -> dict[str, Any]:
     if "text" not in row and len(row) == 1:
         row = {"text": next(iter(row.values()))}
@@ -142,6 +166,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]], str
     "preference": ("preference", _preference, "`chosen` / `rejected` with a prompt (or `chosen_messages` / `rejected_messages`)"),
     "unpaired_preference": ("unpaired", _unpaired, "`messages` (or `prompt` / `completion`) with a boolean `label`"),
     "text": ("text", _text, "raw `text`"),
+    "choice": ("choice", _choice, "`question` (or `prompt`) / `choices` / `answer` (multiple choice, for `tuitune eval`)"),
 }
 FORMATS = ("auto", *CONVERTERS)
 
@@ -157,6 +182,8 @@ def guess(row: Any) -> tuple[str, str] | None:
         return "preference", "`chosen_messages` and `rejected_messages`"
     if "label" in keys and (keys & {"messages", "conversations"} or {"prompt", "completion"} <= keys):
         return "unpaired_preference", "a `label` beside the conversation"
+    if {"choices", "answer"} <= keys:
+        return "choice", "`choices` and `answer`"
     if "conversations" in keys:
         return "sharegpt", "`conversations`"
     if "messages" in keys:

@@ -117,6 +117,7 @@ KIND_NAMES = {
     "preference": "preference pairs (prompt / chosen / rejected; trained with DPO)",
     "unpaired": "unpaired preferences (one answer marked good or bad; trained with KTO)",
     "text": "raw text (continued pre-training)",
+    "choice": "multiple-choice questions (scored by `tuitune eval`)",
 }
 
 

@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tuitune.data import hub
-from tuitune.data.cache import OUTPUTS, cache_key, copy_outputs, load_cached, store
+from tuitune.data import hub, mix
+from tuitune.data.cache import OUTPUTS, cache_key, copy_outputs, load_cached, source_hash, store
 from tuitune.data.clean import CleanSettings, clean, fix_leakage
 from tuitune.data.loader import Imported, import_file, require_kind, resolve_path
 from tuitune.data.schema import DataError, Example
@@ -47,12 +47,38 @@ def check(section: Any, stage: str | None = "sft") -> Imported:
     )
     if stage is not None:
         require_kind(data.path, data.format, data.detection.kind, STAGE_KIND[stage])
+    for path, _ in mix.sources(section)[1:]:  # every mixed source is read and checked the same way
+        check(mix.source_section(section, path), stage)
     return data
 
 
 def inspect(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq_len: int | None = None,
             on_error: OnError | None = None) -> tuple[dict[str, Any], list, list[Example], list[Example]]:
-    """(report, rejected, train, val) for a data section, writing nothing."""
+    """(report, rejected, train, val) for a data section, writing nothing. With several sources
+    (``mix``, ``paths``) each is inspected on its own and the training rows drawn to the weights."""
+    sources = mix.sources(section)
+    if len(sources) == 1:
+        return _inspect_one(section, tokenizer, seed=seed, max_seq_len=max_seq_len, on_error=on_error)
+    parts = [_inspect_one(mix.source_section(section, path), tokenizer, seed=seed, max_seq_len=max_seq_len,
+                          on_error=on_error) for path, _ in sources]
+    kinds = {report["kind"] for report, *_ in parts}
+    if len(kinds) > 1:
+        described = ", ".join(f"{report['source']}: {report['kind']}" for report, *_ in parts)
+        raise DataError(f"data.mix: the sources hold different kinds of data ({described}); mix sources of one kind")
+    train, counts = mix.draw([t for _, _, t, _ in parts], [w for _, w in sources], seed)
+    val = [row for *_, v in parts for row in v]
+    report = dict(parts[0][0])
+    report["split"] = {**report["split"], "train": len(train), "val": len(val)}
+    report["rejected"] = sum(r["rejected"] for r, *_ in parts)
+    report["stats"] = char_stats(train)
+    report["mix"] = [{"source": r["source"], "weight": round(w, 4), "train_available": len(t), "train_used": n,
+                      "repeated": n > len(t), "val": len(v), "report": r}
+                     for (r, _, t, v), (_, w), n in zip(parts, sources, counts, strict=True)]
+    return report, [row for _, rej, *_ in parts for row in rej], train, val
+
+
+def _inspect_one(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq_len: int | None = None,
+                 on_error: OnError | None = None) -> tuple[dict[str, Any], list, list[Example], list[Example]]:
     mode: OnError = on_error if on_error is not None else getattr(section, "on_error", "fail")
     settings = settings_from(section)
     data = import_file(
@@ -133,6 +159,9 @@ def prepare(section: Any, run_data_dir: str | Path, tokenizer: Any = None, *, se
         if (out / name).resolve() == source:
             raise DataError(f"{source}: the output folder {out} would overwrite the input file; choose another")
     fields = {k: getattr(section, k, None) for k in ("format", "columns", "on_error", "system_prompt", "val_fraction")}
+    # Every source's content is in the key: a changed mixed-in file must not reuse old rows.
+    fields["sources"] = [(str(p), w, source_hash(resolve_path(p)) if resolve_path(p).exists() else None)
+                         for p, w in mix.sources(section)[1:]]
     key = cache_key(source, fields, settings_from(section).to_json(), report=REPORT_VERSION, seed=seed,
                     max_seq_len=max_seq_len, stage=stage, tokenizer=getattr(tokenizer, "name_or_path", None),
                     hub_split=hub.parse(section.path).split if hub.is_hub_ref(section.path) else None)

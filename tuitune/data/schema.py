@@ -7,7 +7,9 @@ into an ``Example`` of one of four kinds:
 - ``preference``: ``{"prompt": [...], "chosen": [...], "rejected": [...]}`` — TRL's
   conversational preference form (the prompt ends with a user turn, each side is the answer);
 - ``unpaired``: ``{"messages": [...], "label": bool}`` — one answer marked good or bad (KTO);
-- ``text``: ``{"text": "..."}`` — raw text for continued pre-training.
+- ``text``: ``{"text": "..."}`` — raw text for continued pre-training;
+- ``choice``: ``{"prompt": [...], "choices": [...], "answer": i}`` — a multiple-choice question
+  (scored by ``tuitune eval``, never trained on).
 
 Light core: pure Python, imported by the fronts.
 """
@@ -22,7 +24,7 @@ from tuitune.errors import TuituneError
 Message = dict[str, str]
 Conversation = list[Message]
 
-KINDS = ("sft", "preference", "unpaired", "text")
+KINDS = ("sft", "preference", "unpaired", "text", "choice")
 
 
 class DataError(TuituneError):
@@ -62,6 +64,8 @@ class Example:
         for key in ("prompt", "messages", "chosen", "rejected"):
             for m in self.data.get(key, ()):
                 out.append(f"{m['role']}: {m['content']}")
+        if self.kind == "choice":
+            out += [f"choice: {c}" for c in self.data["choices"]]
         if self.kind == "unpaired":  # the same answer marked good and bad is two rows, not one
             out.append(f"label: {self.data['label']}")
         return out
@@ -70,7 +74,7 @@ class Example:
         """What the model is asked (everything before the last answer), for leakage checks."""
         if self.kind == "text":
             return self.data["text"]
-        if self.kind == "preference":
+        if self.kind in ("preference", "choice"):
             msgs = self.data["prompt"]
         else:
             msgs = self.data["messages"]

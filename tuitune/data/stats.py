@@ -42,6 +42,8 @@ def rendered_texts(example: Example, tokenizer: Any) -> list[str]:
         return [d["text"]]
     if example.kind == "preference":
         return [render(tokenizer, d["prompt"] + d["chosen"]), render(tokenizer, d["prompt"] + d["rejected"])]
+    if example.kind == "choice":
+        return [render(tokenizer, d["prompt"] + [{"role": "assistant", "content": c}]) for c in d["choices"]]
     return [render(tokenizer, d["messages"])]
 
 
@@ -53,7 +55,7 @@ def prompt_text(example: Example, tokenizer: Any) -> list[str]:
     d = example.data
     if example.kind == "text":
         return []
-    if example.kind == "preference":
+    if example.kind in ("preference", "choice"):
         return [render(tokenizer, d["prompt"], generation_prompt=True)]
     last = max(i for i, m in enumerate(d["messages"]) if m["role"] == "assistant")
     return [render(tokenizer, d["messages"][:last], generation_prompt=True)]

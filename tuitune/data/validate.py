@@ -43,7 +43,7 @@ def validate_rows(
 
 def add_system_prompt(example: Example, system_prompt: str) -> None:
     """The preset's system prompt goes before every conversation (or prompt) that has none."""
-    key = {"sft": "messages", "unpaired": "messages", "preference": "prompt"}.get(example.kind)
+    key = {"sft": "messages", "unpaired": "messages", "preference": "prompt", "choice": "prompt"}.get(example.kind)
     if key and example.data[key][0]["role"] != "system":
         example.data[key] = [{"role": "system", "content": system_prompt}, *example.data[key]]
 

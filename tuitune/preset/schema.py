@@ -75,6 +75,14 @@ class ModelSection(_Section):
         return value
 
 
+class MixSource(_Section):
+    path: str
+    """A data file (any format `data.path` takes), `bundled:general`, or `hf:ORG/NAME`."""
+
+    weight: float = Field(gt=0, lt=1)
+    """The fraction of the training rows drawn from this source."""
+
+
 class DataSection(_Section):
     path: str
     """The training data: JSON Lines, JSON (an array, or an object holding one), CSV/TSV, Parquet,
@@ -83,7 +91,7 @@ class DataSection(_Section):
     into the Hugging Face cache; `bundled:pirate` for the demo set. It is only ever read."""
 
     format: Literal[
-        "auto", "alpaca", "sharegpt", "messages", "prompt_completion", "preference", "unpaired_preference", "text"
+        "auto", "alpaca", "sharegpt", "messages", "prompt_completion", "preference", "unpaired_preference", "text", "choice"
     ] = "auto"
     """Row format; `auto` detects it from the keys of the first rows (`tuitune data inspect FILE`
     shows the evidence). SFT trains `alpaca`, `sharegpt`, `messages` and `prompt_completion`."""
@@ -133,10 +141,25 @@ class DataSection(_Section):
     """Move validation rows whose prompt also appears in training to the training split, so that
     validation loss measures generalization, not memory."""
 
+    mix: list[MixSource] = Field(default_factory=list, max_length=64)
+    """More sources mixed in, each `{ path = "...", weight = 0.3 }`: read, validated, cleaned and
+    split on its own (its own report; validation covers each), then sampled so that it makes up
+    `weight` of the training rows; `data.path` makes up the rest. `bundled:general` is tuitune's
+    general set, to mix in a little general data against forgetting (docs/eval.md)."""
+
+    paths: list[str] = Field(default_factory=list, max_length=64)
+    """More sources of the same weight as `data.path` (a shorthand for `mix`)."""
+
     @model_validator(mode="after")
     def _token_bounds_in_order(self) -> DataSection:
         if self.min_tokens and self.max_tokens and self.min_tokens > self.max_tokens:
             raise ValueError(f"data.min_tokens ({self.min_tokens}) is above data.max_tokens ({self.max_tokens})")
+        if self.mix and self.paths:
+            raise ValueError("data.mix and data.paths both list more sources; use one (mix gives each a weight)")
+        total = sum(m.weight for m in self.mix)
+        if total >= 1:
+            raise ValueError(f"the weights of data.mix add up to {total:g}; they must leave room for data.path "
+                             "(below 1, e.g. weight = 0.1 for 10 % of the training rows)")
         return self
 
 
@@ -309,7 +332,23 @@ class EvalSection(_Section):
     probe_tokens: int = Field(48, ge=1, le=1024)
     """Longest probe answer in tokens (greedy decoding)."""
 
-    _auto_means_none = field_validator("probe_count", mode="before")(lambda value: _auto(value))
+    general: bool = True
+    """At the end of the run, score base and tuned on the validation rows and on tuitune's general
+    set (the forgetting guard), when that is measured to take under `general_budget_s`; results
+    in the run's eval/ (`tuitune eval RUN` does the same at any time, without a limit)."""
+
+    general_budget_s: float = Field(60.0, gt=0, le=86_400)
+    """Longest the evaluation at the end of a run may take, in seconds; it is skipped (with a
+    note) when its projected time is longer."""
+
+    general_limit: int | None = Field(None, ge=1, le=10_000)
+    """Score only the first N items of each part of the general set at the end of the run
+    (quicker, coarser); `auto`: all of them."""
+
+    forgetting_margin: float = Field(0.05, ge=0, le=1)
+    """The coach warns when the general score (0–1) falls by more than this from base to tuned."""
+
+    _auto_means_none = field_validator("probe_count", "general_limit", mode="before")(lambda value: _auto(value))
 
 
 DpoLoss = Literal["sigmoid", "ipo", "hinge", "robust", "sigmoid_norm", "apo_zero", "apo_down"]

@@ -155,6 +155,21 @@ def _finished(e: dict[str, Any]) -> str:
     return f"{stage} finished: {e.get('status')}{extra}{report}"
 
 
+def _evaluation(e: dict[str, Any]) -> str:
+    if e.get("status") != "done":
+        return f"evaluation {e.get('status')}: {e.get('message')}; `tuitune eval RUN` runs it without a time limit"
+    general = e.get("general") or {}
+    parts = []
+    if e.get("base") and e.get("tuned"):
+        for name in ("contains", "rouge_l", "ref_ppl", "choice_acc"):
+            if name in e["base"] and name in e["tuned"]:
+                parts.append(f"{name} {e['base'][name]:.3f} → {e['tuned'][name]:.3f}")
+    score_b, score_t = (general.get("base") or {}).get("score"), (general.get("tuned") or {}).get("score")
+    if score_b is not None and score_t is not None:
+        parts.append(f"general {score_b:.3f} → {score_t:.3f}")
+    return f"evaluation, base → tuned: {', '.join(parts) or 'no scores'}; {e.get('path')}"
+
+
 def _other(e: dict[str, Any]) -> str:
     """An event this version does not know (a newer worker's): shown whole, never dropped, its
     sizes and durations in people's units (``max_rss_bytes=2587414528`` is "max rss 2.41 GiB")."""
@@ -201,6 +216,7 @@ _TEXT: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "warning": lambda e: f"{'coach' if e.get('source') == 'coach' else 'warning'}: {e.get('message')}",
     "error": lambda e: f"ERROR: {e.get('message')}",
     "finished": _finished,
+    "evaluation": _evaluation,
     "oom": lambda e: (f"OUT OF MEMORY at step {e.get('step')} (batch {e.get('batch_size')} x {e.get('grad_accum')}); "
                       "lower: " + "; ".join(e.get("advice") or [])),
     "retry": lambda e: (f"retry {e.get('attempt')}/{e.get('of')} after {e.get('reason')}: batch {e.get('batch_size')} "

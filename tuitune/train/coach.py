@@ -1,7 +1,8 @@
 """The training coach: watches the losses the trainer already logs and warns, as ``warning``
 events with a ``code``, when a run is going wrong — each warning says what to change.
 
-Codes: ``loss_nan``, ``loss_exploding``, ``loss_flat``, ``overfitting``. (``labels_masked``,
+Codes: ``loss_nan``, ``loss_exploding``, ``loss_flat``, ``overfitting``, and after the run's
+evaluation ``forgetting`` (:func:`warn_forgetting`). (``labels_masked``,
 ``too_few_examples``, ``truncated`` and the learning-rate checks come before training, from
 tuitune.preset.guidance and tuitune.train.guided.) Each code is raised at most once per worker.
 Only reads values already on the host in ``logs``: no extra device syncs.
@@ -15,6 +16,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from tuitune.events import EventWriter
+from tuitune.runs.evals import forgetting
 
 WINDOW = 5  # logged steps averaged at each end when judging a trend
 EXPLODE_FACTOR = 1.5  # training loss this far above its start is never normal
@@ -89,3 +91,11 @@ class CoachCallback(TrainerCallback):
         self.warn("overfitting", step, f"validation loss rose from {best:.3f} (step {best_step}) to {now:.3f} while "
                   f"training loss fell from {train_then:.3f} to {train_now:.3f}: the model is memorising its "
                   f"examples. Train fewer epochs or steps, lower the learning rate, or add data; {keep}")
+
+
+def warn_forgetting(events: EventWriter, summary: dict[str, Any], margin: float, step: int) -> None:
+    """After the evaluation at the end of a run: warn when the general score fell by more than
+    ``margin`` (the words are tuitune.runs.evals', which `tuitune eval` prints too)."""
+    message = forgetting(summary, margin)
+    if message:
+        events.emit("warning", source="coach", code="forgetting", step=step, message=message, sync=True)

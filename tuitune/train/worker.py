@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from tuitune.errors import explain, is_oom
 from tuitune.events import EventWriter
@@ -79,6 +80,12 @@ def _run(run: RunDir, events: EventWriter) -> int:
     preset = run.preset()
     if status == "done" and preset.export.gguf:
         extra["export"] = _export_after_training(run, preset, events)
+    if status == "done" and preset.eval.general:
+        try:
+            _evaluate_after_training(run, preset, events)
+        except Exception as e:  # noqa: BLE001 - the run is trained and stays done; the event says why
+            traceback.print_exc()
+            events.emit("evaluation", sync=True, status="failed", message=explain(e))
     events.emit("finished", sync=True, status=status, **extra)
     return 0
 
@@ -115,6 +122,33 @@ def _export_after_training(run: RunDir, preset, events: EventWriter) -> str:
         events.emit("error", sync=True, message=f"export failed: the export process died ({how}); "
                     f"details in worker.log, `tuitune export {run.id}` starts it again")
     return "failed"
+
+
+def _evaluate_after_training(run: RunDir, preset, events: EventWriter) -> None:
+    """Base against tuned on the validation rows and the general set, in the evaluation worker
+    (after the export, so a verified GGUF is what gets scored), within the preset's time budget;
+    the coach then says whether the run forgot. A failure here never fails the trained run."""
+    from tuitune.runs import evals
+    from tuitune.train.coach import warn_forgetting
+
+    extra = ["--budget", str(preset.eval.general_budget_s)]
+    if preset.eval.general_limit:
+        extra += ["--general-limit", str(preset.eval.general_limit)]
+    _free_memory()
+    sys.stderr.flush()
+    process = evals.start_eval(evals.eval_command(str(run.path), extra=extra), log=run.log)
+    outcome: dict = {}
+    for message in evals.messages(process):
+        if set(message) & {"result", "skipped", "error"}:
+            outcome = message
+    if "result" not in outcome:
+        why = outcome.get("skipped") or outcome.get("error") or f"the evaluation worker exited with code {process.returncode}"
+        events.emit("evaluation", sync=True, status="skipped" if "skipped" in outcome else "failed", message=why)
+        return
+    summary = evals.read(Path(outcome["result"])) or {}
+    events.emit("evaluation", sync=True, status="done", path=outcome["result"], rows=summary.get("rows"),
+                base=summary.get("base"), tuned=summary.get("tuned"), general=summary.get("general"))
+    warn_forgetting(events, summary, preset.eval.forgetting_margin, run.read_state().step)
 
 
 def _train(run: RunDir, events: EventWriter) -> str:

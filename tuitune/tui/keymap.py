@@ -31,10 +31,11 @@ def binding_ids() -> set[str]:
     from textual.dom import DOMNode
 
     from tuitune.tui.app import TuituneApp
-    from tuitune.tui.screens import chat, compare, confirm, doctor, export, help, home, log, new_run, run, runs, text_dialog
+    from tuitune.tui.screens import chat, compare, confirm, doctor, eval, export, help, home, log, new_run, run, runs, text_dialog
 
     owners: list[type[DOMNode]] = [
-        TuituneApp, chat.ChatScreen, compare.CompareScreen, confirm.ConfirmDialog, doctor.DoctorScreen, export.ExportScreen,
+        TuituneApp, chat.ChatScreen, compare.CompareScreen, confirm.ConfirmDialog, doctor.DoctorScreen, eval.EvalScreen,
+        export.ExportScreen,
         help.HelpScreen, home.HomeScreen, new_run.NewRunScreen, run.RunScreen, runs.RunsScreen,
         log.LogScreen, text_dialog.TextDialog,
     ]

@@ -17,6 +17,7 @@ from tuitune.runs.store import RunDir
 from tuitune.tui.chart_axes import draw_axes, legend
 from tuitune.tui.messages import CompareRead
 from tuitune.tui.run_compare import RunCurves, compare_rows, curves
+from tuitune.tui.screens.eval import EvalScreen, open_binding
 
 RUN_MARKERS = (("braille", "o"), ("dot", "x"))
 """(training line, validation points) for run A, then run B."""
@@ -55,7 +56,8 @@ class CompareChart(PlotextPlot):
 class CompareScreen(Screen):
     """Run A against run B, refreshed every two seconds (either may still be training)."""
 
-    BINDINGS = [Binding("escape", "close", "Back", id="compare.back", tooltip="Back to the runs table")]
+    BINDINGS = [Binding("escape", "close", "Back", id="compare.back", tooltip="Back to the runs table"),
+                open_binding("compare")]
 
     def __init__(self, a: RunDir, b: RunDir) -> None:
         super().__init__()
@@ -89,6 +91,9 @@ class CompareScreen(Screen):
         if [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)] != message.rows:
             table.clear()
             table.add_rows([tuple(Text(c) for c in row) for row in message.rows])
+
+    def action_evaluate(self) -> None:
+        self.app.push_screen(EvalScreen(self.runs))
 
     def action_close(self) -> None:
         self.dismiss()

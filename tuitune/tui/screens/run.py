@@ -35,6 +35,7 @@ from tuitune.tui.messages import (
 )
 from tuitune.tui.run_keys import run_bindings
 from tuitune.tui.screens.base import AppScreen, RunGone
+from tuitune.tui.screens.eval import EvalScreen, open_binding
 from tuitune.tui.tail import RunTail
 from tuitune.tui.widgets.loss_chart import LossChart
 from tuitune.tui.widgets.run_stats import RunStats
@@ -63,6 +64,7 @@ class RunScreen(AppScreen):
         Binding("enter", "show_event", "Whole event", id="run.event",
                 tooltip="The event under the cursor, whole (the probe answers, the guided choices…)"),
         Binding("l", "full_log", "Full log", id="run.log", tooltip="All of worker.log on the whole screen, searchable"),
+        open_binding("run"),
     ]
 
     def __init__(self, run: RunDir) -> None:
@@ -267,6 +269,9 @@ class RunScreen(AppScreen):
 
     def action_chat(self) -> None:
         self.app.open_chat(self.run.id)
+
+    def action_evaluate(self) -> None:
+        self.app.push_screen(EvalScreen([self.run]))
 
     def action_close(self) -> None:
         self.dismiss()
