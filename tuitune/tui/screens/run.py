@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from tuitune.runs.event_text import describe
 from tuitune.runs.series import series_points
 from tuitune.runs.store import RunDir
+from tuitune.tui.export_progress import ExportProgress
 from tuitune.tui.messages import (
     ActionFailed,
     LossPointsRead,
@@ -75,6 +76,9 @@ class RunScreen(AppScreen):
         """The whole text of each event in the events list, in its order."""
         self.probes: dict[str, dict] = {}
         """The latest probe event of the base model ("base") and of the model in training ("latest")."""
+        self.attempt_seq = -1
+        """The sequence number of the latest attempt's ``started`` event: steps before it are the old attempt's."""
+        self.export = ExportProgress()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -156,7 +160,10 @@ class RunScreen(AppScreen):
 
     @on(StepLogged)
     def _step(self, message: StepLogged) -> None:
-        self.query_one(RunStats).show_step(message.event)
+        event = message.event
+        if event.get("seq", 0) < self.attempt_seq:  # replayed with the batch that holds the resume
+            event = {**event, "eta_s": None}
+        self.query_one(RunStats).show_step(event)
         self._total_steps(message.event.get("total_steps"))
 
     def _total_steps(self, total: int | None) -> None:
@@ -183,6 +190,8 @@ class RunScreen(AppScreen):
             kind = event.get("type")
             if kind == "started":
                 self.error = None
+                self.attempt_seq = int(event.get("seq", 0))
+                self.query_one(RunStats).forget_eta()
             elif kind == "status":
                 self.phase = PHASES.get(event.get("status", ""), str(event.get("status")))
                 if event.get("status") == "training" and event.get("total_steps"):
@@ -198,6 +207,8 @@ class RunScreen(AppScreen):
             if text:
                 lines.append(text)
         self._add_events(lines)
+        if self.export.feed(message.events):
+            self.query_one(RunStats).show_export(self.export.summary() if self.export.running else None)
         if any(e.get("type") == "probe" for e in message.events):
             self.query_one("#probes", Static).update(probes_text(self.probes))
         self._show_status()
