@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import TabbedContent, TextArea
 
-from tests.tui.support import canned_run, pilot_test
+from tests.tui.support import canned_run, pilot_test, screen_text
 from tests.waits import until
 from tuitune.events import EventWriter
 from tuitune.tui.app import TuituneApp
@@ -28,10 +28,6 @@ def probed_run():
         ev.emit("probe", step=0, label="base", answers=[{"prompt": "What is two plus two?", "answer": "Four."}])
         ev.emit("probe", step=24, label="tuned", answers=[{"prompt": "What is two plus two?", "answer": LONG}])
     return run
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def open_view(app, pilot, run):

@@ -56,7 +56,7 @@ class RunScreen(AppScreen):
 
     BINDINGS = [
         Binding("escape", "close", "Back", id="run.back", tooltip="Back to the previous screen"),
-        *run_bindings("run", "stop", "resume", "export", "chat"),
+        *run_bindings("run", "stop", "resume", "export", "chat", "label", hidden=("label",)),
         Binding("right_square_bracket", "tab(1)", "Next tab", id="run.next_tab",
                 tooltip="Charts → events → probes → worker.log (left/right on the tabs too)"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", id="run.previous_tab", show=False,
@@ -278,6 +278,9 @@ class RunScreen(AppScreen):
 
     def action_chat(self) -> None:
         self.app.open_chat(self.run.id)
+
+    def action_label_run(self) -> None:
+        self.app.label_run(self.run.id)
 
     def action_close(self) -> None:
         self.dismiss()
