@@ -388,3 +388,27 @@ async def test_fewer_steps_re_derive_the_evaluation_and_checkpoint_cadence():
         screen.query_one("#f-train-max_steps", Input).value = "70"  # back to the preset's own length
         await until(pilot, lambda: "evaluates every 35 steps (the preset's)" in str(cadence.render()),
                     timeout=20, what="the preset's cadence back")
+
+
+@pilot_test
+async def test_ctrl_g_browses_the_datas_rows_as_the_run_would_clean_them(tmp_path, tuitune_home):
+    import json
+
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Arr {i}."}]}
+            for i in range(12)]
+    data = tmp_path / "mine.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:1]) + "{not json\n")
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot)
+        screen.query_one("#f-data-path", Input).value = str(data)
+        await until(pilot, lambda: screen.preset is not None and str(screen.preset.data.path) == str(data),
+                    timeout=10, what="the form on the new data")
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: type(app.screen).__name__ == "RowsScreen" and app.screen.rows is not None,
+                    timeout=90, what="the rows, cleaned with the model's tokenizer")
+        browser = app.screen
+        reasons = {r.where.rsplit("/", 1)[-1]: r.reason for r in browser.rows if r.split == "rejected"}
+        assert "mine.jsonl:13" in reasons and "duplicate of" in reasons["mine.jsonl:13"]
+        assert "mine.jsonl:14" in reasons and "JSON" in reasons["mine.jsonl:14"]
+        assert sum(r.split != "rejected" for r in browser.rows) == 12

@@ -60,6 +60,8 @@ class NewRunScreen(AppScreen):
                 tooltip="Put the planner's recommended method, batch, sequence length and rank in the form"),
         Binding("ctrl+o", "data_details", "Data details", id="new.data",
                 tooltip="Recompute the cleaning report, token histogram and loss-mask preview"),
+        Binding("ctrl+g", "data_rows", "Data rows", id="new.rows", show=False,
+                tooltip="Every row of the data as the run would clean and split it, the left-out ones with their reasons"),
     ]
 
     def __init__(self) -> None:
@@ -388,6 +390,14 @@ class NewRunScreen(AppScreen):
             self.notify(f"fix the preset first:\n{self.problems}", markup=False, severity="error", timeout=8)
             return
         self.query_one(DataPanel).details()
+
+    def action_data_rows(self) -> None:
+        from tuitune.tui.screens.rows import RowsScreen, preset_rows
+
+        if self.preset is None:
+            self.notify(f"fix the preset first:\n{self.problems}", markup=False, severity="error", timeout=8)
+            return
+        self.app.push_screen(RowsScreen(str(self.preset.data.path), preset_rows(self.preset)))
 
     # -- save and launch -----------------------------------------------------------------
 

@@ -64,6 +64,8 @@ class RunScreen(AppScreen):
         Binding("enter", "show_event", "Whole event", id="run.event",
                 tooltip="The event under the cursor, whole (the probe answers, the guided choices…)"),
         Binding("l", "full_log", "Full log", id="run.log", tooltip="All of worker.log on the whole screen, searchable"),
+        Binding("b", "data_rows", "Data rows", id="run.rows", show=False,
+                tooltip="Every row the run trains and validates on, and those left out with their reasons; searchable"),
     ]
 
     def __init__(self, run: RunDir) -> None:
@@ -316,6 +318,11 @@ class RunScreen(AppScreen):
         from tuitune.tui.screens.text_dialog import TextDialog
 
         self.app.push_screen(TextDialog(f"event {index + 1} of {len(self.events)}", self.events[index]))
+
+    def action_data_rows(self) -> None:
+        from tuitune.tui.screens.rows import RowsScreen, run_rows
+
+        self.app.push_screen(RowsScreen(f"run {self.run.id}", run_rows(self.run.path)))
 
     def action_full_log(self) -> None:
         from tuitune.tui.screens.log import LogScreen
