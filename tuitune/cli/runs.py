@@ -16,7 +16,7 @@ from tuitune.cli.follow import add_follow_args, follow_run, say
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    runs = sub.add_parser("runs", help="list, show, stop, resume and delete runs")
+    runs = sub.add_parser("runs", help="list, show, stop, resume, delete, name and annotate runs")
     runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     ls = runs_sub.add_parser("list", help="all runs, oldest first")
     ls.add_argument("--json", action="store_true", help="one JSON object per run")
