@@ -107,7 +107,12 @@ async def open_runs(app, pilot, rows: int) -> RunsTable:
 
 
 def row_ids(table: RunsTable) -> list[str]:
-    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+    return [str(row.key.value) for row in table.ordered_rows]
+
+
+def screen_text(app) -> str:
+    """What the screen shows, as text (no colours)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def notes(app) -> list[str]:

@@ -59,6 +59,24 @@ async def test_theme_toggles_light_and_dark():
 
 
 @pilot_test
+async def test_the_light_or_dark_choice_is_remembered_in_tuitune_home(tuitune_home):
+    app = TuituneApp()
+    async with app.run_test() as pilot:
+        assert app.current_theme.dark
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: (tuitune_home / "tui.json").exists(), what="the choice saved")
+    app = TuituneApp()
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: not app.current_theme.dark, what="light again when reopened")
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: '"textual-dark"' in (tuitune_home / "tui.json").read_text(), what="dark saved")
+    (tuitune_home / "tui.json").write_text("{not json")
+    app = TuituneApp()
+    async with app.run_test() as pilot:  # an unreadable file: the defaults, no error
+        await until(pilot, lambda: app.current_theme.dark, what="the default theme")
+
+
+@pilot_test
 async def test_command_palette_offers_the_actions_and_the_runs():
     run = canned_run()
     app = TuituneApp()

@@ -77,3 +77,30 @@ async def test_export_screen_follows_stages_and_shows_the_report():
         assert "144810848" not in str(report.render()) and "138.1 MiB" in str(report.render())
         await pilot.press("escape")
         await until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="back home")
+
+
+@pilot_test
+async def test_export_screen_marks_kept_stages_and_shows_the_verification_check_running():
+    run = canned_run(status="done", quants=["q8_0"])
+    (run.path / "gguf").mkdir()
+    with EventWriter(run.events) as ev:
+        ev.emit("status", status="exporting", quants=["q8_0", "q4_k_m"])
+        for stage in ("merge", "convert", "quantize q8_0"):
+            ev.emit("export", stage=stage, state="reused", why="intact")
+        ev.emit("export", stage="quantize q4_k_m", state="done", seconds=1.5)
+        ev.emit("export", stage="verify", state="started")
+        ev.emit("verify", check="perplexity q4_k_m", index=1, total=2)
+    app = TuituneApp()
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.open_export(run.id)
+        await until(pilot, lambda: type(app.screen).__name__ == "ExportScreen" and app.screen.query("#export-stages"),
+                    what="export screen")
+        stages = app.screen.query_one("#export-stages")
+        await until(pilot, lambda: "▶ verify 1/2: perplexity q4_k_m …" in str(stages.render()), what="the check")
+        text = str(stages.render())
+        assert "✓ merge  kept from the export before" in text and "✓ quantize q8_0  kept from the export before" in text
+        assert "✓ quantize q4_k_m  1.5 s" in text
+        with EventWriter(run.events) as ev:
+            ev.emit("verify", check="greedy answers of q4_k_m stop", index=2, total=2)
+        await until(pilot, lambda: "▶ verify 2/2: greedy answers of q4_k_m stop …" in str(stages.render()),
+                    what="the next check")

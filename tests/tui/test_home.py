@@ -30,7 +30,7 @@ async def test_recent_runs_are_listed_newest_first_and_enter_opens_one():
         table = app.screen.query_one(RunsTable)
         await until(pilot, lambda: table.row_count == 2, what="two recent runs")
         assert [table.get_row_at(i)[0] for i in range(2)] == [newer.id, older.id]
-        assert "failed" in str(table.get_row_at(0)[1])
+        assert "failed" in str(table.get_row_at(0)[2])
         assert text_of(app, "#no-runs") == ""
         table.focus()
         await pilot.press("down", "enter")
@@ -84,3 +84,28 @@ async def test_home_sums_up_the_install_and_i_opens_the_full_check():
         assert " ok · " in text_of(app, "#doctor-summary")
         await pilot.press("escape")
         await until(pilot, lambda: type(app.screen).__name__ == "HomeScreen", what="back home")
+
+
+@pilot_test
+async def test_reopened_during_a_training_it_says_so_and_enter_watches_it():
+    from tests.tui.support import hold_run
+
+    training = canned_run(status="stopped", steps=3, total=12)
+    canned_run(status="done")  # newer: first in the table, yet the cursor goes to the training run
+    worker = hold_run(training)
+    try:
+        app = TuituneApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: "1 run training — enter to watch" in text_of(app, "#training"),
+                        what="the training line")
+            await pilot.press("enter")
+            await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
+            assert app.screen.run.id == training.id
+    finally:
+        worker.kill()
+        worker.wait()
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:  # nothing trains now: no line
+        table = app.screen.query_one(RunsTable)
+        await until(pilot, lambda: table.row_count == 2, what="two recent runs")
+        assert not app.screen.query_one("#training").display

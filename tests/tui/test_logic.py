@@ -49,6 +49,10 @@ def test_event_lines():
     assert "exporting GGUF: q8_0" in describe({"type": "status", "status": "exporting", "quants": ["q8_0"], "ts": 0})
     assert "export finished: passed" in describe({"type": "finished", "stage": "export", "status": "passed", "ts": 0})
     assert "something: a 1" in describe({"type": "something", "a": 1, "ts": 0, "seq": 3, "v": 1})
+    assert describe({"type": "export", "stage": "merge", "state": "reused", "why": "merged/ is intact"}) == (
+        "export: merge not needed: merged/ is intact")
+    assert describe({"type": "verify", "check": "perplexity q8_0", "index": 2, "total": 5}) == (
+        "export: verify 2/5: perplexity q8_0 …")
     numbers = step_numbers({"step": 5, "total_steps": 80, "loss": 2.5, "lr": 5e-4, "tokens_per_s": 117.2, "eta_s": 190})
     assert numbers == {"step": "5/80", "epoch": "–", "loss": "2.5000", "lr": "5.00e-04", "tokens/s": "117", "ETA": "3m10s"}
 

@@ -155,3 +155,5 @@ async def test_keys_typed_while_the_palette_opens_are_kept_and_enter_waits_for_t
         app.post_message(events.Key("enter", "\r"))
         await until(pilot, lambda: on(app, "RunScreen"), timeout=10, what="the run opened from what was typed")
         assert app.screen.run.id == run.id
+        # Its tabs mounted before the app closes: closing mid-mount is Textual's "No Tab with id" error.
+        await until(pilot, lambda: app.screen.query_one("#run-tabs Tabs").active, what="the run view's tabs")

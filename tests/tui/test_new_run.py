@@ -388,3 +388,65 @@ async def test_fewer_steps_re_derive_the_evaluation_and_checkpoint_cadence():
         screen.query_one("#f-train-max_steps", Input).value = "70"  # back to the preset's own length
         await until(pilot, lambda: "evaluates every 35 steps (the preset's)" in str(cadence.render()),
                     timeout=20, what="the preset's cadence back")
+
+
+@pilot_test
+async def test_ctrl_g_browses_the_datas_rows_as_the_run_would_clean_them(tmp_path, tuitune_home):
+    import json
+
+    rows = [{"messages": [{"role": "user", "content": f"Question {i}?"}, {"role": "assistant", "content": f"Arr {i}."}]}
+            for i in range(12)]
+    data = tmp_path / "mine.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:1]) + "{not json\n")
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot)
+        screen.query_one("#f-data-path", Input).value = str(data)
+        await until(pilot, lambda: screen.preset is not None and str(screen.preset.data.path) == str(data),
+                    timeout=10, what="the form on the new data")
+        await pilot.press("ctrl+g")
+        await until(pilot, lambda: type(app.screen).__name__ == "RowsScreen" and app.screen.rows is not None,
+                    timeout=90, what="the rows, cleaned with the model's tokenizer")
+        browser = app.screen
+        reasons = {r.where.rsplit("/", 1)[-1]: r.reason for r in browser.rows if r.split == "rejected"}
+        assert "mine.jsonl:13" in reasons and "duplicate of" in reasons["mine.jsonl:13"]
+        assert "mine.jsonl:14" in reasons and "JSON" in reasons["mine.jsonl:14"]
+        assert sum(r.split != "rejected" for r in browser.rows) == 12
+
+
+@pilot_test
+async def test_f2_edits_the_preset_as_toml_validated_live_with_tuitune_checks_errors(tmp_path, tuitune_home):
+    from textual.widgets import TextArea
+
+    from tests.helpers import tuitune
+
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_form(app, pilot)
+        await pilot.press("f2")
+        area = screen.query_one("#toml-text", TextArea)
+        await until(pilot, lambda: area.has_focus and "[train]" in area.text, what="the TOML editor")
+        assert screen.query_one("#steps", TabbedContent).active == "step-review"
+        original = area.text
+        area.load_text(re.sub(r"\nlearning_rate = \S+", "\nlearning_rate = -1",
+                              original.replace("[train]\n", "[train]\nmax_stepz = 7\n", 1)))
+        problems = screen.query_one("#toml-problems")
+        await until(pilot, lambda: "not valid" in str(problems.render()), what="the problems")
+        assert screen.preset is None
+        edited = tmp_path / "edited.toml"
+        edited.write_text(area.text)
+        check = tuitune("check", str(edited))
+        assert check.returncode == 2
+        said = [line.split(f"{edited}: ", 1)[1] for line in check.stderr.strip().splitlines() if f"{edited}: " in line]
+        shown = str(problems.render())
+        assert said and all(problem in shown for problem in said)  # the same words, key by key
+        assert len(said) == 2 and "did you mean 'train.max_steps'" in shown
+        await pilot.press("f2")  # not valid: stays in the editor, says why
+        assert screen.editing and any("not valid yet" in str(n.message) for n in app._notifications)
+        area.load_text(original.replace("[train]\n", "[train]\nmax_steps = 7\n", 1) if "max_steps" not in original
+                       else re.sub(r"max_steps = \d+", "max_steps = 7", original))
+        await until(pilot, lambda: screen.preset is not None and screen.preset.train.max_steps == 7, what="valid")
+        await pilot.press("f2")
+        await until(pilot, lambda: not screen.editing and screen.query_one("#f-train-max_steps", Input).value == "7",
+                    what="the edit in the form")
+        assert "max_steps = 7" in toml_shown(screen)

@@ -182,3 +182,57 @@ async def test_small_charts_show_lr_vram_and_dpo_rewards_only_when_logged():
         assert stats.values["margin"] == "+0.200" and stats.values["reward acc"] == "50%"
         await until(pilot, lambda: "a_kind_this_version_does_not_know: detail 42" in log_text(view, "#events"),
                     what="unknown event shown")
+
+
+@pilot_test
+async def test_the_eta_after_a_resume_is_not_the_one_from_before_the_stop():
+    """Stopped at step 6 of 12 with 15 s to go; resumed, the worker loads the model for a while
+    before its first step: the 15 s of the old attempt must not show meanwhile, and the first
+    step of the new attempt gives the ETA again."""
+    run = canned_run(status="stopped", steps=6, total=12, evals_every=0)
+    with EventWriter(run.events) as ev:
+        ev.emit("started", pid=1, run_id=run.id, attempt=2)
+        ev.emit("status", status="resuming", checkpoint="checkpoint-6", step=6)
+    worker = hold_run(run)
+    try:
+        app = TuituneApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            view = await open_view(app, pilot, run)
+            stats = view.query_one(RunStats)
+            await until(pilot, lambda: stats.status == "running" and view.phase == "resuming", what="resuming")
+            await until(pilot, lambda: stats.values["step"] == "6/12", what="the replayed steps")
+            assert stats.values["ETA"] == "–"
+            assert "ETA –" in str(stats.render())
+            with EventWriter(run.events) as ev:
+                ev.emit("step", step=7, total_steps=12, loss=1.0, eta_s=40)
+            await until(pilot, lambda: stats.values["ETA"] == "40s", what="the new attempt's ETA")
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+@pilot_test
+async def test_an_export_after_training_shows_its_progress_where_the_eta_was():
+    run = canned_run(status="stopped", steps=12, total=12, evals_every=0)
+    with EventWriter(run.events) as ev:
+        ev.emit("status", status="exporting", quants=["q8_0"])
+        ev.emit("export", stage="merge", state="done", seconds=2.0)
+        ev.emit("export", stage="convert", state="done", seconds=6.0)
+        ev.emit("export", stage="quantize q8_0", state="done", seconds=1.0)
+        ev.emit("export", stage="verify", state="started")
+        ev.emit("verify", check="chat template", index=1, total=5)
+    worker = hold_run(run)
+    try:
+        app = TuituneApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            view = await open_view(app, pilot, run)
+            stats = view.query_one(RunStats)
+            await until(pilot, lambda: "export 4/4 verify 1/5" in str(stats.render()), what="export progress")
+            assert "ETA" not in str(stats.render())
+            with EventWriter(run.events) as ev:
+                ev.emit("verify", check="perplexity q8_0", index=4, total=5)
+            await until(pilot, lambda: "export 4/4 verify 4/5" in str(stats.render()), what="verify progress")
+            assert "export: verify 4/5: perplexity q8_0 …" in log_text(view, "#events")
+    finally:
+        worker.kill()
+        worker.wait()

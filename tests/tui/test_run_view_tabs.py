@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import TabbedContent, TextArea
 
-from tests.tui.support import canned_run, pilot_test
+from tests.tui.support import canned_run, pilot_test, screen_text
 from tests.waits import until
 from tuitune.events import EventWriter
 from tuitune.tui.app import TuituneApp
@@ -28,10 +28,6 @@ def probed_run():
         ev.emit("probe", step=0, label="base", answers=[{"prompt": "What is two plus two?", "answer": "Four."}])
         ev.emit("probe", step=24, label="tuned", answers=[{"prompt": "What is two plus two?", "answer": LONG}])
     return run
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def open_view(app, pilot, run):
@@ -137,3 +133,43 @@ async def test_compare_tells_the_runs_apart_by_marker_not_only_by_colour():
         markers = chart.plt._active.monitor.marker
         assert len(set(map(str, markers))) == 4  # A's line and points, B's line and points
         assert "A train" in screen_text(app) and "B val" in screen_text(app)
+
+
+@pilot_test
+async def test_b_browses_the_runs_rows_the_rejected_with_their_reasons_and_searches_them():
+    import json
+
+    run = canned_run(status="done", steps=6)
+    data = run.path / "data"
+    data.mkdir(exist_ok=True)
+    turn = lambda q, a: {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}  # noqa: E731
+    (data / "train.jsonl").write_text("".join(json.dumps(turn(f"Question {i}?", f"Arr, answer {i}.")) + "\n"
+                                              for i in range(30)))
+    (data / "val.jsonl").write_text(json.dumps(turn("Where be the treasure?", "Under the palm, matey.")) + "\n")
+    (data / "rejected.jsonl").write_text(json.dumps({"where": "pirate.jsonl:7", "step": "exact_duplicate",
+                                                     "reason": "an exact duplicate of pirate.jsonl:3",
+                                                     "row": turn("Question 3?", "Arr, answer 3.")}) + "\n")
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_run(run.id)
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="run view")
+        await pilot.press("b")
+        await until(pilot, lambda: type(app.screen).__name__ == "RowsScreen" and app.screen.rows is not None,
+                    what="the rows")
+        rows = app.screen
+        assert "30 train · 1 validation · 1 rejected" in screen_text(app) and len(rows.shown) == 32
+        await pilot.press("f")  # the rejected ones
+        await until(pilot, lambda: [r.where for r in rows.shown] == ["pirate.jsonl:7"], what="the rejected rows")
+        assert "an exact duplicate of pirate.jsonl:3" in screen_text(app)
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "TextDialog", what="the row whole")
+        assert "left out, an exact duplicate" in screen_text(app) and "assistant: Arr, answer 3." in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is rows, what="back to the rows")
+        await pilot.press("f", "f", "f")  # validation, train, then all again
+        await pilot.press("slash", *"treasure", "enter")
+        await until(pilot, lambda: [r.split for r in rows.shown] == ["validation"], what="found by search")
+        await pilot.press("escape")  # clears the search
+        await until(pilot, lambda: len(rows.shown) == 32, what="all rows again")
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen", what="back to the run")

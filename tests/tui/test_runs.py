@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.tui.support import canned_run, hold_run, notes, open_runs, pilot_test, row_ids, select
+from tests.tui.support import canned_run, hold_run, notes, open_runs, pilot_test, row_ids, screen_text, select
 from tests.waits import until
 from tuitune.tui.app import TuituneApp
 
@@ -15,9 +15,9 @@ async def test_table_shows_every_column_and_filters():
     async with app.run_test(size=(140, 40)) as pilot:
         table = await open_runs(app, pilot, 2)
         assert [c.label.plain for c in table.ordered_columns] == [
-            "id", "status", "method", "step", "loss", "started", "duration"]
+            "id", "name", "status", "method", "step", "loss", "started", "duration"]
         row = table.get_row(done.id)
-        assert [str(c) for c in row[2:5]] == ["lora", "12/12", "1.5000"] and row[6] == "50s"
+        assert [str(c) for c in row[3:6]] == ["lora", "12/12", "1.5000"] and row[7] == "50s"
         await pilot.press("slash")
         await pilot.press(*"fail")
         await until(pilot, lambda: row_ids(table) == [failed.id], what="filtered to the failed run")
@@ -55,7 +55,7 @@ async def test_s_stops_a_running_run_through_its_worker():
         app = TuituneApp()
         async with app.run_test(size=(140, 40)) as pilot:
             table = await open_runs(app, pilot, 1)
-            await until(pilot, lambda: "running" in str(table.get_row_at(0)[1]), what="running status")
+            await until(pilot, lambda: "running" in str(table.get_row_at(0)[2]), what="running status")
             await pilot.press("s")
             assert worker.wait(timeout=10) == 0
             assert (run.path / "stop-requested").exists()
@@ -128,6 +128,13 @@ async def test_x_marks_a_run_and_x_on_another_compares_them():
         await select(pilot, table, a.id)
         await pilot.press("x")
         assert app.screen.marked == a.id and "comparing" in app.screen.sub_title
+        await until(pilot, lambda: f"◆ A {a.id}" in screen_text(app), what="the mark on the picked run")
+        await select(pilot, table, b.id)
+        assert f"◆ A {a.id}" in screen_text(app)  # still marked with the cursor elsewhere
+        await select(pilot, table, a.id)
+        await pilot.press("x")  # x on it again: unmarked
+        await until(pilot, lambda: "◆" not in screen_text(app), what="the mark removed")
+        await pilot.press("x")
         await select(pilot, table, b.id)
         await pilot.press("x")
         await until(pilot, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.query("#compare-table"),
@@ -143,3 +150,31 @@ async def test_x_marks_a_run_and_x_on_another_compares_them():
         await pilot.press("escape")
         await until(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="back")
         assert app.screen.marked is None
+
+
+@pilot_test
+async def test_n_names_a_run_and_writes_a_note_that_the_table_and_the_filter_show():
+    from tuitune.runs.label import read_label
+
+    run = canned_run(status="done", steps=12)
+    app = TuituneApp()
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = await open_runs(app, pilot, 1)
+        await pilot.press("n")
+        await until(pilot, lambda: type(app.screen).__name__ == "LabelDialog", what="the name dialog")
+        await pilot.press(*"pirate v1")
+        await pilot.press("tab")
+        await pilot.press(*"lr 5e-4, learned the signature")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="back to the table")
+        assert read_label(run.path).name == "pirate v1" and read_label(run.path).note == "lr 5e-4, learned the signature"
+        await until(pilot, lambda: str(table.get_row(run.id)[1]) == "pirate v1 ✎", what="the name in the table")
+        await pilot.press("slash", *"signature", "enter")  # the note is searched too
+        await until(pilot, lambda: row_ids(table) == [run.id], what="found by its note")
+        await pilot.press("escape")
+        await pilot.press("n")
+        await until(pilot, lambda: type(app.screen).__name__ == "LabelDialog", what="the dialog again")
+        assert app.screen.query_one("#label-name").value == "pirate v1"  # opens with what is kept
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunsScreen", what="cancelled")
+        assert read_label(run.path).name == "pirate v1"

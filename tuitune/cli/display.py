@@ -75,6 +75,9 @@ class RunDisplay:
             self.progress.update(self.task, description="stopping")
         elif kind == "export" and e.get("state") == "started":
             self.progress.update(self.task, description=f"export: {e.get('stage')}")
+        elif kind == "verify":
+            self.progress.update(self.task, description="export: verify", total=e.get("total"),
+                                 completed=max(0, int(e.get("index") or 1) - 1), metrics=str(e.get("check")))
         elif kind == "step":
             numbers = {**step_numbers(e), **dpo_numbers(e)}
             figures = "  ".join(f"{label} {numbers[label]}" for label in BAR_FIGURES

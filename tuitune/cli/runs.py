@@ -1,6 +1,6 @@
-"""``tuitune runs list | show | resume | stop | delete``: the runs under $TUITUNE_HOME/runs.
+"""``tuitune runs list | show | resume | stop | delete | name | note``: the runs under $TUITUNE_HOME/runs.
 
-Resume, stop and delete are :mod:`tuitune.runs.actions`, the one copy the TUI uses too; this
+Resume, stop, delete, name and note are :mod:`tuitune.runs.actions`, the one copy the TUI uses too; this
 module parses, asks (delete's confirmation), prints and follows.
 """
 
@@ -16,7 +16,7 @@ from tuitune.cli.follow import add_follow_args, follow_run, say
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    runs = sub.add_parser("runs", help="list, show, stop, resume and delete runs")
+    runs = sub.add_parser("runs", help="list, show, stop, resume, delete, name and annotate runs")
     runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     ls = runs_sub.add_parser("list", help="all runs, oldest first")
     ls.add_argument("--json", action="store_true", help="one JSON object per run")
@@ -33,6 +33,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     delete = runs_sub.add_parser("delete", help="delete a run's folder (checkpoints, exports, chats); not while it runs")
     delete.add_argument("run_id")
     delete.add_argument("--yes", action="store_true", help="do not ask (needed when stdin is not a terminal)")
+    name = runs_sub.add_parser("name", help="give a run a name, shown beside its id (\"\" removes it)")
+    name.add_argument("run_id")
+    name.add_argument("text")
+    note = runs_sub.add_parser("note", help="write a note on a run, shown by list and show (\"\" removes it)")
+    note.add_argument("run_id")
+    note.add_argument("text")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -40,17 +46,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def runs_list(args: argparse.Namespace) -> int:
+    from tuitune.runs.label import read_label
     from tuitune.runs.store import RunStoreError, list_runs
 
     rows: list[dict[str, Any]] = []
     for run in list_runs():
+        label = read_label(run.path)
         try:
             state, status = run.read_state(), run.status()
         except RunStoreError as e:
             rows.append({"id": run.id, "status": "unreadable", "message": str(e)})
             continue
-        rows.append({"id": run.id, "status": status, "step": state.step, "total_steps": state.total_steps,
-                     "loss": state.loss, "created_at": state.created_at, "path": str(run.path)})
+        rows.append({"id": run.id, "name": label.name, "note": label.note, "status": status, "step": state.step,
+                     "total_steps": state.total_steps, "loss": state.loss, "created_at": state.created_at,
+                     "path": str(run.path)})
     if args.json:
         for row in rows:
             print(json.dumps(row))
@@ -61,12 +70,14 @@ def runs_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("run", "status", "step", "loss", "created")
+    table = Table("run", "name", "status", "step", "loss", "created", "note")
     for r in rows:
         step = f"{r.get('step', '')}/{r.get('total_steps') or '?'}"
         loss = f"{r['loss']:.4f}" if r.get("loss") is not None else ""
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"])) if "created_at" in r else ""
-        table.add_row(r["id"], r["status"], step, loss, created)
+        note = r.get("note") or ""
+        note = note.splitlines()[0][:40] + ("…" if len(note) > 40 or "\n" in note else "") if note else ""
+        table.add_row(r["id"], r.get("name", ""), r["status"], step, loss, created, note)
     Console().print(table)
     return 0
 
@@ -76,11 +87,14 @@ def runs_show(args: argparse.Namespace) -> int:
 
     from tuitune.events import read_events
     from tuitune.runs.checkpoints import complete_checkpoints
+    from tuitune.runs.label import read_label
     from tuitune.runs.store import find_run
 
     run = find_run(args.run_id)
     state = run.read_state()
-    info = {"id": run.id, "path": str(run.path), **asdict(state), "status": run.status(),
+    label = read_label(run.path)
+    info = {"id": run.id, "name": label.name, "note": label.note, "path": str(run.path), **asdict(state),
+            "status": run.status(),
             "checkpoints": [p.name for p in complete_checkpoints(run.checkpoints)]}
     events = read_events(run.events)
     if args.json:
@@ -89,7 +103,7 @@ def runs_show(args: argparse.Namespace) -> int:
         print(json.dumps({**info, "events": len(events), "evaluation": latest(eval_dir(run))}))
         return 0
     for key, value in info.items():
-        print(f"{key:16} {value}")
+        print(f"{key:16} " + str(value).replace("\n", "\n" + " " * 17))
     losses = [e["loss"] for e in events if e["type"] == "step" and "loss" in e]
     if losses:
         print(f"{'loss':16} {losses[0]:.4f} → {losses[-1]:.4f} over {len(losses)} logged steps")
@@ -155,5 +169,20 @@ def runs_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-_ACTIONS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop, "delete": runs_delete}
+def runs_label(args: argparse.Namespace) -> int:
+    from tuitune.runs import actions
+    from tuitune.runs.store import find_run
+
+    run = find_run(args.run_id)
+    if args.runs_command == "name":
+        actions.label(run, name=args.text)
+    else:
+        actions.label(run, note=args.text)
+    done = "removed" if not args.text.strip() else "set"
+    print(f"run {run.id}: {args.runs_command} {done}")
+    return 0
+
+
+_ACTIONS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop, "delete": runs_delete,
+            "name": runs_label, "note": runs_label}
 COMMANDS = {"runs": cmd_runs}

@@ -37,6 +37,20 @@ def convert(merged: Path, out: Path, log: Path) -> Path:
     return out
 
 
+def copy(src: Path, dst: Path) -> Path:
+    """The 16-bit file as a listed type: a hard link where the filesystem allows (no second
+    copy of the largest file), else a copy."""
+    import os
+    import shutil
+
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+    return dst
+
+
 def quantize(src: Path, dst: Path, quant: str) -> Path:
     rc = llama_quantize(src, dst, quant)
     if rc != 0:

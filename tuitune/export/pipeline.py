@@ -17,6 +17,7 @@ from typing import Any
 from tuitune.data.loader import load_conversations, split
 from tuitune.events import EventWriter
 from tuitune.export import gguf as gguf_files
+from tuitune.export import reuse
 from tuitune.export.modelfile import write_modelfile
 from tuitune.export.verify import Verification, check_agreement, check_stops, check_template, open_gguf, perplexity
 from tuitune.paths import atomic_write_text
@@ -26,6 +27,7 @@ from tuitune.weights.merge import ExportError, end_token_ids, merge
 
 VALIDATION_ROWS = 8
 VALIDATION_TOKENS = 256
+PREVIOUS_REPORT = "report.previous.json"
 
 
 def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter) -> dict[str, Any]:
@@ -33,9 +35,11 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
     name = (preset.name or "model").replace(" ", "-")
     out = run.path / "gguf"
     out.mkdir(exist_ok=True)
-    # An export killed halfway must not leave an earlier report vouching for half-written files.
-    (out / "report.json").unlink(missing_ok=True)
-    report: dict[str, Any] = {"files": [], "started_at": time.time()}
+    # An export killed halfway must not leave an earlier report vouching for half-written files;
+    # kept aside, it still says which files were verified (what this export may keep).
+    previous = _set_aside(out / "report.json", out / PREVIOUS_REPORT)
+    source = reuse.source_of(run)
+    report: dict[str, Any] = {"files": [], "started_at": time.time(), "source": source}
 
     weights = run.read_state().weights
     if weights:
@@ -43,22 +47,44 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
         report["weights"] = weights
         events.emit("note", message=f"exporting the weights of the {weights['text']}", weights=weights)
     step = _Stepper(events, report)
-    estimate = _estimated_bytes(run, preset.model.path)
-    if estimate:  # before merging, which alone writes the whole model once
-        _check_disk(run.path, estimate * (2 + len(quants)))
-    with step("merge"):
-        merged = merge(run, run.path / "merged")
-        report["merge"] = {"dtype": merged.dtype, "from": merged.source}
-    _check_disk(run.path, _size(merged.path) * (1 + len(quants)))
+    merged_dir = run.path / "merged"
+    f16 = merged_dir / f"{name}-f16.gguf"
+    kept = reuse.kept_types(previous, source, quants, out)
+    if reuse.intact(merged_dir, source):
+        step.reused("merge", "merged/ holds this result's weights already")
+        marker = json.loads((merged_dir / "tuitune-merge.json").read_text(encoding="utf-8"))
+        report["merge"] = {"dtype": marker.get("dtype"), "from": marker.get("from"), "reused": True}
+    else:
+        estimate = _estimated_bytes(run, preset.model.path)
+        if estimate:  # before merging, which alone writes the whole model once
+            _check_disk(run.path, estimate * (2 + len(quants) - len(kept)))
+        with step("merge"):
+            merged = merge(run, merged_dir)
+            reuse.mark(merged_dir, source)
+            report["merge"] = {"dtype": merged.dtype, "from": merged.source}
+    f16_reused = reuse.intact(f16, source)
+    _check_disk(run.path, _size(merged_dir) * ((0 if f16_reused else 1) + len(quants) - len(kept)))
 
-    f16 = out / f"{name}-f16.gguf"
-    with step("convert"):
-        gguf_files.convert(merged.path, f16, run.path / "export.log")
+    if f16_reused:
+        step.reused("convert", f"the 16-bit GGUF beside merged/ ({f16.name}) is intact")
+    else:
+        with step("convert"):
+            partial = f16.with_suffix(".partial")
+            gguf_files.convert(merged_dir, partial, run.path / "export.log")
+            partial.replace(f16)
+            reuse.mark(f16, source)
     paths = {}
     for quant in quants:
         path = out / f"{name}-{quant}.gguf"
+        if quant in kept:
+            step.reused(f"quantize {quant}", f"{path.name} passed verification before")
+            report["files"].append(kept[quant])
+            paths[quant] = path
+            continue
         with step(f"quantize {quant}"):
-            if quant != "f16":
+            if quant == "f16":
+                gguf_files.copy(f16, path)
+            else:
                 gguf_files.quantize(f16, path, quant)
             types = gguf_files.tensor_types(path)
             entry = {"quant": quant, "path": str(path), "bytes": path.stat().st_size, "tensor_types": types}
@@ -70,12 +96,14 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
             paths[quant] = path
 
     with step("verify"):
-        verification = _verify(run, preset, merged.path, f16, paths)
+        old = reuse.previous_verification(previous, source) if f16_reused else None
+        verification = _verify(run, preset, merged_dir, f16, {q: p for q, p in paths.items() if q not in kept},
+                               Progress(events), old, list(kept))
         report["verification"] = asdict(verification)
 
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(merged.path)
+    tokenizer = AutoTokenizer.from_pretrained(merged_dir)
     if ollama and quants:
         stops = [tokenizer.convert_ids_to_tokens(i) for i in end_token_ids(tokenizer)]
         note = write_modelfile(
@@ -83,18 +111,47 @@ def export_run(run: RunDir, quants: list[str], ollama: bool, events: EventWriter
             stops, preset.data.system_prompt,
         )
         report["modelfile"] = {"path": str(out / "Modelfile"), "for": quants[0], **({"note": note} if note else {})}
-    if "f16" not in quants:
-        f16.unlink(missing_ok=True)
 
     report["status"] = "passed" if verification.passed else "failed"
     report["finished_at"] = time.time()
     atomic_write_text(out / "report.json", json.dumps(report, indent=2, default=str) + "\n")
+    (out / PREVIOUS_REPORT).unlink(missing_ok=True)
     return report
 
 
-def _verify(run: RunDir, preset: Any, merged: Path, f16: Path, paths: dict[str, Path]) -> Verification:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def _set_aside(report: Path, aside: Path) -> dict[str, Any] | None:
+    """Move the last export's report out of the way and return it (or the one set aside by an
+    export that did not finish)."""
+    if report.exists():
+        report.replace(aside)
+    try:
+        data = json.loads(aside.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class Progress:
+    """Verification's steps as events (``verify``: the check, its number and the count), so
+    that minutes of checking show where they are."""
+
+    def __init__(self, events: EventWriter):
+        self.events, self.done = events, 0
+        self.checks: list[str] = []
+
+    def plan(self, checks: list[str]) -> None:
+        self.checks = checks
+
+    def __call__(self, check: str) -> None:
+        self.done += 1
+        self.events.emit("verify", check=check, index=self.done, total=len(self.checks))
+
+
+def _verify(run: RunDir, preset: Any, merged: Path, f16: Path, paths: dict[str, Path], progress: Progress,
+            old: dict[str, Any] | None, kept: list[str]) -> Verification:
+    """Check the new files; with ``old`` (the previous verification, of the same 16-bit file),
+    the checks of the 16-bit file and those of the ``kept`` types are taken from it."""
+    from transformers import AutoTokenizer
 
     result = Verification()
     tokenizer = AutoTokenizer.from_pretrained(merged)
@@ -103,24 +160,46 @@ def _verify(run: RunDir, preset: Any, merged: Path, f16: Path, paths: dict[str, 
         tokenizer(tokenizer.apply_chat_template(c, tokenize=False), add_special_tokens=False)["input_ids"][:VALIDATION_TOKENS]
         for c in rows
     ]
-    reference = open_gguf(f16, logits_all=True)
-    try:
-        check_template(result, tokenizer, reference, rows[:3])
-        hf_model = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32).eval()
-        check_agreement(result, hf_model, reference, sequences[:4])
-        del hf_model
-        result.perplexity["f16"] = round(_perplexity(reference, sequences), 4)
-    finally:
-        reference.close()
+    checks = [] if old else ["chat template", "agreement with the merged model", "perplexity f16"]
+    for quant in paths:
+        checks += ([] if quant == "f16" else [f"perplexity {quant}"]) + [f"greedy answers of {quant} stop"]
+    progress.plan(checks)
+    if old:
+        result.template_match, result.agreement = old.get("template_match"), old.get("agreement")
+        result.perplexity = {q: v for q, v in (old.get("perplexity") or {}).items() if q == "f16" or q in kept}
+        result.stops = [s for s in old.get("stops") or [] if s.get("file") in kept]
+    else:
+        _verify_f16(result, tokenizer, merged, f16, rows, sequences, progress)
     for quant, path in paths.items():
         llm = open_gguf(path, logits_all=True)
         try:
             if quant != "f16":
+                progress(f"perplexity {quant}")
                 result.perplexity[quant] = round(_perplexity(llm, sequences), 4)
+            progress(f"greedy answers of {quant} stop")
             check_stops(result, llm, preset.data.system_prompt, quant)
         finally:
             llm.close()
     return result
+
+
+def _verify_f16(result: Verification, tokenizer: Any, merged: Path, f16: Path, rows: list[Any],
+                sequences: list[list[int]], progress: Progress) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    reference = open_gguf(f16, logits_all=True)
+    try:
+        progress("chat template")
+        check_template(result, tokenizer, reference, rows[:3])
+        progress("agreement with the merged model")
+        hf_model = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32).eval()
+        check_agreement(result, hf_model, reference, sequences[:4])
+        del hf_model
+        progress("perplexity f16")
+        result.perplexity["f16"] = round(_perplexity(reference, sequences), 4)
+    finally:
+        reference.close()
 
 
 def _held_out(run: RunDir, preset: Any) -> list[Any]:
@@ -199,6 +278,12 @@ class _Stepper:
         faults.export_stage(self.stage)
         self.start = time.monotonic()
         self.events.emit("export", stage=self.stage, state="started")
+
+    def reused(self, stage: str, why: str) -> None:
+        """A stage this export did not need: what it would build is there, intact."""
+        self.report["timings_s"][stage] = 0.0
+        self.report.setdefault("reused", {})[stage] = why
+        self.events.emit("export", stage=stage, state="reused", why=why)
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         elapsed = round(time.monotonic() - self.start, 2)

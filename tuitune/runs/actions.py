@@ -163,5 +163,15 @@ def delete(run: RunDir, process: subprocess.Popen[bytes] | None = None) -> None:
     delete_run(run)
 
 
+def label(run: RunDir, name: str | None = None, note: str | None = None) -> None:
+    """``tuitune runs name|note RUN TEXT``: give the run a name and/or a note (empty removes
+    it); its id and folder stay what they are. Allowed at any time, also while it trains."""
+    from tuitune.runs.label import write_label
+
+    if not run.state_file.exists():
+        raise ActionRefused(f"{run.path} is not a tuitune run (no state.json)")
+    write_label(run.path, name, note)
+
+
 def _alive(process: subprocess.Popen[bytes] | None) -> bool:
     return process is not None and process.poll() is None

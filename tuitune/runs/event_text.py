@@ -148,6 +148,15 @@ def _memory(e: dict[str, Any]) -> str:
     return "peak memory: " + (", ".join(parts) or "not measured")
 
 
+def _export(e: dict[str, Any]) -> str:
+    state = e.get("state")
+    if state == "started":
+        return f"export: {e.get('stage')} …"
+    if state == "reused":
+        return f"export: {e.get('stage')} not needed: {e.get('why')}"
+    return f"export: {e.get('stage')} done ({e.get('seconds', 0):.1f} s)"
+
+
 def _finished(e: dict[str, Any]) -> str:
     stage = "export" if e.get("stage") == "export" else "run"
     extra = f" (export {e['export']})" if "export" in e else ""
@@ -211,8 +220,8 @@ _TEXT: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "guidance": _guidance,
     "probe": _probe,
     "samples": lambda e: f"base and tuned answers side by side: {e.get('path')}",
-    "export": lambda e: (f"export: {e.get('stage')} …" if e.get("state") == "started"
-                         else f"export: {e.get('stage')} done ({e.get('seconds', 0):.1f} s)"),
+    "export": lambda e: _export(e),
+    "verify": lambda e: f"export: verify {e.get('index')}/{e.get('total')}: {e.get('check')} …",
     "warning": lambda e: f"{'coach' if e.get('source') == 'coach' else 'warning'}: {e.get('message')}",
     "error": lambda e: f"ERROR: {e.get('message')}",
     "finished": _finished,

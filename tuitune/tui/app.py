@@ -60,6 +60,13 @@ class TuituneApp(App):
         """The mode before the current one: where escape on a mode's first screen goes back to."""
 
     def on_mount(self) -> None:
+        from tuitune.tui.settings import load_settings
+
+        theme = load_settings().get("theme")
+        if isinstance(theme, str) and theme in self.available_themes:
+            self.theme = theme
+        # Subscribed after the remembered theme is set: ctrl+t and the palette's theme picker both land here.
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(1.0, self.processes.reap)
         self.call_after_refresh(self.apply_keymap)  # after the first frame: it imports the run store
 
@@ -157,6 +164,33 @@ class TuituneApp(App):
 
         self.push_screen(ChatScreen(ref, compare))
 
+    def label_run(self, run_id: str) -> None:
+        """Ask for the run's name and note, and store them (``tuitune runs name|note``)."""
+        from tuitune.runs.label import read_label
+        from tuitune.runs.store import find_run
+        from tuitune.tui.launch import user_errors
+        from tuitune.tui.screens.label import LabelDialog
+
+        try:
+            run = find_run(run_id)
+        except user_errors() as e:
+            self.notify(str(e), markup=False, severity="error")
+            return
+
+        def answered(label: tuple[str, str] | None) -> None:
+            from tuitune.runs import actions
+
+            if label is None:
+                return
+            try:
+                actions.label(run, name=label[0], note=label[1])
+            except user_errors() as e:
+                self.notify(str(e), markup=False, severity="error", timeout=8)
+                return
+            self.notify(f"run {run_id}: name and note kept", markup=False, timeout=3)
+
+        self.push_screen(LabelDialog(run_id, read_label(run.path)), answered)
+
     def act_on_run(self, verb: str, run_id: str) -> None:
         """stop / resume / delete (after asking) a run by id: the palette's run entries."""
         from tuitune.runs.store import find_run
@@ -185,6 +219,11 @@ class TuituneApp(App):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def _theme_changed(self, theme: object) -> None:
+        from tuitune.tui.settings import save_setting
+
+        save_setting("theme", self.theme)
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

@@ -23,6 +23,8 @@ class ExportProgress:
     """stage → (``waiting``, ``started`` or ``done``, seconds when done), in pipeline order."""
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    check: tuple[int, int, str] | None = None
+    """The verification check running: its number, the count, its name."""
     status: str | None = None
     """None while it runs (or before any export); ``passed`` or ``failed`` when finished."""
     report: Path | None = None
@@ -41,6 +43,8 @@ class ExportProgress:
                 continue
             elif kind == "export":
                 self.stages[str(e.get("stage"))] = (str(e.get("state")), e.get("seconds"))
+            elif kind == "verify":
+                self.check = (int(e.get("index") or 0), int(e.get("total") or 0), str(e.get("check")))
             elif kind == "warning":
                 self.warnings.append(str(e.get("message")))
             elif kind == "error":
@@ -58,19 +62,35 @@ class ExportProgress:
 
     def _begin(self, quants: list[str]) -> None:
         self.quants, self.seen, self.status, self.report = quants, True, None, None
-        self.warnings, self.errors = [], []
+        self.warnings, self.errors, self.check = [], [], None
         self.stages = {s: ("waiting", None) for s in ["merge", "convert", *[f"quantize {q}" for q in quants], "verify"]}
+
+    def summary(self) -> str:
+        """Where a running export is, in a few words (the run view shows it where the ETA was)."""
+        stages = list(self.stages.items())
+        for n, (stage, (state, _)) in enumerate(stages, start=1):
+            if state == "started":
+                if stage == "verify" and self.check:
+                    return f"{n}/{len(stages)} verify {self.check[0]}/{self.check[1]}"
+                return f"{n}/{len(stages)} {stage}"
+        finished = sum(1 for state, _ in self.stages.values() if state in ("done", "reused"))
+        return f"{finished}/{len(stages)}"
 
     @property
     def running(self) -> bool:
         return self.seen and self.status is None
 
     def stage_lines(self) -> list[tuple[str, str]]:
-        """(mark, text) per stage: ✓ done, ▶ running, · waiting."""
+        """(mark, text) per stage: ✓ done (or kept from the export before), ▶ running, · waiting."""
         lines = []
         for stage, (state, seconds) in self.stages.items():
             if state == "done":
                 lines.append(("✓", f"{stage}  {seconds or 0:.1f} s"))
+            elif state == "reused":
+                lines.append(("✓", f"{stage}  kept from the export before"))
+            elif state == "started" and stage == "verify" and self.check:
+                index, total, check = self.check
+                lines.append(("▶", f"verify {index}/{total}: {check} …"))
             elif state == "started":
                 lines.append(("▶", f"{stage} …"))
             else:

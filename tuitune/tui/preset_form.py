@@ -145,6 +145,17 @@ def save(preset: Preset, name: str, origin: Path) -> Path:
     return out
 
 
+def write_draft(preset: Preset, name: str) -> Path:
+    """The TOML edited on the review step as a file the form can load (resolved paths: it
+    means the same wherever it lies), in the saved-presets folder's drafts/."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.strip()).strip("-.") or "preset"
+    folder = saved_dir() / "drafts"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{stem}.toml"
+    out.write_text(render(preset), encoding="utf-8")
+    return out
+
+
 _checked: dict[tuple, Preflight] = {}
 
 

@@ -12,14 +12,17 @@ RUN_KEYS = {
     "export": ("e", "export_run", "Export",
                "Choose GGUF types (ticked from [export] gguf), export, read the verification report (done runs only)"),
     "chat": ("c", "chat", "Chat", "Chat with the run's exported GGUF (or its adapter, through a worker)"),
+    "label": ("n", "label_run", "Name", "Give the run a name (shown beside its id) and a note (label.json)"),
     "delete": ("d", "delete_run", "Delete", "Delete the run's folder, after asking (not while it runs)"),
 }
 
 
-def run_bindings(screen: str, *names: str) -> list[Binding]:
-    """Bindings for the named run actions, with ids ``<screen>.<name>`` (what keys.toml rebinds)."""
+def run_bindings(screen: str, *names: str, hidden: tuple[str, ...] = ()) -> list[Binding]:
+    """Bindings for the named run actions, with ids ``<screen>.<name>`` (what keys.toml rebinds);
+    the ``hidden`` ones are left out of the footer (``?`` lists them)."""
     bindings = []
     for name in names:
         key, action, description, tooltip = RUN_KEYS[name]
-        bindings.append(Binding(key, action, description, id=f"{screen}.{name}", tooltip=tooltip))
+        bindings.append(Binding(key, action, description, id=f"{screen}.{name}", tooltip=tooltip,
+                                show=name not in hidden))
     return bindings

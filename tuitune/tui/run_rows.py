@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-COLUMNS = ("id", "status", "method", "step", "loss", "started", "duration")
+COLUMNS = ("id", "name", "status", "method", "step", "loss", "started", "duration")
 
 # config.toml never changes after a run is created: read each run's method once.
 _methods: dict[Path, str] = {}
@@ -28,6 +28,7 @@ _methods: dict[Path, str] = {}
 @dataclass(frozen=True)
 class RunRow:
     id: str
+    name: str
     status: str
     method: str
     step: str
@@ -36,6 +37,8 @@ class RunRow:
     duration: str
     created: float = 0.0
     """When the run was created (sort key; not shown)."""
+    note: str = ""
+    """The run's note (found by the filter; the name column marks that there is one)."""
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -44,17 +47,20 @@ class RunRow:
     def matches(self, text: str) -> bool:
         """True when ``text`` (case-insensitive) occurs in any cell; empty text matches all."""
         text = text.strip().lower()
-        return not text or any(text in cell.lower() for cell in self.cells)
+        return not text or any(text in cell.lower() for cell in (*self.cells, self.note))
 
 
 def run_row(run: RunDir, now: float | None = None) -> RunRow:
+    from tuitune.runs.label import read_label
     from tuitune.runs.store import RunStoreError
 
     now = time.time() if now is None else now
+    label = read_label(run.path)
+    name = label.name + (" ✎" if label.note else "")
     try:
         state, status = run.read_state(), run.status()
     except RunStoreError:
-        return RunRow(run.id, "unreadable", "", "", "", "", "", _mtime(run))
+        return RunRow(run.id, name, "unreadable", "", "", "", "", "", _mtime(run), label.note)
     total = state.total_steps
     step = f"{state.step}/{total}" if total else (str(state.step) if state.step else "")
     loss = f"{state.loss:.4f}" if state.loss is not None else ""
@@ -62,8 +68,8 @@ def run_row(run: RunDir, now: float | None = None) -> RunRow:
     end = state.finished_at or (now if status in ("running", "stopping") else state.updated_at)
     duration = format_duration(end - started) if started and end and end >= started else ""
     return RunRow(
-        run.id, status, state.method or config_method(run), step, loss,
-        format_time(started or state.created_at, now), duration, state.created_at,
+        run.id, name, status, state.method or config_method(run), step, loss,
+        format_time(started or state.created_at, now), duration, state.created_at, label.note,
     )
 
 

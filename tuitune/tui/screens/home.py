@@ -40,12 +40,17 @@ class HomeScreen(AppScreen):
             yield Static("reading hardware…", id="hardware")
             yield Static("install: checking…", id="doctor-line")
             yield Static("Recent runs", classes="section-title")
+            yield Static("", id="training")
             yield RunsTable(limit=8, interval=2.0, id="recent")
             yield Static("", id="no-runs")
         yield Footer()
 
+    pointed = False
+    """Whether the cursor was put on a training run once (after that it is the user's)."""
+
     def on_mount(self) -> None:
         self.sub_title = "home"
+        self.query_one("#training").display = False
         self.call_after_refresh(self.read_hardware)
         self.call_after_refresh(self.check_install)
         self.set_interval(5.0, self.read_hardware)  # memory, temperature and processes change
@@ -81,6 +86,20 @@ class HomeScreen(AppScreen):
     def _runs_listed(self, message: RunsListed) -> None:
         hint = "" if message.rows else "No runs yet. Press d to start the CPU demo."
         self.query_one("#no-runs", Static).update(hint)
+        # Reopened while a worker trains: say so first, with the one key that goes there.
+        training = [r for r in message.rows if r.status in ("running", "stopping")]
+        line = self.query_one("#training", Static)
+        line.display = bool(training)
+        if not training:
+            return
+        table = self.query_one(RunsTable)
+        if not self.pointed:
+            self.pointed = True
+            table.move_cursor(row=[r.id for r in table.rows_shown].index(training[0].id), animate=False)
+        under = table.selected_run_id
+        which = "" if len(training) == 1 else f" (the one under the cursor: {under})"
+        count = "1 run training" if len(training) == 1 else f"{len(training)} runs training"
+        line.update(Text(f"{count} — enter to watch{which}"))
 
     @on(DataTable.RowSelected, "#recent")
     def _row_selected(self, message: DataTable.RowSelected) -> None:

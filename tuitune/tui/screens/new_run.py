@@ -30,6 +30,7 @@ from tuitune.tui import preset_form
 from tuitune.tui.messages import DataFilesFound, DataMeasured, MemoryPlanned, ModelsFound
 from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.widgets.data_panel import DataPanel
+from tuitune.tui.widgets.toml_editor import TomlEdited, TomlEditor
 
 if TYPE_CHECKING:
     from tuitune.tui.wizard import MemoryView
@@ -60,6 +61,10 @@ class NewRunScreen(AppScreen):
                 tooltip="Put the planner's recommended method, batch, sequence length and rank in the form"),
         Binding("ctrl+o", "data_details", "Data details", id="new.data",
                 tooltip="Recompute the cleaning report, token histogram and loss-mask preview"),
+        Binding("f2", "edit_toml", "Edit TOML", id="new.toml", show=False,
+                tooltip="Edit the preset as TOML on the review step, validated as you type; f2 again puts it in the form"),
+        Binding("ctrl+g", "data_rows", "Data rows", id="new.rows", show=False,
+                tooltip="Every row of the data as the run would clean and split it, the left-out ones with their reasons"),
     ]
 
     def __init__(self) -> None:
@@ -84,6 +89,8 @@ class NewRunScreen(AppScreen):
         self.plan_fill = PlanFill()
         self.opened: dict[str, str] = {}
         """What edits() gave as the preset was opened (what is_draft compares with)."""
+        self.editing = False
+        """The review step's TOML is being edited: it is the preset (the form waits until f2)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -112,6 +119,7 @@ class NewRunScreen(AppScreen):
                 with TabPane("4 Review", id="step-review"), Vertical(classes="step"):
                     with VerticalScroll(id="preset-toml-box"):
                         yield Static("", id="preset-toml")
+                    yield TomlEditor(id="toml-editor")
                     with Horizontal(id="new-run-buttons"):
                         yield Label("save as")
                         yield Input(id="save-name")
@@ -137,12 +145,13 @@ class NewRunScreen(AppScreen):
         for key, field_id in FIELD_IDS.items():
             type_name, default, text = self.help.get(key, ("", "", ""))
             self.query_one(f"#{field_id}").tooltip = f"{key} ({key_summary(type_name, default)})\n{text}"
-        self.query_one("#preset-toml-box").border_title = "the preset that will run"
+        self.query_one("#preset-toml-box").border_title = "the preset that will run (f2: edit it as TOML)"
         self.query_one("#memory").border_title = "GPU memory (planner estimate)"
         self.query_one("#field-help").border_title = "help"
         self.query_one("#field-help", Static).update(Text(
             "ctrl+n next step · ctrl+b back · tab moves between fields.\n"
             "A field's help shows here when it has the focus.", style="dim"))
+        self.query_one("#toml-editor").display = False
         self.find_choices()
         if self.files:
             self._load(Path(self.files[0]))
@@ -228,6 +237,8 @@ class NewRunScreen(AppScreen):
         from tuitune.tui.launch import user_errors
 
         assert self.source is not None
+        if self.editing:  # the TOML being edited is the preset until f2 puts it in the form
+            return
         try:
             self._show(preset_form.build(self.source, self.edits()), "")
         except user_errors() as e:
@@ -388,6 +399,45 @@ class NewRunScreen(AppScreen):
             self.notify(f"fix the preset first:\n{self.problems}", markup=False, severity="error", timeout=8)
             return
         self.query_one(DataPanel).details()
+
+    def action_data_rows(self) -> None:
+        from tuitune.tui.screens.rows import RowsScreen, preset_rows
+
+        if self.preset is None:
+            self.notify(f"fix the preset first:\n{self.problems}", markup=False, severity="error", timeout=8)
+            return
+        self.app.push_screen(RowsScreen(str(self.preset.data.path), preset_rows(self.preset)))
+
+    def action_edit_toml(self) -> None:
+        """Open the TOML editor on the review step; pressed again, put a valid TOML in the form."""
+        steps = self.query_one("#steps", TabbedContent)
+        if steps.active != "step-review":
+            steps.active = "step-review"
+        editor = self.query_one(TomlEditor)
+        if not self.editing:
+            if self.preset is None or self.source is None:
+                self.notify(f"fix the preset first:\n{self.problems}", markup=False, severity="error", timeout=8)
+                return
+            self.editing = True
+            self.query_one("#preset-toml-box").display, editor.display = False, True
+            editor.edit(preset_form.render(self.preset), str(self.source), self.source.resolve().parent)
+            return
+        if self.preset is None:
+            self.notify(f"the TOML is not valid yet:\n{self.problems}", markup=False, severity="error", timeout=8)
+            return
+        name = self.query_one("#save-name", Input).value
+        draft = preset_form.write_draft(self.preset, name)
+        self.editing = False
+        editor.display, self.query_one("#preset-toml-box").display = False, True
+        self._load(draft)  # the form shows what the TOML says, and edits go on from there
+        self.query_one("#save-name", Input).value = name
+        self.notify("the edited TOML is the form's preset now", timeout=3)
+
+    @on(TomlEdited)
+    def _toml_edited(self, message: TomlEdited) -> None:
+        self.preset, self.problems = message.preset, message.problems
+        if message.preset is not None:
+            self.plan_memory(message.preset)
 
     # -- save and launch -----------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from tuitune.runs.event_text import describe
 from tuitune.runs.series import series_points
 from tuitune.runs.store import RunDir
+from tuitune.tui.export_progress import ExportProgress
 from tuitune.tui.messages import (
     ActionFailed,
     LossPointsRead,
@@ -56,7 +57,7 @@ class RunScreen(AppScreen):
 
     BINDINGS = [
         Binding("escape", "close", "Back", id="run.back", tooltip="Back to the previous screen"),
-        *run_bindings("run", "stop", "resume", "export", "chat"),
+        *run_bindings("run", "stop", "resume", "export", "chat", "label", hidden=("label",)),
         Binding("right_square_bracket", "tab(1)", "Next tab", id="run.next_tab",
                 tooltip="Charts → events → probes → worker.log (left/right on the tabs too)"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", id="run.previous_tab", show=False,
@@ -65,6 +66,8 @@ class RunScreen(AppScreen):
                 tooltip="The event under the cursor, whole (the probe answers, the guided choices…)"),
         Binding("l", "full_log", "Full log", id="run.log", tooltip="All of worker.log on the whole screen, searchable"),
         open_binding("run"),
+        Binding("b", "data_rows", "Data rows", id="run.rows", show=False,
+                tooltip="Every row the run trains and validates on, and those left out with their reasons; searchable"),
     ]
 
     def __init__(self, run: RunDir) -> None:
@@ -77,6 +80,9 @@ class RunScreen(AppScreen):
         """The whole text of each event in the events list, in its order."""
         self.probes: dict[str, dict] = {}
         """The latest probe event of the base model ("base") and of the model in training ("latest")."""
+        self.attempt_seq = -1
+        """The sequence number of the latest attempt's ``started`` event: steps before it are the old attempt's."""
+        self.export = ExportProgress()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -158,7 +164,10 @@ class RunScreen(AppScreen):
 
     @on(StepLogged)
     def _step(self, message: StepLogged) -> None:
-        self.query_one(RunStats).show_step(message.event)
+        event = message.event
+        if event.get("seq", 0) < self.attempt_seq:  # replayed with the batch that holds the resume
+            event = {**event, "eta_s": None}
+        self.query_one(RunStats).show_step(event)
         self._total_steps(message.event.get("total_steps"))
 
     def _total_steps(self, total: int | None) -> None:
@@ -185,6 +194,8 @@ class RunScreen(AppScreen):
             kind = event.get("type")
             if kind == "started":
                 self.error = None
+                self.attempt_seq = int(event.get("seq", 0))
+                self.query_one(RunStats).forget_eta()
             elif kind == "status":
                 self.phase = PHASES.get(event.get("status", ""), str(event.get("status")))
                 if event.get("status") == "training" and event.get("total_steps"):
@@ -200,6 +211,8 @@ class RunScreen(AppScreen):
             if text:
                 lines.append(text)
         self._add_events(lines)
+        if self.export.feed(message.events):
+            self.query_one(RunStats).show_export(self.export.summary() if self.export.running else None)
         if any(e.get("type") == "probe" for e in message.events):
             self.query_one("#probes", Static).update(probes_text(self.probes))
         self._show_status()
@@ -272,6 +285,8 @@ class RunScreen(AppScreen):
 
     def action_evaluate(self) -> None:
         self.app.push_screen(EvalScreen([self.run]))
+    def action_label_run(self) -> None:
+        self.app.label_run(self.run.id)
 
     def action_close(self) -> None:
         self.dismiss()
@@ -307,6 +322,11 @@ class RunScreen(AppScreen):
         from tuitune.tui.screens.text_dialog import TextDialog
 
         self.app.push_screen(TextDialog(f"event {index + 1} of {len(self.events)}", self.events[index]))
+
+    def action_data_rows(self) -> None:
+        from tuitune.tui.screens.rows import RowsScreen, run_rows
+
+        self.app.push_screen(RowsScreen(f"run {self.run.id}", run_rows(self.run.path)))
 
     def action_full_log(self) -> None:
         from tuitune.tui.screens.log import LogScreen

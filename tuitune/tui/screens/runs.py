@@ -21,7 +21,7 @@ class RunsScreen(AppScreen):
 
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Watch the run under the cursor"),
-        *run_bindings("runs", "stop", "resume", "export", "chat", "delete"),
+        *run_bindings("runs", "stop", "resume", "export", "chat", "label", "delete"),
         Binding("x", "compare", "Compare", id="runs.compare",
                 tooltip="Mark this run; x on a second run shows both loss curves and what differs"),
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Show only rows containing some text"),
@@ -100,6 +100,10 @@ class RunsScreen(AppScreen):
         if self.table.selected_run_id:
             self.app.open_chat(self.table.selected_run_id)
 
+    def action_label_run(self) -> None:
+        if self.table.selected_run_id:
+            self.app.label_run(self.table.selected_run_id)
+
     def action_delete_run(self) -> None:
         from tuitune.tui.launch import delete
         from tuitune.tui.screens.confirm import ConfirmDialog
@@ -125,6 +129,9 @@ class RunsScreen(AppScreen):
         elif self.marked is None or self.marked == run_id:
             self.marked = None if self.marked == run_id else run_id
             self.sub_title = f"runs — comparing {run_id} with… (x on another run)" if self.marked else "runs"
+            self.table.set_marked(self.marked)
+            self.notify(f"{run_id} is A (◆): x on another run compares them, x on it again unmarks it"
+                        if self.marked else "compare mark removed", markup=False, timeout=4)
         else:
             try:
                 a, b = find_run(self.marked), find_run(run_id)
@@ -133,6 +140,7 @@ class RunsScreen(AppScreen):
                 return
             finally:
                 self.marked, self.sub_title = None, "runs"
+                self.table.set_marked(None)
             self.app.push_screen(CompareScreen(a, b))
 
     def action_filter(self) -> None:

@@ -32,6 +32,8 @@ class RunStats(Widget):
         self.values: dict[str, str] = step_numbers({})
         self.updates = 0
         """Steps shown so far (a flood of steps is shown once per poll)."""
+        self.export: str | None = None
+        """Where a running export is: shown in the ETA's place (an export has no steps to time)."""
 
     def show_step(self, event: dict[str, Any]) -> None:
         self.updates += 1
@@ -48,6 +50,15 @@ class RunStats(Widget):
         self.values["val loss"] = f"{loss:.4f}"
         self.refresh(layout=True)
 
+    def forget_eta(self) -> None:
+        """A new attempt began (a resume): the old attempt's ETA says nothing about this one."""
+        self.values["ETA"] = MISSING
+        self.refresh(layout=True)
+
+    def show_export(self, progress: str | None) -> None:
+        self.export = progress
+        self.refresh(layout=True)
+
     def show_status(self, status: str, phase: str = "") -> None:
         self.status, self.phase = status, phase
         self.refresh(layout=True)
@@ -60,7 +71,9 @@ class RunStats(Widget):
         order = [k for k in FIRST if k in self.values] + [k for k in self.values if k not in FIRST]
         for label in order:
             value = self.values[label]
-            if label == "ETA" and self.status not in ("running", "stopping"):
+            if label == "ETA" and self.export is not None:
+                label, value = "export", self.export
+            elif label == "ETA" and self.status not in ("running", "stopping"):
                 value = MISSING  # an ETA is only meaningful while a worker trains
             pieces.append(Text.assemble((f"{label} ", "dim"), (value, "bold")))
         return pieces

@@ -26,6 +26,9 @@ class RunsTable(DataTable):
         self.all_rows: list[RunRow] | None = None
         """Every row last read (None before the first read)."""
         self.rows_shown: list[RunRow] = []
+        self.marked: str | None = None
+        """The run picked for compare: its row carries a mark until the second one is picked."""
+        self._shown_mark: str | None = None
 
     def on_mount(self) -> None:
         self.add_columns(*COLUMNS)
@@ -43,6 +46,10 @@ class RunsTable(DataTable):
         self.all_rows = message.rows
         self._show()
 
+    def set_marked(self, run_id: str | None) -> None:
+        self.marked = run_id
+        self._show()
+
     def set_filter(self, text: str) -> None:
         self.filter_text = text
         self._show()
@@ -55,7 +62,7 @@ class RunsTable(DataTable):
 
     def _show(self) -> None:
         rows = [r for r in self.all_rows or [] if r.matches(self.filter_text)]
-        if rows == self.rows_shown:
+        if rows == self.rows_shown and self.marked == self._shown_mark:
             return
         keep = self.selected_run_id
         self.clear()
@@ -63,9 +70,11 @@ class RunsTable(DataTable):
             cells = list(row.cells)
             style = STATUS_STYLE.get(row.status)
             if style:
-                cells[1] = f"[{style}]{row.status}[/]"
+                cells[2] = f"[{style}]{row.status}[/]"
+            if row.id == self.marked:  # a mark, not only a colour: low-colour terminals see it too
+                cells[0] = f"[bold reverse]◆ A {row.id}[/]"
             self.add_row(*cells, key=row.id)
-        self.rows_shown = rows
+        self.rows_shown, self._shown_mark = rows, self.marked
         ids = [r.id for r in rows]
         if keep in ids:
             self.move_cursor(row=ids.index(keep), animate=False)
