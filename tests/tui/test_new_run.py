@@ -257,7 +257,7 @@ def test_model_choices_and_data_report_lines(tmp_path, monkeypatch):
     (tmp_path / "work" / ".hidden").mkdir()
     (tmp_path / "work" / ".hidden" / "x.jsonl").write_text("{}\n")
     data_refs = [ref for _, ref in data_choices(cwd=tmp_path / "work")]
-    assert data_refs == ["bundled:pirate", "bundled:pirate-pairs", str(tmp_path / "work" / "chats.jsonl"),
+    assert data_refs == ["bundled:pirate", "bundled:pirate-pairs", "bundled:general", str(tmp_path / "work" / "chats.jsonl"),
                          str(tmp_path / "work" / "sub" / "pairs.csv")]
     report = {"steps": {"empty": 1, "exact_duplicate": 2}, "split": {"train": 9, "val": 1}, "rejected": 3,
               "rejected_summary": {"by_step": {"empty": 1, "exact_duplicate": 2}},

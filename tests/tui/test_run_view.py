@@ -147,7 +147,8 @@ async def test_a_long_run_is_drawn_thinned():
         chart = view.query_one(LossChart)
         await until(pilot, lambda: len(chart.train) == 5000, timeout=10, what="5000 points")
         assert len(chart.eval) == 10
-        plotted = chart.plt._active.monitor.x  # what plotext was given: thinned to ~2 per column
+        # what plotext was given (once the chart has drawn): thinned to ~2 per column
+        plotted = await until(pilot, lambda: chart.plt._active.monitor.x, timeout=10, what="the chart drawn")
         assert 0 < len(plotted[0]) <= 2 * chart.size.width
 
 
