@@ -53,9 +53,9 @@ from tuitune.hardware.estimate import GiB, estimate  # noqa: E402 - after the pa
 from tuitune.hardware.plan import as_engaged  # noqa: E402
 from tuitune.hardware.reference import LABELS, reference_shape  # noqa: E402
 from tuitune.hardware.setup import Setup  # noqa: E402
+from tuitune.weights.random_model import TOKENIZER_ENV  # noqa: E402 - light: torch loads only to build
 
 REQUIREMENTS = REPO / "benchmarks" / "gpu_suite.requirements.txt"
-TOKENIZER_ENV = "TUITUNE_RANDOM_MODEL_TOKENIZER"  # tuitune/weights/random_model.py
 CAP_BYTES = 24 * GiB
 CONTEXT_TARGET = 80_000
 CPU_RSS = " (CPU: the process's RSS)"
