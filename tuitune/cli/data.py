@@ -28,6 +28,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="detect the format, count problems and duplicates, show statistics")
     _source_args(inspect)
     inspect.add_argument("--json", action="store_true", help="print the report as JSON")
+    inspect.add_argument("--documents", action="store_true",
+                         help="read FILE as documents for continued pretraining (stage cpt); a folder that is no "
+                              "saved dataset, and a .pdf, always are")
     clean = sub.add_parser("clean", help="clean and split into DIR (train/val/rejected .jsonl, report.json)")
     _source_args(clean)
     clean.add_argument("--out", required=True, metavar="DIR",
@@ -46,7 +49,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _source_args(p: argparse.ArgumentParser, model_required: bool = False) -> None:
     p.add_argument("file", help="JSONL, JSON, CSV/TSV, Parquet, text file, a saved datasets folder, "
-                                "or a hub dataset hf:ORG/NAME[:SPLIT]")
+                                "a hub dataset hf:ORG/NAME[:SPLIT], or a folder of documents (.txt/.md/.pdf …)")
     p.add_argument("--model", required=model_required, metavar="M",
                    help="tokenizer for token statistics: a model folder, hub id, .gguf or bundled:NAME")
     p.add_argument("--format", default=SchemaDefault("data.format"), choices=SchemaChoices("data.format"),
@@ -116,11 +119,29 @@ def load_tokenizer(ref: str | None) -> Any:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from tuitune.data.documents import is_document_source
     from tuitune.data.pipeline import inspect
+
+    if args.documents or is_document_source(args.file):
+        return _inspect_documents(args)
 
     report, _, _, _ = inspect(section(args), load_tokenizer(args.model), seed=args.seed,
                               max_seq_len=args.max_seq_len, on_error=args.on_error)
     _show(report, args.json)
+    return 0 if report["split"]["train"] else _unusable(report)
+
+
+def _inspect_documents(args: argparse.Namespace) -> int:
+    """Documents, tokens, windows and what was unreadable (data/corpus.py)."""
+    from tuitune.data.corpus import inspect_documents, report_lines
+
+    report, _, _, _ = inspect_documents(section(args), load_tokenizer(args.model), seed=args.seed,
+                                        max_seq_len=args.max_seq_len)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        for label, text in report_lines(report):
+            print(f"{label + ':' if label else '':10} {text}")
     return 0 if report["split"]["train"] else _unusable(report)
 
 

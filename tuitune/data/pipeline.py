@@ -28,7 +28,7 @@ from tuitune.data.stats import char_stats, prompt_text, token_lengths, token_sta
 from tuitune.data.validate import OnError, summarize_rejected
 
 REPORT_VERSION = 1
-STAGE_KIND = {"sft": "sft", "dpo": "preference", "kto": "unpaired", "pretrain": "text"}
+STAGE_KIND = {"sft": "sft", "dpo": "preference", "kto": "unpaired", "cpt": "text"}
 
 
 def settings_from(section: Any) -> CleanSettings:
@@ -40,7 +40,11 @@ def settings_from(section: Any) -> CleanSettings:
 def check(section: Any, stage: str | None = "sft") -> Imported:
     """Read and validate only (no cleaning, no tokenizer): the fast preflight a front runs before
     it starts a worker. Honours the section's format, columns, on_error and system_prompt, and
-    refuses data of the wrong kind for ``stage``."""
+    refuses data of the wrong kind for ``stage``. Continued pretraining reads documents (corpus.py)."""
+    if stage == "cpt":
+        from tuitune.data.corpus import check_documents
+
+        return check_documents(section)
     data = import_file(
         section.path, getattr(section, "format", "auto"), columns=getattr(section, "columns", None) or None,
         on_error=getattr(section, "on_error", "fail"), system_prompt=getattr(section, "system_prompt", None),
@@ -153,6 +157,10 @@ def prepare(section: Any, run_data_dir: str | Path, tokenizer: Any = None, *, se
     (``stage=None`` takes any kind). With ``cache_dir``, results are shared between runs: a new
     run of the same file with the same settings copies them instead of cleaning again.
     """
+    if stage == "cpt":  # documents, cut into windows: corpus.py
+        from tuitune.data.corpus import prepare_documents
+
+        return prepare_documents(section, run_data_dir, tokenizer, seed=seed, max_seq_len=max_seq_len)
     out = Path(run_data_dir)
     source = resolve_path(section.path).resolve()
     for name in OUTPUTS:

@@ -211,10 +211,10 @@ def _held_out(run: RunDir, preset: Any) -> list[Any]:
                     if line.strip()]
             if rows:
                 return rows
-    if preset.train.stage == "dpo":
+    if preset.train.stage in ("dpo", "cpt"):
         from tuitune.data.pipeline import check
 
-        examples = [_conversation(e.data) for e in check(preset.data, "dpo").examples]
+        examples = [_conversation(e.data) for e in check(preset.data, preset.train.stage).examples]
         train, val = split(examples, preset.data.val_fraction, preset.train.seed)
         return val or train
     data = load_conversations(preset.data.path, preset.data.format, preset.data.system_prompt)
@@ -223,9 +223,13 @@ def _held_out(run: RunDir, preset: Any) -> list[Any]:
 
 
 def _conversation(row: dict[str, Any]) -> list[Any]:
-    """A conversation to verify with: SFT's as is; a preference pair's prompt and chosen answer."""
+    """A conversation to verify with: SFT's as is; a preference pair's prompt and chosen answer;
+    a document (continued pretraining) as its first words asked and the rest of it answered."""
     if "messages" in row:
         return row["messages"]
+    if "text" in row:
+        words = row["text"][:2000].split(" ")
+        return [{"role": "user", "content": " ".join(words[:12])}, {"role": "assistant", "content": " ".join(words[12:])}]
     return row["prompt"] + row["chosen"]
 
 

@@ -107,7 +107,7 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
         attention=t.attn_implementation,
         # `auto` as the worker resolves it (tuitune/train/speed.py); Liger only when installed,
         # which the planner cannot see: plan without it, the safe side.
-        padding_free=t.stage == "sft" and (t.packing or t.padding_free is True or (
+        padding_free=t.stage in ("sft", "cpt") and (t.packing or t.padding_free is True or (
             t.padding_free == "auto" and t.batch_size > 1
             and padding_free_mask_fits(t.batch_size * t.max_seq_len, DTYPE_BYTES[precision], t.attn_implementation))),
         liger=t.liger is True,

@@ -78,6 +78,7 @@ class Setup:
 
     def __post_init__(self) -> None:
         problems = []
+        object.__setattr__(self, "stage", planned_stage(self.stage))  # frozen: set once, here
         if self.method not in METHODS:
             problems.append(f"method {self.method!r}: use one of {', '.join(METHODS)}")
         for name in ("seq_len", "batch", "grad_accum", "lora_r"):
@@ -150,3 +151,9 @@ class Setup:
             out["lora_r"] = self.lora_r
             out["lora_targets"] = targets if isinstance(targets, str) else list(targets)
         return out
+
+
+def planned_stage(stage: str) -> str:
+    """The stage whose memory a run of ``stage`` takes: continued pretraining is SFT's forward and
+    backward on rows that are all ``max_seq_len`` long (its windows are packed full)."""
+    return "sft" if stage == "cpt" else stage

@@ -13,6 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tuitune.preset import cpt_rules
+
 CHARS_PER_TOKEN = 3.6  # English text with BPE tokenizers; only used before a tokenizer is loaded
 TEMPLATE_TOKENS = 12  # chat-template tokens around each turn (ChatML: ~5 per turn, system prompt aside)
 MIN_STEPS = 30  # fewer optimizer steps rarely move an adapter far enough to show
@@ -105,6 +107,9 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     """Every guided key of ``preset`` resolved for this data, model size (parameters; None when
     unknown), device (``cpu``/``cuda``) and method (``full``/``lora``/``qlora``)."""
     t, lora, ev = preset.train, preset.lora, preset.eval
+    cpt = t.stage == "cpt"  # continued pretraining: its own rules (cpt_rules.py), rows are token windows
+    if cpt:
+        data = cpt_rules.as_windows(data, t.max_seq_len)
     size = _size_words(params)
     choices: dict[str, Choice] = {}
     warnings: list[dict[str, str]] = []
@@ -124,7 +129,8 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     effective = t.batch_size * accum
     per_epoch = max(1, math.ceil(data.train_rows / effective))
 
-    epochs_value, epochs_reason = epochs(data.train_rows, per_epoch)
+    epochs_value, epochs_reason = (cpt_rules.epochs(data.tokens, per_epoch, MIN_STEPS) if cpt
+                                   else epochs(data.train_rows, per_epoch))
     if t.max_steps:
         chosen_epochs = t.epochs if t.epochs is not None else epochs_value
         choices["train.epochs"] = Choice(chosen_epochs, "not used: train.max_steps is set", t.epochs is None)
@@ -146,7 +152,7 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
          "cosine decay after warmup, the common choice (Alpaca, Zephyr, TRL examples)")
 
     if method in ("lora", "qlora"):
-        rank, rank_reason = lora_rank(data.tokens)
+        rank, rank_reason = cpt_rules.lora_rank(data.tokens) if cpt else lora_rank(data.tokens)
         rank = pick("lora.r", lora.r, rank, rank_reason)
         pick("lora.alpha", lora.alpha, 2 * rank, "2 x r, so the update's scale alpha/r stays 2 as r changes")
 
@@ -201,7 +207,7 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     full = math.ceil(chosen_epochs * per_epoch)
     shape = (f"{total} steps" if t.max_steps else f"{_fmt(chosen_epochs)} epochs ({total} steps)" if total >= full
              else f"{_fmt(chosen_epochs)} epochs capped to {total} steps on the CPU")
-    summary = f"{data.train_rows} examples, {tokens}: {shape}; {rank_text} — the usual range for a {size}"
+    summary = f"{data.train_rows} {'windows' if cpt else 'examples'}, {tokens}: {shape}; {rank_text} — the usual range for a {size}"
     facts = asdict(data) | {"params": params, "device": device, "method": method}
     return Guidance(choices, summary, total, warnings, facts)
 
@@ -220,6 +226,8 @@ def _why_no_validation(val_fraction: float, data: DataFacts) -> str:
 
 def learning_rate(method: str, params: int | None, stage: str = "sft") -> tuple[float, str]:
     b = (params or 7e9) / 1e9
+    if stage == "cpt":
+        return cpt_rules.learning_rate(method, params)
     if stage == "dpo":
         if method == "full":
             return 5e-7, "DPO, full fine-tuning: 5e-7 (Zephyr's recipe); DPO moves far with tiny rates"

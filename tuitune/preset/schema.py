@@ -88,7 +88,9 @@ class DataSection(_Section):
     """The training data: JSON Lines, JSON (an array, or an object holding one), CSV/TSV, Parquet,
     plain text (one document per line, or blank-line separated), or a folder written by
     `datasets`' save_to_disk; a hub dataset as `hf:ORG/NAME` (or `hf:ORG/NAME:SPLIT`), fetched
-    into the Hugging Face cache; `bundled:pirate` for the demo set. It is only ever read."""
+    into the Hugging Face cache; `bundled:pirate` for the demo set. With `train.stage = "cpt"`:
+    a folder of documents (.txt, .md, .pdf, .jsonl/.parquet with a `text` column) or one such
+    file. It is only ever read."""
 
     format: Literal[
         "auto", "alpaca", "sharegpt", "messages", "prompt_completion", "preference", "unpaired_preference", "text", "choice"
@@ -164,8 +166,10 @@ class DataSection(_Section):
 
 
 class TrainSection(_Section):
-    stage: Literal["sft", "dpo"] = "sft"
-    """`sft` trains on example answers; `dpo` on preference pairs."""
+    stage: Literal["sft", "dpo", "cpt"] = "sft"
+    """`sft` trains on example answers; `dpo` on preference pairs; `cpt` (continued pretraining)
+    on plain documents — `data.path` a folder of .txt/.md/.pdf/.jsonl/.parquet files or one of
+    them — cut into `max_seq_len` windows, loss on every token (docs/cpt.md)."""
 
     method: Literal["auto", "full", "lora", "qlora"] = "auto"
     """`full` updates every weight; `lora` trains a small adapter; `qlora` trains an adapter on a
@@ -287,7 +291,7 @@ class TrainSection(_Section):
         if self.longest_first and self.stage != "sft":
             raise ValueError("train.longest_first works with stage 'sft' only (the length-grouped sampler "
                              "measures SFT rows); remove it from this DPO preset")
-        if self.activation_offloading is True and self.stage != "sft":
+        if self.activation_offloading is True and self.stage not in ("sft", "cpt"):
             raise ValueError("train.activation_offloading = true works with stage 'sft' only (tuitune plans and "
                              "reports it for SFT runs); set it to 'auto' or false in this DPO preset")
         return self

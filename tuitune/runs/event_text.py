@@ -121,7 +121,8 @@ def _offload(e: dict[str, Any]) -> str:
 
 def _eval(e: dict[str, Any]) -> str:
     extra = _labelled(dpo_numbers(e))
-    return f"step {e.get('step')}: validation loss {e.get('loss', float('nan')):.4f}" + (f"  {extra}" if extra else "")
+    ppl = f", perplexity {e['perplexity']:.4g}" if isinstance(e.get("perplexity"), (int, float)) else ""
+    return f"step {e.get('step')}: validation loss {e.get('loss', float('nan')):.4f}{ppl}" + (f"  {extra}" if extra else "")
 
 
 def _guidance(e: dict[str, Any]) -> str:

@@ -35,7 +35,12 @@ def preflight(preset: Preset) -> Preflight:
         check_model_files(model, preset.model.allow_pickle, preset.model.trust_remote_code)
     data = check(preset.data, preset.train.stage)
     # Counts before cleaning; the worker's cleaning report says what it dropped.
-    train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)
+    if preset.train.stage == "cpt":  # whole documents held out (data/corpus.py)
+        from tuitune.data.corpus import split_documents
+
+        train, val = split_documents(data.examples, preset.data.val_fraction, preset.train.seed)
+    else:
+        train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)
     return Preflight(model, data, len(train), len(val))
 
 
@@ -63,7 +68,8 @@ def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None)
     lines = [
         f"model:  {check.model}{_started_from(check.model)}",
         f"data:   {Path(check.data.path)} ({check.data.format}): "
-        f"{check.train_rows} train / {check.val_rows} validation rows before cleaning",
+        f"{check.train_rows} train / {check.val_rows} validation {'documents' if t.stage == 'cpt' else 'rows'} "
+        "before cleaning",
         f"train:  {t.stage}, method {t.method}, {steps}, batch {t.batch_size} x {t.grad_accum or 'auto'}, "
         f"lr {lr}, max_seq_len {t.max_seq_len}",
         *(f"warning: {w}" for w in safety_warnings(preset)),

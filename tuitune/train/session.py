@@ -24,6 +24,9 @@ from tuitune.weights.loading import Hardware, ModelSource, choose_hardware, load
 
 # (tokenizer, train rows, validation rows) -> (train dataset, validation dataset or None)
 Encoder = Callable[[Any, list[dict], list[dict]], tuple[Any, Any]]
+# (run, events, tokenizer, preset, train rows, validation rows) -> the probes callback, for a
+# stage whose rows are no conversations (continued pretraining's documents)
+ProbeMaker = Callable[[RunDir, EventWriter, Any, Preset, list[dict], list[dict]], ProbeCallback]
 
 
 @dataclass
@@ -51,7 +54,8 @@ class Session:
                 *coach_callbacks(self), self.memory]
 
 
-def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> Session:
+def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder,
+          make_probes: ProbeMaker | None = None) -> Session:
     """Prepare the data, encode it, load the model; everything up to building the trainer."""
     source = model_source(preset.model.path)
     trust = preset.model.trust_remote_code
@@ -88,9 +92,12 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder) -> 
     resume_from = latest_checkpoint(run.checkpoints)
     if resume_from is not None:
         events.emit("status", status="resuming", checkpoint=str(resume_from), step=checkpoint_step(resume_from))
-    prompts = probe_prompts(preset.eval.probes, preset.data.system_prompt, _conversations(val),
-                            _conversations(train), preset.eval.probe_count or 0)
-    probes = ProbeCallback(run, events, tokenizer, prompts, preset.eval.probe_tokens)
+    if make_probes is not None:
+        probes = make_probes(run, events, tokenizer, preset, train, val)
+    else:
+        prompts = probe_prompts(preset.eval.probes, preset.data.system_prompt, _conversations(val),
+                                _conversations(train), preset.eval.probe_count or 0)
+        probes = ProbeCallback(run, events, tokenizer, prompts, preset.eval.probe_tokens)
     early = bool(preset.eval.early_stopping) and val_ds is not None
     return Session(run, preset, events, source, tokenizer, hw, model, train_ds, val_ds, resume_from,
                    guidance, probes, early, available, attention)

@@ -175,6 +175,10 @@ def _stage(preset):
         from tuitune.train.dpo import train_dpo
 
         return train_dpo
+    if preset.train.stage == "cpt":
+        from tuitune.train.cpt import train_cpt
+
+        return train_cpt
     from tuitune.train.sft import train_sft
 
     return train_sft

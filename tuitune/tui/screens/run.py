@@ -207,6 +207,8 @@ class RunScreen(AppScreen):
                 self.phase = ""
             elif kind == "probe":
                 self.probes["base" if event.get("label") == "base" else "latest"] = event
+            elif kind == "eval" and "perplexity" in event:  # continued pretraining's held-out perplexity
+                self.query_one(RunStats).show_perplexity(event["perplexity"])
             text = log_lines(event)
             if text:
                 lines.append(text)

@@ -15,7 +15,7 @@ from textual.widget import Widget
 from tuitune.runs.event_text import MISSING, dpo_numbers, step_numbers
 from tuitune.tui.widgets.runs_table import STATUS_STYLE
 
-FIRST = ("step", "ETA", "tokens/s", "loss", "val loss")
+FIRST = ("step", "ETA", "tokens/s", "loss", "val loss", "val ppl")
 """Shown in this order, before the others: what a person watching a run looks for."""
 GAP = "   "
 
@@ -38,7 +38,7 @@ class RunStats(Widget):
     def show_step(self, event: dict[str, Any]) -> None:
         self.updates += 1
         self.values = {**step_numbers(event), **dpo_numbers(event),
-                       **{k: v for k, v in self.values.items() if k == "val loss"}}
+                       **{k: v for k, v in self.values.items() if k in ("val loss", "val ppl")}}
         self.refresh(layout=True)
 
     def show_progress(self, step: int, total: int) -> None:
@@ -48,6 +48,11 @@ class RunStats(Widget):
 
     def show_eval(self, loss: float) -> None:
         self.values["val loss"] = f"{loss:.4f}"
+        self.refresh(layout=True)
+
+    def show_perplexity(self, perplexity: float) -> None:
+        """Held-out perplexity (continued pretraining), beside the validation loss."""
+        self.values["val ppl"] = f"{perplexity:.4g}"
         self.refresh(layout=True)
 
     def forget_eta(self) -> None:

@@ -1,0 +1,34 @@
+"""The new-run wizard offers continued pretraining where it offers SFT and DPO, and reads a
+folder of documents for it."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Select
+
+from tests.documents import corpus
+from tests.tui.support import pilot_test
+from tests.tui.test_new_run import go_to, open_form, text_of, toml_shown
+from tests.waits import until
+from tuitune.preset import load_preset
+from tuitune.tui.app import TuituneApp
+
+
+@pilot_test
+async def test_a_cpt_run_is_set_up_from_the_stage_field_on_a_documents_folder(tuitune_home, tmp_path):
+    docs = corpus(tmp_path / "docs")
+    app = TuituneApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_form(app, pilot)
+        await go_to(pilot, screen, "step-method")
+        stage = screen.query_one("#f-train-stage", Select)
+        assert "cpt" in [str(value) for _, value in stage._options]
+        stage.value = "cpt"
+        screen.query_one("#f-data-path", Input).value = str(docs)
+        await until(pilot, lambda: 'stage = "cpt"' in toml_shown(screen), what="a CPT preset")
+        await until(pilot, lambda: "documents — raw text (continued pre-training)" in text_of(screen, "#data-info"),
+                    what="the folder read as documents")
+        assert "13 rows read, 12 usable" in text_of(screen, "#data-info")  # the scanned PDF is not
+        screen.query_one("#save-name", Input).value = "docs-cpt"
+        await pilot.press("ctrl+s")
+        saved = load_preset(tuitune_home / "presets" / "docs-cpt.toml")
+        assert (saved.train.stage, saved.data.path) == ("cpt", str(docs))
