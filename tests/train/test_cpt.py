@@ -11,19 +11,20 @@ from tests.documents import corpus
 from tests.helpers import run_dir_from, tuitune, write_preset
 from tuitune.events import read_events
 
-CPT = {"stage": "cpt", "max_steps": 24, "learning_rate": 5e-3, "batch_size": 2, "max_seq_len": 64,
+# Full: a random model's unigram statistics are in its embeddings, which LoRA does not train.
+CPT = {"stage": "cpt", "method": "full", "max_steps": 24, "learning_rate": 3e-3, "batch_size": 2, "max_seq_len": 64,
        "save_steps": 8, "eval_steps": 8}
 
 
 @pytest.fixture(scope="module")
 def cpt_run(tmp_path_factory, tiny_model_dir) -> Path:
-    """One CPT run (LoRA) on the invented-facts corpus, exported to q8_0 after training."""
+    """One CPT run (full) on the invented-facts corpus, exported to q8_0 after training."""
     folder = tmp_path_factory.mktemp("cpt")
     docs = corpus(folder / "docs")
     preset = write_preset(folder / "p.toml", tiny_model_dir, docs, train=CPT,
-                          data={"path": str(docs), "val_fraction": 0.25},
                           eval={"general": False, "probe_count": 1, "probe_tokens": 8},
                           export={"gguf": ["q8_0"], "ollama": False})
+    preset.write_text(preset.read_text().replace("val_fraction = 0.1", "val_fraction = 0.25"))
     dry = tuitune("run", str(preset), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "(documents)" in dry.stdout and "train:  cpt" in dry.stdout
@@ -49,7 +50,7 @@ def test_cpt_lowers_loss_and_held_out_perplexity_and_probes_complete_text(cpt_ru
     assert evals[0]["step"] == 0 and [e["step"] for e in evals[1:]] == [8, 16, 24]
     ppl = [e["perplexity"] for e in evals]
     assert all(abs(e["perplexity"] - 2.718281828 ** e["loss"]) < 1e-3 * e["perplexity"] for e in evals)
-    assert ppl[-1] < ppl[0] / 10, ppl  # a random model learns the documents' words fast
+    assert ppl == sorted(ppl, reverse=True) and ppl[-1] < ppl[0] / 50, ppl  # measured: 49430 → 119
     probes = events(cpt_run, "probe")
     assert probes[0]["label"] == "base" and probes[0]["completion"] is True
     assert len(probes[0]["answers"][0]["prompt"].split()) == 8  # a held-out sentence start
@@ -60,7 +61,7 @@ def test_cpt_lowers_loss_and_held_out_perplexity_and_probes_complete_text(cpt_ru
 
 
 def test_cpt_result_keeps_the_chat_template_and_exports_a_gguf_llama_cpp_loads(cpt_run):
-    template = (cpt_run / "adapter" / "chat_template.jinja")
+    template = (cpt_run / "model" / "chat_template.jinja")
     assert template.exists() and "<|im_start|>" in template.read_text()
     finished = events(cpt_run, "finished")[-1]
     assert finished["status"] == "done" and finished["export"] == "passed"
@@ -84,13 +85,12 @@ def test_sft_on_top_of_a_cpt_run_starts_from_its_weights(tmp_path, cpt_run, tiny
     result = tuitune("run", str(preset))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     sft = run_dir_from(result.stdout)
-    assert (sft / "adapter" / "adapter_model.safetensors").exists()
-    merged = tmp_path / "home" / "cache" / "merged" / cpt_run.name / "model.safetensors"
-    assert merged.exists()  # the CPT adapter merged into the base: SFT's starting model
-    start, base = load_file(merged), load_file(tiny_model_dir / "model.safetensors")
+    adapter = json.loads((sft / "adapter" / "adapter_config.json").read_text())
+    # SFT's adapter sits on the CPT model
+    assert Path(adapter["base_model_name_or_path"]).resolve() == (cpt_run / "model").resolve()
+    start, base = load_file(cpt_run / "model" / "model.safetensors"), load_file(tiny_model_dir / "model.safetensors")
     name = "model.layers.0.self_attn.q_proj.weight"
-    assert (start[name] - base[name]).abs().max() > 1e-4  # CPT's weights, not the original base's
-    assert (start["model.norm.weight"] == base["model.norm.weight"]).all()  # what LoRA did not train
+    assert (start[name] - base[name]).abs().max() > 1e-3  # CPT's weights, not the original base's
 
 
 def test_cpt_refuses_bad_inputs_before_starting(tmp_path, tiny_model_dir):
