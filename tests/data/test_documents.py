@@ -3,11 +3,10 @@ read reported with its reason, cleaning at the document level, whole documents h
 token windows across documents with the end-of-text token between them."""
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
-from tests.documents import corpus, fact, scanned_pdf, text_pdf
+from tests.documents import corpus, fact, scanned_pdf
 from tests.helpers import tuitune
 from tuitune.data.corpus import encode_documents, inspect_documents, separator, split_documents, windows
 from tuitune.data.documents import is_document_source, read_documents

@@ -207,7 +207,8 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     full = math.ceil(chosen_epochs * per_epoch)
     shape = (f"{total} steps" if t.max_steps else f"{_fmt(chosen_epochs)} epochs ({total} steps)" if total >= full
              else f"{_fmt(chosen_epochs)} epochs capped to {total} steps on the CPU")
-    summary = f"{data.train_rows} {'windows' if cpt else 'examples'}, {tokens}: {shape}; {rank_text} — the usual range for a {size}"
+    rows = "windows" if cpt else "examples"
+    summary = f"{data.train_rows} {rows}, {tokens}: {shape}; {rank_text} — the usual range for a {size}"
     facts = asdict(data) | {"params": params, "device": device, "method": method}
     return Guidance(choices, summary, total, warnings, facts)
 
