@@ -1,14 +1,16 @@
-"""The new-run wizard offers continued pretraining where it offers SFT and DPO, and reads a
-folder of documents for it."""
+"""Continued pretraining in the TUI: the new-run wizard offers the stage where it offers SFT and
+DPO and reads a folder of documents for it; the run view shows the held-out perplexity with the
+validation loss."""
 
 from __future__ import annotations
 
 from textual.widgets import Input, Select
 
 from tests.documents import corpus
-from tests.tui.support import pilot_test
+from tests.tui.support import canned_run, pilot_test
 from tests.tui.test_new_run import go_to, open_form, text_of, toml_shown
 from tests.waits import until
+from tuitune.events import EventWriter
 from tuitune.preset import load_preset
 from tuitune.tui.app import TuituneApp
 
@@ -32,3 +34,21 @@ async def test_a_cpt_run_is_set_up_from_the_stage_field_on_a_documents_folder(tu
         await pilot.press("ctrl+s")
         saved = load_preset(tuitune_home / "presets" / "docs-cpt.toml")
         assert (saved.train.stage, saved.data.path) == ("cpt", str(docs))
+
+
+@pilot_test
+async def test_the_run_view_shows_held_out_perplexity_beside_the_validation_loss():
+    from tuitune.tui.widgets.run_stats import RunStats
+
+    run = canned_run(status="stopped", steps=6, total=12, evals_every=0)
+    with EventWriter(run.events) as ev:  # what a CPT run's evaluation writes
+        ev.emit("eval", step=6, loss=2.5, perplexity=12.1825, runtime=1.0)
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.open_run(run.id)
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.query("#chart"),
+                    what="run view")
+        stats = app.screen.query_one(RunStats)
+        await until(pilot, lambda: stats.values.get("val ppl") == "12.18", what="the perplexity")
+        assert stats.values["val loss"] == "2.5000"
+        assert "step 6: validation loss 2.5000, perplexity 12.18" in "\n".join(app.screen.events)
