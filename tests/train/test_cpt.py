@@ -55,7 +55,7 @@ def test_cpt_lowers_loss_and_held_out_perplexity_and_probes_complete_text(cpt_ru
     assert probes[0]["label"] == "base" and probes[0]["completion"] is True
     assert len(probes[0]["answers"][0]["prompt"].split()) == 8  # a held-out sentence start
     guidance = json.loads((cpt_run / "guidance.json").read_text())
-    assert guidance["summary"].split()[1] == "windows"
+    assert " windows, " in guidance["summary"]  # the rows the guidance counted
     # Every window is max_seq_len tokens (the last aside): the planner's rows.
     assert report["stats"]["tokens"]["max"] == 64 and report["windows"]["separator"] == "<|endoftext|>"
 
