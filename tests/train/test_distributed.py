@@ -62,3 +62,53 @@ def test_ddp_two_processes_train_like_one(ddp_run):
     assert len(reference) == len(losses)
     for a, b in zip(losses, reference, strict=True):
         assert abs(a - b) <= 0.02 * abs(b) + 0.02, (losses, reference)
+
+
+def test_export_merges_the_ddp_adapter(ddp_run, tmp_path):
+    """The DDP run's adapter is an ordinary one: the export merges it into the base weights."""
+    home, ddp, _ = ddp_run
+    run = run_dir_from(ddp.stderr)
+    result = tuitune("export", run.name, "--quant", "q8_0", "--no-ollama", env_home=home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((run / "gguf" / "report.json").read_text())
+    assert report["status"] == "passed", report["verification"]["reasons"]
+
+
+def _pid(path):
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def test_sigkill_of_one_rank_crashes_the_run_and_resume_finishes(tmp_path, tiny_model_dir, small_data):
+    """SIGKILL of rank 1 after the first checkpoint: the launcher ends rank 0, the worker records
+    `crashed` and exits; no rank is left; `tuitune runs resume` finishes from checkpoint-4."""
+    import subprocess
+    import sys
+
+    from tuitune.runs.store import pid_alive
+
+    preset = preset_for(tmp_path, tiny_model_dir, small_data, save_steps=2, max_steps=6)
+    front = subprocess.Popen([sys.executable, "-m", "tuitune", "run", str(preset), *DDP, "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = os.environ["TUITUNE_HOME"] + "/runs"
+    run = wait_for(lambda: next(iter(__import__("pathlib").Path(runs).glob("*/launch/rank-1.pid")), None),
+                   what="rank 1's pid file").parent.parent
+    wait_for(lambda: complete_checkpoints(run / "checkpoints"), what="a complete checkpoint")
+    ranks = [_pid(run / "launch" / f"rank-{i}.pid") for i in (0, 1)]
+    os.kill(ranks[1], signal.SIGKILL)
+    out, err = front.communicate(timeout=300)
+    assert front.returncode == 1, err[-3000:]
+    state = read_state(run)
+    assert state["status"] == "crashed" and "rank 1 of 2" in state["message"], state
+    assert "runs resume" in state["message"]
+    assert not any(pid_alive(p) for p in ranks), "a rank outlived the run"
+    kept = complete_checkpoints(run / "checkpoints")[-1].name
+
+    resumed = tuitune("runs", "resume", run.name, "--json")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert read_state(run)["status"] == "done"
+    events = read_events(run / "events.jsonl")
+    assert any(e["type"] == "status" and e.get("status") == "resuming" and kept in e["checkpoint"] for e in events)
+    assert [e["step"] for e in events if e["type"] == "step"][-1] == 6

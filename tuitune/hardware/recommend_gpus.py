@@ -83,6 +83,8 @@ def recommend_layout(shape: ModelShape, gpu_bytes: list[int], *, seq_len: int = 
         if n == 1:
             return GpuLayout("none", 1, None, single, f"one GPU is enough: {single.explanation}", min_gpus=1)
         s = single.chosen.setup
+        if s.batch * n > target_batch:  # n micro-batches already pass the target: smaller ones
+            s = s.with_(batch=max(1, target_batch // n))
         s = s.with_(grad_accum=max(1, math.ceil(target_batch / (s.batch * n))))
         ddp = per_gpu(shape, s, "ddp", n, smallest)
         if ddp.fits:
@@ -96,7 +98,7 @@ def recommend_layout(shape: ModelShape, gpu_bytes: list[int], *, seq_len: int = 
     if n == 1:
         return GpuLayout("none", 1, None, single, single.explanation, advice=[
             *single.advice, "or add GPUs: sharded with FSDP, each holds 1/N of the weights and optimizer state"])
-    for method in METHODS:
+    for method in options.get("methods", METHODS):
         for batch in BATCHES:
             setup = Setup(method=method, seq_len=seq_len, batch=batch, compute=compute, stage=stage,
                           grad_accum=max(1, math.ceil(target_batch / (batch * n))), grad_checkpointing=True)
@@ -109,7 +111,10 @@ def recommend_layout(shape: ModelShape, gpu_bytes: list[int], *, seq_len: int = 
     fsdp = per_gpu(shape, Setup(method="qlora", seq_len=seq_len, compute=compute, stage=stage), "fsdp", n, smallest)
     return GpuLayout("fsdp", n, fsdp, single, explanation=(
         f"does not fit even sharded: QLoRA with FSDP over {n} GPUs needs {_gib(fsdp.peak_bytes)} per GPU, "
-        f"{_gib(0.9 * smallest)} usable"), advice=["a shorter max_seq_len", "more or larger GPUs"])
+        f"{_gib(0.9 * smallest)} usable"), advice=[
+            "more or larger GPUs", "a shorter max_seq_len",
+            "FSDP with the parameters offloaded to CPU RAM (how FSDP-QLoRA fits 70B on two 24 GB cards): "
+            "accelerate's fsdp_offload_params, which tuitune does not plan or set yet"])
 
 
 def _gib(b: float) -> str:
