@@ -133,3 +133,14 @@ def test_tuitune_gpus_lists_every_card_by_uuid_and_its_cuda_index(monkeypatch, c
     assert cmd_gpus(type("A", (), {"record": None, "json": True})()) == 0
     data = json.loads(capsys.readouterr().out)
     assert [g["cuda_index"] for g in data["gpus"]] == [None, 0] and data["visible"] == [report.gpus[1].uuid]
+
+
+def test_the_tui_home_shows_each_gpus_memory_and_which_cuda_hides(monkeypatch):
+    from tuitune.tui.hardware_info import gpu_lines
+
+    monkeypatch.setenv("TUITUNE_NVML_REPLAY", str(NVML_RECORDINGS / "4x_a100_80gb.json"))
+    report = replay("4x_a100_80gb.json")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", f"{report.gpus[0].uuid},{report.gpus[1].uuid}")
+    lines = [line for line in gpu_lines() if line.startswith("GPU ")]
+    assert len(lines) == 4 and all("79.6 of 80.0 GiB free" in line for line in lines)
+    assert [("hidden by CUDA_VISIBLE_DEVICES" in line) for line in lines] == [False, False, True, True]

@@ -89,8 +89,10 @@ def accelerate_config(launch: Launch, port: int, deepspeed_file: Path | None = N
             "fsdp_backward_prefetch": "BACKWARD_PRE",
             "fsdp_forward_prefetch": False,
             "fsdp_state_dict_type": "SHARDED_STATE_DICT",
-            "fsdp_cpu_ram_efficient_loading": True,
-            "fsdp_sync_module_states": True,
+            # Rank 0 loads, the others receive by broadcast: accelerate implements it for
+            # accelerator devices only (on the CPU it refuses: "no available devices").
+            "fsdp_cpu_ram_efficient_loading": not cpu,
+            "fsdp_sync_module_states": not cpu,
             "fsdp_use_orig_params": True,
             "fsdp_offload_params": False,
         }
