@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.helpers import CONFIGS, NVML_RECORDINGS
-from tuitune.hardware.estimate import GiB, estimate
+from tuitune.hardware.estimate import estimate
 from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.multi_gpu import per_gpu
 from tuitune.hardware.nvml import read_gpus

@@ -16,9 +16,9 @@ from tuitune.preset import Preset
 from tuitune.preset.guidance import Guidance
 from tuitune.runs.checkpoints import checkpoint_step, latest_checkpoint
 from tuitune.runs.store import RunDir
+from tuitune.train import ranks
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
 from tuitune.train.guided import guide
-from tuitune.train import ranks
 from tuitune.train.probes import ProbeCallback, probe_prompts
 from tuitune.train.speed import Available, choose_attention, peak_memory_callback
 from tuitune.weights.loading import Hardware, ModelSource, choose_hardware, load_model, load_tokenizer, model_source

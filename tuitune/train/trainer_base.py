@@ -27,8 +27,8 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import rotate_checkpoints
 
 from tuitune.runs import faults
-from tuitune.train.ranks import barrier
 from tuitune.runs.checkpoints import STAGING, CheckpointSaveError, fsync_dir, fsync_tree, latest_checkpoint, mark_complete
+from tuitune.train.ranks import barrier
 
 if TYPE_CHECKING:  # the mixin's super() is transformers' Trainer
     from transformers import Trainer as _TrainerBase
