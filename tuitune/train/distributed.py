@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -189,16 +190,36 @@ def _outcome(run: RunDir, launch: Launch, code: int) -> str:
         raise RankFailed(failed[0].get("message") or "a rank failed; worker.log says why")
     if code == 0 and 0 in outcomes and len(outcomes) == launch.num_processes:
         return outcomes[0]["status"]
-    silent = [i for i in range(launch.num_processes) if i not in outcomes]
     from tuitune.runs.checkpoints import latest_checkpoint
 
     checkpoint = latest_checkpoint(run.checkpoints)
     resume = (f"`tuitune runs resume {run.id}` continues from {checkpoint.name}" if checkpoint
               else f"no checkpoint was complete: `tuitune runs resume {run.id} --from-scratch` starts again")
-    ranks = ", ".join(map(str, silent)) or "?"
-    raise RanksCrashed(f"rank {ranks} of {launch.num_processes} died without finishing (killed, or out of host "
-                       f"memory; the launcher exited with code {code}, worker.log has its report); the other ranks "
-                       f"were ended. {resume}")
+    first = _root_cause(run)
+    if first is not None:
+        rank, exit_code = first
+        how = f"killed by {signal.Signals(-exit_code).name}" if exit_code < 0 else f"exit code {exit_code}"
+        what = f"rank {rank} of {launch.num_processes} died ({how}"
+    else:
+        what = f"a rank of {launch.num_processes} died (the launcher exited with code {code}"
+    raise RanksCrashed(f"{what}; killed by hand, or out of host memory); the launcher ended the other ranks. "
+                       f"{resume}")
+
+
+_ROOT_CAUSE = re.compile(r"Root Cause \(first observed failure\):.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
+
+
+def _root_cause(run: RunDir) -> tuple[int, int] | None:
+    """(rank, exit code) of the rank that died first, from the report torch's elastic agent
+    prints into worker.log when a rank fails; None when there is none."""
+    try:
+        with open(run.log, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - 16384))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    found = _ROOT_CAUSE.findall(tail)
+    return (int(found[-1][0]), int(found[-1][1])) if found else None
 
 
 class RankFailed(TuituneError):
