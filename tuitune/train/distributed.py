@@ -122,13 +122,14 @@ def supervise(run: RunDir, preset: Preset, events: EventWriter, launch: Launch) 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     sys.stdout.flush()
+    log_start = run.log.stat().st_size if run.log.exists() else 0
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent)
     try:
         code = process.wait()
     finally:
         events.continue_sequence()  # rank 0 wrote the events in between
         _reap_ranks(run, launch.num_processes)
-    return _outcome(run, launch, code)
+    return _outcome(run, launch, code, log_start)
 
 
 class _StopForwarder:
@@ -178,24 +179,28 @@ def _is_rank_of(pid: int, run: RunDir) -> bool:
     return f"{RANK_ENV}={run.path}".encode() in environ
 
 
-def _outcome(run: RunDir, launch: Launch, code: int) -> str:
+def _outcome(run: RunDir, launch: Launch, code: int, log_start: int = 0) -> str:
     outcomes: dict[int, dict[str, Any]] = {}
     for i in range(launch.num_processes):
         try:
             outcomes[i] = json.loads(outcome_file(run, i).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
-    failed = [o for o in outcomes.values() if o.get("status") == "failed"]
-    if failed:
-        raise RankFailed(failed[0].get("message") or "a rank failed; worker.log says why")
     if code == 0 and 0 in outcomes and len(outcomes) == launch.num_processes:
         return outcomes[0]["status"]
+    # Which rank ended first decides: when it died without a word (a signal), the errors the
+    # others then hit (gloo/NCCL: "connection reset by peer") are consequences, and the run
+    # crashed; when it failed with an error, that error is the run's.
+    first = _root_cause(run, log_start)
+    failed = {i: o for i, o in outcomes.items() if o.get("status") == "failed"}
+    if failed and (first is None or first[0] in failed):
+        chosen = failed[first[0]] if first is not None else next(iter(failed.values()))
+        raise RankFailed(chosen.get("message") or "a rank failed; worker.log says why")
     from tuitune.runs.checkpoints import latest_checkpoint
 
     checkpoint = latest_checkpoint(run.checkpoints)
     resume = (f"`tuitune runs resume {run.id}` continues from {checkpoint.name}" if checkpoint
               else f"no checkpoint was complete: `tuitune runs resume {run.id} --from-scratch` starts again")
-    first = _root_cause(run)
     if first is not None:
         rank, exit_code = first
         how = f"killed by {signal.Signals(-exit_code).name}" if exit_code < 0 else f"exit code {exit_code}"
@@ -206,20 +211,27 @@ def _outcome(run: RunDir, launch: Launch, code: int) -> str:
                        f"{resume}")
 
 
-_ROOT_CAUSE = re.compile(r"Root Cause \(first observed failure\):.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
+_FAILURE = re.compile(r"rank\s*:\s*(\d+)\s*\(local_rank.*?exitcode\s*:\s*(-?\d+)", re.S)
 
 
-def _root_cause(run: RunDir) -> tuple[int, int] | None:
-    """(rank, exit code) of the rank that died first, from the report torch's elastic agent
-    prints into worker.log when a rank fails; None when there is none."""
+def _root_cause(run: RunDir, since: int = 0) -> tuple[int, int] | None:
+    """(rank, exit code) of the rank whose end brought the run down, from the report torch's
+    elastic agent prints into worker.log (from byte ``since``: this launch's part): a rank killed
+    by a signal other than the agent's own SIGTERM when the report has one (the others' errors
+    follow from it: a peer gone), else the report's first failure; None without a report."""
     try:
         with open(run.log, "rb") as f:
-            f.seek(max(0, f.seek(0, 2) - 16384))
+            end = f.seek(0, 2)
+            f.seek(max(since, end - 65536))
             tail = f.read().decode(errors="replace")
     except OSError:
         return None
-    found = _ROOT_CAUSE.findall(tail)
-    return (int(found[-1][0]), int(found[-1][1])) if found else None
+    report = tail.rpartition("ChildFailedError")[2] if "ChildFailedError" in tail else ""
+    found = [(int(r), int(c)) for r, c in _FAILURE.findall(report)]
+    # SIGTERM is what the agent sends the survivors: another signal (SIGKILL) is the cause.
+    killed = [f for f in found if f[1] < 0 and f[1] != -signal.SIGTERM]
+    ranked = killed or [f for f in found if f[1] < 0] or found
+    return ranked[0] if ranked else None
 
 
 class RankFailed(TuituneError):
