@@ -72,16 +72,21 @@ def cmd_gpus(args: argparse.Namespace) -> int:
         with open(args.record, "w", encoding="utf-8") as f:
             json.dump(record(nvml_source()), f, indent=2)
     report = read_gpus(nvml_source())
+    from tuitune.cli.plan_gpus import gpus_json, visibility_line
+    from tuitune.hardware.visible import visible_gpus
+
     if args.json:
-        print(json.dumps(report.to_dict()))
+        print(json.dumps(gpus_json(report)))
         return 0
     if report.cpu_only:
         print(f"No GPU: {report.cpu_only_reason}.")
         print("tuitune will train on the CPU: fine for the demo and tiny models, slow for anything else.")
         return 0
+    visible = visible_gpus(report)
     for gpu in report.gpus:
         cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else "?"
         print(f"GPU {gpu.index}  {gpu.name}  (compute {cc}, bf16 {'yes' if gpu.bf16 else 'no'})")
+        print(f"  uuid         {gpu.uuid or '?'} ({visibility_line(visible, gpu)})")
         print(f"  memory       {_gib(gpu.memory_free)} free of {_gib(gpu.memory_total)} ({_gib(gpu.memory_used)} used)")
         power = f"{gpu.power_draw_w:.0f} W of {gpu.power_limit_w:.0f} W" if gpu.power_draw_w is not None else "n/a"
         temp = f"{gpu.temperature_c} °C" if gpu.temperature_c is not None else "n/a"
@@ -89,6 +94,8 @@ def cmd_gpus(args: argparse.Namespace) -> int:
         for p in gpu.processes:
             used = _gib(p.used_bytes) if p.used_bytes is not None else "? GiB"
             print(f"  process      {p.pid} {p.name or '?'} holds {used}")
+    for note in visible.notes:
+        print(f"note: {note}")
     print(f"driver {report.driver_version or '?'}, CUDA driver {report.cuda_driver_version or '?'}")
     return 0
 
@@ -146,11 +153,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
                            activation_offloading=args.activation_offloading,
                            stage=args.stage, precompute_ref=args.precompute_ref, calibration=calibration)
         chosen, data, show = result.chosen, result.to_dict(), _print_recommendation  # type: ignore[assignment]
+        if args.gpu_gb is None:  # several visible cards: how to spread the run over them
+            from tuitune.cli.plan_gpus import layout
+
+            spread = layout(report, shape, seq_len=planned.seq_len, target_batch=args.target_batch, compute=compute,
+                            stage=args.stage)
+            if spread is not None:
+                data["layout"] = spread.to_dict()
     if args.data:
         data["data"] = {"path": args.data, "tokens_p99": (tokens or {}).get("p99"), "tokens_max": (tokens or {}).get("max"),
                         "planned_seq_len": chosen.setup.seq_len if chosen is not None else None, "note": note}
     if not args.json:
         show(args.model, shape, gpu_text, result)
+        if "layout" in data:
+            from tuitune.cli.plan_gpus import print_layout
+
+            print_layout(spread)
         if note:
             print(f"data    {note}")
     if args.probe:

@@ -48,6 +48,9 @@ class Estimate:
     ``calibration`` term is the change it made."""
     host_bytes: int = 0
     """Pinned CPU RAM the offloaded activations take (``Setup.activation_offloading``); not in the peak."""
+    terms: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Every phase's terms (bytes), before slack and context: what the per-GPU estimates of
+    several-GPU runs reshape (hardware/multi_gpu.py)."""
 
     @property
     def peak_bytes(self) -> int:
@@ -192,6 +195,7 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
         breakdown["cuda_context"] = CUDA_CONTEXT_BYTES
     result = Estimate(setup, shape.total_params, trainable, phase, breakdown,
                       {k: int(v) for k, v in totals.items()}, gpu_bytes, margin)
+    result.terms = {name: {k: int(math.ceil(v)) for k, v in terms.items() if v} for name, terms in phases.items()}
     result.host_bytes = int(math.ceil(act["host"]))
     result.notes = _notes(setup, state, result.host_bytes)
     correction = calibration.for_method(setup.method) if calibration and setup.device == "cuda" else None

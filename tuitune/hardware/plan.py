@@ -37,12 +37,17 @@ def parse_targets(text: str | list[str]) -> str | tuple[str, ...]:
 
 
 def detect_gpu(report: GpuReport | None = None) -> tuple[int | None, bool, str]:
-    """(usable bytes, bf16 support, how it was found) for the first GPU; usable = NVML free memory,
+    """(usable bytes, bf16 support, how it was found) for the first visible GPU; usable = NVML free memory,
     which already leaves out what other programs hold."""
+    from tuitune.hardware.visible import visible_gpus
+
     report = report or read_gpus()
     if report.cpu_only:
         return None, False, f"no GPU: {report.cpu_only_reason}"
-    gpu = report.gpus[0]
+    seen = visible_gpus(report).gpus  # the first card CUDA will train on, matched by UUID
+    if not seen:
+        return None, False, f"no GPU: CUDA_VISIBLE_DEVICES hides all {len(report.gpus)}"
+    gpu = seen[0]
     others = f", {_gib(gpu.memory_used)} used by others" if gpu.memory_used > 0.02 * gpu.memory_total else ""
     return gpu.memory_free, gpu.bf16, f"{gpu.name}: {_gib(gpu.memory_free)} free of {_gib(gpu.memory_total)}{others}"
 

@@ -282,6 +282,18 @@ class TrainSection(_Section):
     oom_retries: int = Field(3, ge=0, le=10)
     """With on_oom = "retry": give up after this many halvings."""
 
+    distributed: Literal["auto", "none", "ddp", "fsdp", "deepspeed"] = "auto"
+    """Train on several processes (one per GPU) through accelerate (docs/distributed.md): `ddp`
+    keeps a full copy of the model on each GPU (fastest when one GPU fits the run); `fsdp` shards
+    weights, gradients and optimizer state across the GPUs (for a model one GPU cannot hold,
+    QLoRA included); `deepspeed` does the same with ZeRO-3 (needs the `deepspeed` package).
+    `none`: one process. `auto`: one process when one GPU fits and it is the only one, DDP when
+    it fits and there are more, FSDP when it fits only sharded; always one process on the CPU."""
+
+    num_processes: int | None = Field(None, ge=1, le=1024)
+    """Processes to train with when `distributed` is not `none` (`auto`, or left out: one per
+    visible GPU, as `CUDA_VISIBLE_DEVICES` allows). On the CPU give it explicitly (gloo)."""
+
     longest_first: bool = False
     """Start each epoch with the longest examples (batches grouped by length), so that a batch
     that does not fit fails in the first minute, not hours in. SFT only."""
@@ -296,7 +308,8 @@ class TrainSection(_Section):
                              "reports it for SFT runs); set it to 'auto' or false in this DPO preset")
         return self
     _auto_means_none = field_validator(
-        "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", mode="before"
+        "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", "num_processes",
+        mode="before"
     )(lambda value: _auto(value))
 
 

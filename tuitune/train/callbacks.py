@@ -17,6 +17,7 @@ from tuitune.events import EventWriter
 from tuitune.runs.checkpoints import mark_complete
 from tuitune.runs.eta import EtaClock
 from tuitune.runs.store import RunDir
+from tuitune.train.ranks import any_rank, memory_per_rank, world_size
 from tuitune.train.stop import stop_requested  # noqa: F401 - re-exported for the trainers
 
 _STEP_KEYS = {
@@ -69,6 +70,9 @@ class EventCallback(TrainerCallback):
             return
         if "loss" not in logs:
             return
+        per_rank = _per_rank_memory()  # a collective with several processes: every rank calls it
+        if not state.is_world_process_zero:
+            return
         now = time.monotonic()
         step = state.global_step
         fields = {name: logs[key] for key, name in _STEP_KEYS.items() if key in logs}
@@ -85,12 +89,12 @@ class EventCallback(TrainerCallback):
                 fields["eta_s"] = round(eta, 1)
         self._last_time, self._last_step = now, step
         self._last_tokens = logs.get("num_tokens", self._last_tokens)
-        self.events.emit("step", step=step, total_steps=state.max_steps, **fields, **_vram())
+        self.events.emit("step", step=step, total_steps=state.max_steps, **fields, **_vram(), **per_rank)
         self.run.update_state(step=step, loss=logs["loss"])
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if not checkpoint.is_dir():
+        if not state.is_world_process_zero or not checkpoint.is_dir():
             return
         mark_complete(checkpoint, state.global_step)
         self.run.update_state(last_checkpoint=checkpoint.name, step=state.global_step)
@@ -104,7 +108,10 @@ class StopCallback(TrainerCallback):
         self.run = run
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if stop_requested.is_set() and not control.should_training_stop:
+        # With several processes, every rank must stop at the same step (a checkpoint is a
+        # collective): they agree here, one tiny all-reduce per step, only then.
+        if any_rank(stop_requested.is_set(), args.device) and not control.should_training_stop:
+            stop_requested.set()
             self.run.update_state(status="stopping")
             control.should_save = True
             control.should_training_stop = True
@@ -117,6 +124,14 @@ def _eval_every(args: Any, max_steps: int) -> int | None:
     if getattr(strategy, "value", strategy) != "steps" or not every:
         return None
     return max(1, math.ceil(every * max_steps)) if every < 1 else int(every)  # a float below 1: a share of the run
+
+
+def _per_rank_memory() -> dict[str, Any]:
+    """``world_size``, and each rank's allocator counters, on a run of several processes."""
+    if world_size() == 1:
+        return {}
+    memory = memory_per_rank()
+    return {"world_size": world_size(), **({"vram_per_rank": memory} if memory else {})}
 
 
 def _vram() -> dict[str, Any]:

@@ -16,6 +16,7 @@ from tuitune.preset import Preset
 from tuitune.preset.guidance import Guidance
 from tuitune.runs.checkpoints import checkpoint_step, latest_checkpoint
 from tuitune.runs.store import RunDir
+from tuitune.train import ranks
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
 from tuitune.train.guided import guide
 from tuitune.train.probes import ProbeCallback, probe_prompts
@@ -57,6 +58,9 @@ class Session:
 def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder,
           make_probes: ProbeMaker | None = None) -> Session:
     """Prepare the data, encode it, load the model; everything up to building the trainer."""
+    # Several processes: rank 0 cleans the data and chooses the guided settings first, the
+    # others then find them (the data cache, guidance.json) instead of racing to write them.
+    ranks.others_wait()
     source = model_source(preset.model.path)
     trust = preset.model.trust_remote_code
     tokenizer = load_tokenizer(source, trust)
@@ -84,6 +88,7 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder,
         gradient_checkpointing=hw.gradient_checkpointing,
         stage=preset.train.stage,
     )
+    ranks.main_done()
     available = Available.detect()
     attention = choose_attention(preset.train, device=hw.device, precision=hw.precision, available=available)
     model = load_model(source, hw, trust, allow_pickle=preset.model.allow_pickle, attn_implementation=attention[0])
@@ -92,11 +97,11 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder,
     resume_from = latest_checkpoint(run.checkpoints)
     if resume_from is not None:
         events.emit("status", status="resuming", checkpoint=str(resume_from), step=checkpoint_step(resume_from))
-    if make_probes is not None:
+    if make_probes is not None and ranks.probes_here():
         probes = make_probes(run, events, tokenizer, preset, train, val)
     else:
         prompts = probe_prompts(preset.eval.probes, preset.data.system_prompt, _conversations(val),
-                                _conversations(train), preset.eval.probe_count or 0)
+                                _conversations(train), preset.eval.probe_count or 0) if ranks.probes_here() else []
         probes = ProbeCallback(run, events, tokenizer, prompts, preset.eval.probe_tokens)
     early = bool(preset.eval.early_stopping) and val_ds is not None
     return Session(run, preset, events, source, tokenizer, hw, model, train_ds, val_ds, resume_from,
@@ -137,8 +142,10 @@ def finish(session: Session, trainer: Any) -> str:
     session.run.update_state(weights=weights)
     full = session.hw.method == "full"
     out = session.run.model if full else session.run.adapter
+    ranks.prepare_final_save(trainer)  # FSDP: the full state dict, which the export merges from
     trainer.save_model(str(out))
-    session.tokenizer.save_pretrained(str(out))
+    if ranks.is_main():
+        session.tokenizer.save_pretrained(str(out))
     session.events.emit("saved", path=str(out), kind="model" if full else "adapter", sync=True, weights=weights)
     session.probes.finish(trainer.model, weights["step"], weights["text"])
     return "done"
@@ -149,7 +156,7 @@ def record_calibration(s: Session) -> dict | None:
     ``$TUITUNE_HOME/calibration/runs.jsonl`` (hardware/calibration.py), for later plans on this
     card. Best effort: a failure here is a warning, never the run's failure."""
     measured = s.memory.measured if s.memory is not None else None
-    if s.hw.device != "cuda" or not measured:
+    if s.hw.device != "cuda" or not measured or ranks.world_size() > 1:  # calibrated for one process
         return None  # the CPU has no card to calibrate, and no CUDA counters
     try:
         from tuitune.events import iter_type, read_events

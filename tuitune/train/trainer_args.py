@@ -54,6 +54,9 @@ def common_args(run: RunDir, preset: Preset, hw: Hardware, has_validation: bool)
         # Collating pre-tokenized rows takes well under a millisecond a batch: loader processes
         # would only compete with the CPU's compute and catch the terminal's Ctrl-C.
         dataloader_num_workers=0,
+        # DDP (train.distributed): every trained parameter gets a gradient each step, so the
+        # extra autograd traversal that finds unused ones would be pure cost.
+        ddp_find_unused_parameters=False,
     )
 
 

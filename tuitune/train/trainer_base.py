@@ -28,6 +28,7 @@ from transformers.trainer_utils import rotate_checkpoints
 
 from tuitune.runs import faults
 from tuitune.runs.checkpoints import STAGING, CheckpointSaveError, fsync_dir, fsync_tree, latest_checkpoint, mark_complete
+from tuitune.train.ranks import barrier
 
 if TYPE_CHECKING:  # the mixin's super() is transformers' Trainer
     from transformers import Trainer as _TrainerBase
@@ -55,22 +56,33 @@ class AtomicCheckpoints(_TrainerBase):
         return super().training_step(model, inputs, *args, **kwargs)
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        # Several processes: each rank writes its part (its RNG state; its shard under FSDP) into
+        # the same staging folder; rank 0 alone clears it first and, once all have written,
+        # marks and renames it.
+        main = self.is_world_process_zero()
         root = Path(self.args.output_dir)
         name = f"checkpoint-{self.state.global_step}"
         staging = root / STAGING
-        shutil.rmtree(staging, ignore_errors=True)
+        if main:
+            shutil.rmtree(staging, ignore_errors=True)
+        barrier()
         self.args.output_dir = str(staging)
         try:
             super()._save_checkpoint(model, trial)
+            barrier()
             staged = staging / name
-            self._point_best_at_final_folder(root, staged)
-            mark_complete(staged, self.state.global_step)
-            fsync_tree(staged)
+            if main:
+                self._point_best_at_final_folder(root, staged)
+                mark_complete(staged, self.state.global_step)
+                fsync_tree(staged)
         except Exception as e:  # noqa: BLE001 - not only OSError: `tokenizers` reports a full disk as a bare Exception
             shutil.rmtree(staging, ignore_errors=True)  # frees the space a failed save took
             raise CheckpointSaveError(_explain_save_error(root, name, e)) from e
         finally:
             self.args.output_dir = str(root)
+        if not main:
+            barrier()  # the checkpoint is in place before any rank goes on
+            return
         target = root / name
         if target.exists():  # saved again at the same step (a stop right after a periodic save)
             shutil.rmtree(target)
@@ -81,6 +93,7 @@ class AtomicCheckpoints(_TrainerBase):
             output_dir=str(root), save_total_limit=self.args.save_total_limit,
             best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False,
         )
+        barrier()
 
     def _point_best_at_final_folder(self, root: Path, staged: Path) -> None:
         """The Trainer looks for the best checkpoint beside the one it saves — in staging — so its

@@ -23,6 +23,7 @@ from tuitune.events import EventWriter
 from tuitune.runs.store import RunDir, take_run
 from tuitune.runs.workers import EXIT_BUSY
 from tuitune.train import oom
+from tuitune.train.distributed import RanksCrashed, plan_launch, supervise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +65,11 @@ def _run(run: RunDir, events: EventWriter) -> int:
 
     try:
         status = _train(run, events)
+    except RanksCrashed as e:  # a rank of a multi-process run died: crashed, and resumable
+        run.update_state(status="crashed", message=str(e), finished_at=time.time(), pid=None)
+        events.emit("error", sync=True, message=str(e), exception="RanksCrashed")
+        events.emit("finished", sync=True, status="crashed")
+        return 1
     except BaseException as e:  # noqa: BLE001 - every failure must reach the run's record
         message = explain(e)
         traceback.print_exc()
@@ -155,6 +161,9 @@ def _train(run: RunDir, events: EventWriter) -> str:
     from tuitune.models.files import safety_warnings
 
     preset = run.preset()
+    launch = plan_launch(preset)
+    if launch is not None:  # several processes: this worker supervises them (train/distributed.py)
+        return supervise(run, preset, events, launch)
     train = _stage(preset)
     for warning in safety_warnings(preset):
         events.emit("warning", message=warning)

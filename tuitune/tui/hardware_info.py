@@ -21,21 +21,25 @@ def cpu_lines() -> list[str]:
 def gpu_lines() -> list[str]:
     """One line per GPU, or one line saying why training will run on the CPU."""
     try:
-        from tuitune.hardware.nvml import read_gpus
+        from tuitune.hardware.nvml import gpu_report
     except ImportError:
         return ["GPU   detection comes from tuitune.hardware (not in this installation); CPU only"]
     try:
-        report = read_gpus()
+        report = gpu_report()  # NVML, or the recording TUITUNE_NVML_REPLAY names
     except Exception as e:  # noqa: BLE001 - the summary must never take the app down
         return [f"GPU   detection failed ({type(e).__name__}: {e}); CPU only"]
     if not report.gpus:
         return [f"GPU   none: {report.cpu_only_reason or 'no GPU found'}; training runs on the CPU"]
+    from tuitune.hardware.visible import visible_gpus
+
+    visible = visible_gpus(report)  # by UUID: NVML lists the cards CUDA_VISIBLE_DEVICES hides too
     lines = []
     for gpu in report.gpus:
         cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else "?"
+        hidden = "" if visible.cuda_index(gpu) is not None else " (hidden by CUDA_VISIBLE_DEVICES)"
         lines.append(
             f"GPU {gpu.index} {gpu.name}: {gpu.memory_free / 2**30:.1f} of {gpu.memory_total / 2**30:.1f} GiB free, "
-            f"compute {cc}, bf16 {'yes' if gpu.bf16 else 'no'}"
+            f"compute {cc}, bf16 {'yes' if gpu.bf16 else 'no'}{hidden}"
         )
         lines.append(f"      {memory_bar(gpu.memory_used, gpu.memory_total)}{_sensors(gpu)}")
         for p in gpu.processes[:5]:

@@ -177,7 +177,10 @@ def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, allow
             bnb_4bit_quant_storage=compute,
         )
         kwargs["dtype"] = compute
-        kwargs["device_map"] = {"": 0} if hw.device == "cuda" else {"": "cpu"}
+        # Under DDP each rank's own GPU (accelerate set it current); under FSDP each rank loads
+        # to its CPU and FSDP moves its shard over.
+        if not _sharded():
+            kwargs["device_map"] = {"": torch.cuda.current_device()} if hw.device == "cuda" else {"": "cpu"}
     else:
         # Full fine-tuning keeps fp32 master weights; mixed precision autocasts the compute.
         kwargs["dtype"] = torch.float32 if hw.method == "full" or hw.device == "cpu" else hw.dtype
@@ -194,10 +197,15 @@ def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, allow
         model.is_quantized = False
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-    if hw.device == "cuda" and hw.method != "qlora":
+    if hw.device == "cuda" and hw.method != "qlora" and not _sharded():
         model.to("cuda")
     model.config.use_cache = False
     return model
+
+
+def _sharded() -> bool:
+    """A rank of an FSDP or DeepSpeed run (accelerate's launcher says so in the environment)."""
+    return any(os.environ.get(k, "").lower() == "true" for k in ("ACCELERATE_USE_FSDP", "ACCELERATE_USE_DEEPSPEED"))
 
 
 def _has_safetensors(name_or_path: str, allow_pickle: bool = False) -> bool | None:
