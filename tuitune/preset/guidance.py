@@ -13,6 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tuitune.preset.methods import usual_learning_rate
+
 CHARS_PER_TOKEN = 3.6  # English text with BPE tokenizers; only used before a tokenizer is loaded
 TEMPLATE_TOKENS = 12  # chat-template tokens around each turn (ChatML: ~5 per turn, system prompt aside)
 MIN_STEPS = 30  # fewer optimizer steps rarely move an adapter far enough to show
@@ -220,6 +222,11 @@ def _why_no_validation(val_fraction: float, data: DataFacts) -> str:
 
 def learning_rate(method: str, params: int | None, stage: str = "sft") -> tuple[float, str]:
     b = (params or 7e9) / 1e9
+    special = usual_learning_rate(method)  # IA3, prompt and prefix tuning (preset/methods.py)
+    if special and stage == "sft":
+        return special
+    if method == "freeze":
+        method = "full"  # its trained layers are trained in full
     if stage == "dpo":
         if method == "full":
             return 5e-7, "DPO, full fine-tuning: 5e-7 (Zephyr's recipe); DPO moves far with tiny rates"
