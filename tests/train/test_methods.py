@@ -19,6 +19,7 @@ import pytest
 from tests.helpers import read_state, run_dir_from, step_losses, tuitune, write_preset
 
 STEPS = 6
+QUICK = ("-s", "data.val_fraction=0")  # no validation split: each run is only its steps
 CASES = {
     # DoRA, rsLoRA and LoRA+ in one run: three switches of one LoraConfig and its optimizer.
     "dora": {"train": {"method": "lora", "learning_rate": 2e-3},
@@ -28,6 +29,7 @@ CASES = {
     "ia3": {"train": {"method": "ia3", "learning_rate": 3e-2}},
     "prompt": {"train": {"method": "prompt_tuning", "learning_rate": 3e-2}, "lora": {"virtual_tokens": 4},
                "export": {"gguf": ["q8_0"]}},
+    "prefix": {"train": {"method": "prefix_tuning", "learning_rate": 1e-2}, "lora": {"virtual_tokens": 4}},
     "freeze": {"train": {"method": "freeze", "freeze_trainable_layers": 1, "learning_rate": 1e-3}},
 }
 
@@ -54,12 +56,13 @@ def trained(tmp_path_factory, home, base, small_data):
             folder = tmp_path_factory.mktemp(name)
             case = CASES[name]
             preset = write_preset(folder / "p.toml", base, small_data,
-                                  train={"max_steps": STEPS, **case["train"]},
+                                  train={"max_steps": STEPS, "save_steps": STEPS, **case["train"]},
+                                  eval={"probe_count": 0, "general": False},
                                   **{k: v for k, v in case.items() if k != "train"})
             if name == "pissa":
                 runs[name] = _killed_then_resumed(preset, home)
             else:
-                result = tuitune("run", str(preset), "--json", env_home=home)
+                result = tuitune("run", str(preset), *QUICK, "--json", env_home=home)
                 assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
                 runs[name] = run_dir_from(result.stderr)
         return runs[name]
@@ -70,7 +73,7 @@ def trained(tmp_path_factory, home, base, small_data):
 def _killed_then_resumed(preset, home):
     """Killed while writing its last checkpoint (the one before stays whole), then resumed."""
     env = {**os.environ, "TUITUNE_FAULT": f"kill_in_save:step={STEPS}", "TUITUNE_HOME": str(home)}
-    killed = subprocess.run([sys.executable, "-m", "tuitune", "run", str(preset), "--json"], capture_output=True,
+    killed = subprocess.run([sys.executable, "-m", "tuitune", "run", str(preset), *QUICK, "--json"], capture_output=True,
                             text=True, timeout=600, env=env)
     assert killed.returncode == 1, killed.stderr[-3000:]
     run = run_dir_from(killed.stderr)
@@ -120,8 +123,9 @@ def test_method_trains_and_its_result_reloads(name, trained, base):
         assert config["init_lora_weights"] is True and config["r"] == 16
     if name == "ia3":
         assert config["peft_type"] == "IA3" and all(not v.eq(1).all() for v in weights.values())
-    if name == "prompt":
-        assert config["peft_type"] == "PROMPT_TUNING" and weights["prompt_embeddings"].shape[0] == 4
+    if name in ("prompt", "prefix"):
+        assert config["peft_type"] == CASES[name]["train"]["method"].upper()
+        assert weights["prompt_embeddings"].shape[0] == 4
     # The adapter changes what the model says about a prompt.
     import torch
 

@@ -88,7 +88,7 @@ def freeze_layers(train: Any) -> int | None:
     """How many of the last decoder layers method freeze trains: the preset's, or the default
     when it names no modules either; None when only named modules train."""
     if train.freeze_trainable_layers is not None:
-        return train.freeze_trainable_layers
+        return int(train.freeze_trainable_layers)
     return None if train.freeze_trainable_modules else DEFAULT_FREEZE_LAYERS
 
 

@@ -70,11 +70,10 @@ def prepare_model(model: Any, preset: Preset, hw: Hardware) -> None:
     """Before the trainer is built: method freeze switches gradients off outside the trained part."""
     if hw.method != "freeze":
         return
+    # The frozen layers' input needs no gradient: transformers 5 and TRL checkpoint with
+    # use_reentrant=False, which trains a checkpointed layer whatever its input (the reentrant
+    # variant would not, and enable_input_require_grads would make every frozen layer keep its graph).
     trained = freeze(model, freeze_layers(preset.train), preset.train.freeze_trainable_modules)
-    if hw.gradient_checkpointing:
-        # The frozen embeddings give the first trained layer an input without a gradient; a
-        # checkpointed layer would then recompute nothing and train nothing.
-        model.enable_input_require_grads()
     if not trained:
         from tuitune.errors import TuituneError
 

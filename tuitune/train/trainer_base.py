@@ -96,7 +96,7 @@ class AtomicCheckpoints(_TrainerBase):
     loraplus_ratio: float | None = None  # [lora] lora_plus_ratio, set by train/peft_methods.py
 
     def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
-        if self.loraplus_ratio and self.optimizer is None:
+        if self.loraplus_ratio and getattr(self, "optimizer", None) is None:
             from tuitune.train.peft_methods import loraplus_optimizer
 
             self.optimizer = loraplus_optimizer(self.model, self.args, self.loraplus_ratio)
