@@ -179,3 +179,20 @@ def test_prompt_tuning_export_is_refused_and_skipped_after_training(trained, hom
     assert result.returncode == 2, result.stdout + result.stderr
     assert "cannot be exported to GGUF" in result.stderr and "virtual tokens" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_prompt_tuning_chats_through_its_adapter(trained, home, monkeypatch):
+    """`tuitune chat RUN` on a run without a GGUF loads the adapter in the transformers worker."""
+    run = trained("prompt")
+    monkeypatch.setenv("TUITUNE_HOME", str(home))
+    from tuitune.chat.serve import load
+    from tuitune.chat.targets import resolve
+
+    target = resolve(str(run))
+    assert target.gguf is None and target.worker == run
+    model, tokenizer, name = load(run, base_only=False)
+    assert name.endswith("(adapter)") and type(model).__name__ == "PeftModelForCausalLM"
+    ids = tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True,
+                                        return_tensors="pt", return_dict=True)
+    out = model.generate(**ids, max_new_tokens=4, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    assert out.shape[1] > ids["input_ids"].shape[1]

@@ -22,6 +22,8 @@ REWRITING_INITS = ("pissa", "olora")
 """LoRA inits that move the adapter's start out of the base weights (the base is changed too):
 the saved adapter is converted back to a plain LoRA delta on the original base."""
 DEFAULT_FREEZE_LAYERS = 2  # LLaMA-Factory's `freeze_trainable_layers` default
+PROMPT_PADDING_FREE = ("prompt and prefix tuning: PEFT drops the position ids of a padding-free row, so "
+                       "examples laid end to end would attend to each other")
 
 NOT_EXPORTABLE = (
     "{method} learns virtual tokens that are fed to the model with every input; a GGUF holds only "
@@ -77,6 +79,9 @@ def problems(preset: Any) -> list[str]:
     if freeze_keys and method != "freeze":
         out.append(f"{', '.join('train.' + k for k in freeze_keys)} choose what method \"freeze\" trains; "
                    f"this preset's train.method is {method!r}: remove them or set method = \"freeze\"")
+    if method in PROMPT_METHODS and (t.packing or t.padding_free is True):
+        out.append(f"train.method {method!r} with train.packing or train.padding_free = true: {PROMPT_PADDING_FREE}; "
+                   "set them to false (padding_free = \"auto\" turns it off for this method)")
     if method in PROMPT_METHODS and t.stage != "sft":
         out.append(f"train.method {method!r} trains with stage 'sft' only (the preference trainers compare "
                    "the model with itself with the adapter off, which virtual tokens do not survive); "
