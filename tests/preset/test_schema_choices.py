@@ -15,7 +15,7 @@ from tuitune.preset.keys import choices, default
 
 
 def test_choices_read_the_literals_of_a_key_in_schema_order():
-    assert choices("train.method") == ("auto", "full", "lora", "qlora")
+    assert choices("train.method") == ("auto", "full", "lora", "qlora", "ia3", "prompt_tuning", "prefix_tuning", "freeze")
     assert choices("train.stage") == ("sft", "dpo", "cpt")
     assert choices("data.on_error") == ("fail", "skip")
     assert choices("export.gguf") == typing.get_args(schema.GgufType)  # a list of a Literal: its items
@@ -62,7 +62,8 @@ def test_the_data_layer_knows_every_format_and_stage_the_schema_allows():
 def test_the_planner_compares_the_presets_methods_and_knows_its_optimizers():
     from tuitune.hardware import recommend, setup
 
-    assert setup.METHODS == ("full", "lora", "qlora")
+    assert setup.METHODS == ("full", "lora", "qlora", "ia3", "prompt_tuning", "prefix_tuning", "freeze")
+    assert setup.AUTO_METHODS == ("full", "lora", "qlora")  # what `method = "auto"` chooses among
     assert setup.OPTIMIZERS == choices("train.optimizer")
     assert set(recommend.NAMES) == set(setup.METHODS)
     plain = setup.Setup("lora")
@@ -112,7 +113,8 @@ def test_plan_flags_take_the_schema_values(capsys):
     from tuitune.cli.hardware import main
 
     assert main(["plan", "--model", "x", "--method", "auto"]) == 2
-    assert "invalid choice: 'auto' (choose from 'full', 'lora', 'qlora')" in capsys.readouterr().err
+    assert ("invalid choice: 'auto' (choose from 'full', 'lora', 'qlora', 'ia3', 'prompt_tuning', 'prefix_tuning', "
+            "'freeze')") in capsys.readouterr().err
     assert main(["plan", "--help"]) == 0
     shown = " ".join(capsys.readouterr().out.split())
     assert ", ".join(choices("train.optimizer")) in shown and "(default sft)" in shown

@@ -450,3 +450,23 @@ async def test_f2_edits_the_preset_as_toml_validated_live_with_tuitune_checks_er
         await until(pilot, lambda: not screen.editing and screen.query_one("#f-train-max_steps", Input).value == "7",
                     what="the edit in the form")
         assert "max_steps = 7" in toml_shown(screen)
+
+
+@pilot_test
+async def test_the_method_step_offers_every_method_and_says_what_it_exports():
+    app = TuituneApp()
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await open_form(app, pilot)
+        await go_to(pilot, screen, "step-method")
+        method = screen.query_one("#f-train-method", Select)
+        offered = [value for _, value in method._options]
+        for name in ("ia3", "prompt_tuning", "prefix_tuning", "freeze"):
+            assert name in offered
+        screen.query_one("#f-train-learning_rate", Input).value = "auto"  # the demo sets LoRA's rate
+        method.value = "prompt_tuning"
+        await until(pilot, lambda: "no GGUF export" in text_of(screen, "#method-note"), what="the method's note")
+        assert "learning rate 0.03" in text_of(screen, "#method-note")
+        assert 'method = "prompt_tuning"' in toml_shown(screen)
+        method.value = "ia3"
+        await until(pilot, lambda: "learning rate 0.003" in text_of(screen, "#method-note"), what="IA3's rate")
+        assert "no GGUF export" not in text_of(screen, "#method-note")

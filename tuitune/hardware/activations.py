@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from tuitune.hardware.method_terms import extra_bytes_per_token, trained_layers
 from tuitune.hardware.setup import Setup
 from tuitune.hardware.shapes import Linear, ModelShape
 
@@ -26,7 +27,7 @@ OFFLOAD_IN_FLIGHT_TENSORS = 2
 def lora_modules(shape: ModelShape, setup: Setup) -> list[Linear]:
     """The projections of one layer that get an adapter."""
     layer = shape.linears()
-    if setup.method == "full":
+    if setup.method not in ("lora", "qlora"):  # full and freeze train the weights; the rest no projection
         return []
     targets = setup.lora_targets
     if targets == "all-linear":
@@ -54,7 +55,7 @@ def layer_bytes_per_token(shape: ModelShape, setup: Setup) -> float:
     """
     h, i, q = shape.hidden_size, shape.intermediate_size, shape.q_dim
     c, r = setup.c, setup.residual_bytes
-    full = setup.method == "full"
+    full = setup.method in ("full", "freeze")  # freeze: its trained layers keep what full keeps
     attention = attention_impl(shape, setup)
     # Without native GQA (a padding mask is present) HF's sdpa/eager repeat k and v to all heads.
     kv = shape.kv_dim if attention == "flash_attention_2" else q
@@ -112,7 +113,7 @@ def layer_bytes_per_token(shape: ModelShape, setup: Setup) -> float:
     total += (2 if setup.liger else 3) * c * i + inputs(("down_proj",), i, c)
     if shape.norms_per_layer == 4:  # Gemma 2's post-attention / post-MLP norms on the branches
         total += 2 * norm()
-    return total
+    return total + extra_bytes_per_token(shape, setup, lora_modules(shape, setup))  # DoRA, IA3
 
 
 def _lora_bytes(d_in: int, x_bytes: int, setup: Setup) -> tuple[float, bool]:
@@ -135,7 +136,8 @@ def activation_bytes(shape: ModelShape, setup: Setup) -> dict[str, float]:
     while the top decoder layer's backward runs (what the layers below still keep, its recomputed
     activations under checkpointing, the gradient temporaries); ``host``: the CPU memory offloaded
     activations take (0 without offloading)."""
-    n, layers = setup.tokens, shape.num_layers
+    # Method freeze: the frozen layers below the trained ones run without keeping anything.
+    n, layers = setup.tokens, trained_layers(shape, setup)
     h, i, r, c = shape.hidden_size, shape.intermediate_size, setup.residual_bytes, setup.c
     per_layer = layer_bytes_per_token(shape, setup) * n
     # Final norm (fp32 copy + output) and the hidden states the LM head keeps.

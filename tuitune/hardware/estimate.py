@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tuitune.hardware import method_terms
 from tuitune.hardware.activations import activation_bytes, lora_modules, loss_bytes
 from tuitune.hardware.setup import Setup
 from tuitune.hardware.shapes import ModelShape
@@ -98,6 +99,9 @@ def gb(n: float) -> float:
 def trainable_params(shape: ModelShape, setup: Setup) -> int:
     if setup.method == "full":
         return shape.total_params
+    other = method_terms.trainable(shape, setup, lora_modules(shape, setup))
+    if other is not None:
+        return other
     r = setup.lora_r
     return shape.num_layers * sum(r * (lin.d_in + lin.d_out) for lin in lora_modules(shape, setup))
 
@@ -131,10 +135,15 @@ def optimizer_bytes(shape: ModelShape, setup: Setup, trainable: int) -> tuple[fl
 
 
 def _matrices(shape: ModelShape, setup: Setup) -> list[tuple[int, int]]:
-    if setup.method == "full":
-        mats = [(lin.d_in, lin.d_out) for lin in shape.linears()] * shape.num_layers
+    if setup.method in ("full", "freeze"):
+        layers = method_terms.trained_layers(shape, setup)
+        mats = [(lin.d_in, lin.d_out) for lin in shape.linears()] * layers
+        if setup.method == "freeze":
+            return mats
         mats.append((shape.vocab_size, shape.hidden_size))
         return mats
+    if setup.method not in ("lora", "qlora"):  # vectors and embeddings: Adafactor keeps them whole
+        return [(1, method_terms.trainable(shape, setup, []) or 1)]
     r = setup.lora_r
     mods = lora_modules(shape, setup) * shape.num_layers
     return [(r, lin.d_in) for lin in mods] + [(lin.d_out, r) for lin in mods]
@@ -145,9 +154,10 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
     """Peak memory of ``setup`` on ``shape``, phase by phase; see the module docstring. With
     ``calibration`` (past runs on this card), the torch-reserved part is scaled as they measured."""
     full = setup.method == "full"
+    whole = full or setup.method == "freeze"  # a whole model in fp32; no adapter
     trainable = trainable_params(shape, setup)
     weights = weight_bytes(shape, setup)
-    adapter = 0 if full else trainable * setup.adapter_bytes
+    adapter = 0 if whole else trainable * setup.adapter_bytes
     grads = trainable * setup.trainable_bytes
     state, step_temp = optimizer_bytes(shape, setup, trainable)
     dpo = setup.stage == "dpo"
@@ -159,24 +169,26 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
     # Autocast caches a compute-dtype copy of each fp32 weight it casts, until the forward ends.
     autocast_copies = 0.0
     if setup.uses_autocast and setup.trainable_bytes != setup.c:
-        autocast_copies = setup.c * (shape.linear_params if full else trainable)
+        autocast_copies = setup.c * (shape.linear_params if full else trainable)  # only trained weights are cached
     dequant = 0.0
     if setup.method == "qlora":  # bitsandbytes dequantizes one projection at a time
         dequant = setup.c * max(lin.d_in * lin.d_out for lin in shape.linears())
 
+    dora = method_terms.dora_norm_buffers(shape, setup, lora_modules(shape, setup))
     base = {"weights": weights, "adapter": adapter, "optimizer_state": state}
     reference = dpo and not setup.precompute_ref
-    if reference and full:
+    if reference and whole:
         # A frozen copy of the starting model, in the compute dtype (LoRA's reference is the same
         # weights with the adapter off: nothing extra).
         base["reference_weights"] = shape.total_params * setup.c
     phases = {
         "forward": {**base, "gradients": grads_between, "autocast_copies": autocast_copies,
-                    "activations": act["saved"], "loss_buffers": loss["forward"], "dequant_buffers": dequant},
+                    "activations": act["saved"], "loss_buffers": loss["forward"], "dequant_buffers": dequant,
+                    "dora_buffers": dora},
         "loss_backward": {**base, "gradients": grads_between, "activations": act["saved"],
                           "loss_buffers": loss["backward"], "dequant_buffers": dequant},
         "layer_backward": {**base, "gradients": grads, "activations": act["backward"],
-                           "dequant_buffers": dequant},
+                           "dequant_buffers": dequant, "dora_buffers": dora if setup.grad_checkpointing else 0},
         "optimizer_step": {**base, "gradients": grads, "optimizer_temp": step_temp},
     }
     if reference:
@@ -224,6 +236,15 @@ def _notes(setup: Setup, state: float, host: int = 0) -> list[str]:
                      "adapters in bf16 as TRL casts them")
     if setup.method == "lora" and setup.adapter_bytes == 4:
         notes.append("LoRA: adapters in fp32 (PEFT upcasts them), base weights 16-bit and frozen")
+    if setup.dora:
+        notes.append("DoRA: a magnitude vector per adapted projection; each keeps its base and LoRA outputs "
+                     "for the magnitude's gradient, and the column norm builds the full weight once per projection")
+    if setup.method == "freeze":
+        notes.append(f"freeze: fp32 weights as full; gradients, AdamW states and activations for the last "
+                     f"{setup.trainable_layers} layers only")
+    if setup.method in ("ia3", "prompt_tuning", "prefix_tuning"):
+        notes.append(f"{setup.method.replace('_', ' ')}: base weights 16-bit and frozen; a few thousand trained "
+                     "values, but the activations of every layer are kept for the backward")
     if setup.method == "full" and setup.weight_bytes == 4:
         notes.append("full: fp32 master weights, gradients and AdamW states with bf16 autocast, as tuitune loads them")
     return notes

@@ -15,6 +15,7 @@ from tuitune.hardware.recommend import Recommendation, recommend
 from tuitune.hardware.setup import ATTENTIONS, DTYPE_BYTES, Setup, padding_free_mask_fits
 from tuitune.hardware.shapes import ModelShape
 from tuitune.models.ref import ModelRef
+from tuitune.preset.methods import freeze_layers
 
 if TYPE_CHECKING:
     from tuitune.hardware.calibration import Calibration
@@ -119,6 +120,9 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
         # `auto` needs the GPU's size: see offloading_estimates.
         activation_offloading=t.activation_offloading is True,
         stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
+        dora=lora.use_dora, virtual_tokens=lora.virtual_tokens,
+        # Named modules only (no layer count): planned as one trained layer, the least they can be.
+        trainable_layers=freeze_layers(t) or 1,
     )
 
 

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from tuitune.hardware.errors import PlannerError
 from tuitune.hardware.estimate import Estimate, GiB, estimate
-from tuitune.hardware.setup import METHODS, Setup
+from tuitune.hardware.setup import AUTO_METHODS, METHODS, Setup
 from tuitune.hardware.shapes import ModelShape
 
 if TYPE_CHECKING:
     from tuitune.hardware.calibration import Calibration
 
 DEFAULT_MARGIN = 0.9  # plan to use at most 90% of the GPU: allocator spikes, other programs
-NAMES = {"full": "Full fine-tuning", "lora": "LoRA", "qlora": "QLoRA"}
+NAMES = {"full": "Full fine-tuning", "lora": "LoRA", "qlora": "QLoRA", "ia3": "IA3", "prompt_tuning": "Prompt tuning",
+         "prefix_tuning": "Prefix tuning", "freeze": "Freeze-tuning"}
 
 
 def setup_settings(s: Setup) -> dict[str, Any]:
@@ -89,7 +90,7 @@ def recommend(
     grad_checkpointing: bool | None = None,
     activation_offloading: bool | None = None,
     attention: str = "auto",
-    methods: tuple[str, ...] = METHODS,
+    methods: tuple[str, ...] = AUTO_METHODS,
     compute: str = "bf16",
     margin: float = DEFAULT_MARGIN,
     stage: str = "sft",

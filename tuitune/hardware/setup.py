@@ -14,6 +14,8 @@ from tuitune.preset.keys import choices, default
 # The methods the planner compares, in the order it prefers them: the preset's, less `auto`
 # (which asks the planner to choose). The optimizers and stages it knows are the preset's too.
 METHODS: tuple[str, ...] = tuple(m for m in choices("train.method") if m != "auto")
+# The ones a recommendation chooses among (`method = "auto"`); the rest are asked for by name.
+AUTO_METHODS: tuple[str, ...] = ("full", "lora", "qlora")
 OPTIMIZERS: tuple[str, ...] = choices("train.optimizer")
 STAGES: tuple[str, ...] = choices("train.stage")
 ATTENTIONS: tuple[str, ...] = choices("train.attn_implementation")
@@ -33,7 +35,7 @@ def padding_free_mask_fits(tokens: int, compute_bytes: int, attention: str) -> b
 @dataclass(frozen=True)
 class Setup:
     method: str
-    """full, lora or qlora (:data:`METHODS`)."""
+    """full, lora, qlora, ia3, prompt_tuning, prefix_tuning or freeze (:data:`METHODS`)."""
     seq_len: int = default("train.max_seq_len")
     """Tokens per sequence (the longest batch is padded to it)."""
     batch: int = 1
@@ -75,6 +77,13 @@ class Setup:
     reference forward pass follows the policy's (see docs/planner.md, "DPO")."""
     precompute_ref: bool = False
     """DPO: the reference log-probs were computed before training (no reference pass or copy)."""
+    dora: bool = False
+    """LoRA with DoRA (`lora.use_dora`): a magnitude vector per adapted projection, and the
+    projections' outputs kept for its gradient (hardware/method_terms.py)."""
+    virtual_tokens: int = default("lora.virtual_tokens")
+    """Prompt/prefix tuning: the learned tokens (prompt tuning lengthens every sequence by them)."""
+    trainable_layers: int = 2
+    """Method freeze: how many of the last decoder layers train."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -103,7 +112,7 @@ class Setup:
     @property
     def weight_bytes(self) -> int:
         """Bytes per element of the (unquantized) base weights."""
-        if self.method == "full":
+        if self.method in ("full", "freeze"):  # freeze loads as full: fp32 master weights
             return DTYPE_BYTES[self.weights or "fp32"]
         return self.c
 
@@ -111,12 +120,12 @@ class Setup:
     def adapter_bytes(self) -> int:
         if self.adapter:
             return DTYPE_BYTES[self.adapter]
-        return 4 if self.method == "lora" else self.c
+        return self.c if self.method == "qlora" else 4  # PEFT upcasts adapters of a 16-bit base
 
     @property
     def trainable_bytes(self) -> int:
         """Bytes per trainable parameter (their gradients have the same dtype)."""
-        return self.weight_bytes if self.method == "full" else self.adapter_bytes
+        return self.weight_bytes if self.method in ("full", "freeze") else self.adapter_bytes
 
     @property
     def uses_autocast(self) -> bool:
@@ -131,7 +140,9 @@ class Setup:
 
     @property
     def tokens(self) -> int:
-        return self.batch * self.seq_len
+        # Prompt tuning puts its virtual tokens in front of every sequence (PEFT concatenates them).
+        virtual = self.virtual_tokens if self.method == "prompt_tuning" else 0
+        return self.batch * (self.seq_len + virtual)
 
     def with_(self, **changes) -> Setup:
         return replace(self, **changes)
@@ -146,7 +157,13 @@ class Setup:
         if self.stage != "sft":
             out["stage"] = self.stage
             out["precompute_ref"] = self.precompute_ref
-        if self.method != "full":
+        if self.method == "freeze":
+            out["trainable_layers"] = self.trainable_layers
+        elif self.method in ("prompt_tuning", "prefix_tuning"):
+            out["virtual_tokens"] = self.virtual_tokens
+        elif self.method != "full":
+            if self.dora:
+                out["dora"] = True
             targets = self.lora_targets
             out["lora_r"] = self.lora_r
             out["lora_targets"] = targets if isinstance(targets, str) else list(targets)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tuitune.preset import cpt_rules
+from tuitune.preset.methods import usual_learning_rate
 
 CHARS_PER_TOKEN = 3.6  # English text with BPE tokenizers; only used before a tokenizer is loaded
 TEMPLATE_TOKENS = 12  # chat-template tokens around each turn (ChatML: ~5 per turn, system prompt aside)
@@ -227,6 +228,11 @@ def _why_no_validation(val_fraction: float, data: DataFacts) -> str:
 
 def learning_rate(method: str, params: int | None, stage: str = "sft") -> tuple[float, str]:
     b = (params or 7e9) / 1e9
+    special = usual_learning_rate(method)  # IA3, prompt and prefix tuning (preset/methods.py)
+    if special and stage == "sft":
+        return special
+    if method == "freeze":
+        method = "full"  # its trained layers are trained in full
     if stage == "cpt":
         return cpt_rules.learning_rate(method, params)
     if stage == "dpo":

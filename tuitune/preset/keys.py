@@ -30,7 +30,7 @@ def field_info(key: str) -> FieldInfo:
 
 def choices(key: str) -> tuple[Any, ...]:
     """The values a key allows, in the schema's order, read from the ``Literal`` of its
-    annotation: ``choices("train.method")`` is ``("auto", "full", "lora", "qlora")``; a
+    annotation: ``choices("train.stage")`` is ``("sft", "dpo")``; a
     ``list[Literal[...]]`` gives its items' values, ``Literal["auto"] | bool`` gives
     ``("auto", True, False)``. Every list of allowed values a front or the worker shows or
     checks comes from here, so a value added to the schema is offered everywhere.

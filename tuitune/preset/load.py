@@ -124,6 +124,8 @@ def _describe(err: Mapping[str, Any]) -> str:
     if err["type"] == "missing":
         return f"key {key!r}: required but missing"
     msg = msg.removeprefix("Value error, ")
+    if isinstance(err.get("input"), dict):  # a check across keys, which its message names: no dump of the table
+        return f"key {key!r}: {msg}" if err["loc"] else msg
     return f"key {key!r}: {msg} (got {err.get('input')!r})"
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tuitune.models.ref import ModelRefError, parse_model_ref
+from tuitune.preset.methods import problems as method_problems
 
 GgufType = Literal["f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q4_k_m", "q4_0"]
 GGUF_TYPES: tuple[str, ...] = get_args(GgufType)
@@ -171,9 +172,19 @@ class TrainSection(_Section):
     on plain documents — `data.path` a folder of .txt/.md/.pdf/.jsonl/.parquet files or one of
     them — cut into `max_seq_len` windows, loss on every token (docs/cpt.md)."""
 
-    method: Literal["auto", "full", "lora", "qlora"] = "auto"
+    method: Literal["auto", "full", "lora", "qlora", "ia3", "prompt_tuning", "prefix_tuning", "freeze"] = "auto"
     """`full` updates every weight; `lora` trains a small adapter; `qlora` trains an adapter on a
-    4-bit base. `auto` picks LoRA when the 16-bit model fits comfortably, else QLoRA."""
+    4-bit base. `auto` picks LoRA when the 16-bit model fits comfortably, else QLoRA. Also: `ia3`
+    (learned scales on keys, values and the MLP), `prompt_tuning` / `prefix_tuning` (learned virtual
+    tokens; chat only, no GGUF), `freeze` (full training of the last layers). See docs/methods.md."""
+
+    freeze_trainable_layers: int | None = Field(None, ge=1, le=1024)
+    """With method `freeze`: train the last this many decoder layers in full, the rest frozen
+    (default 2 when `freeze_trainable_modules` is empty too)."""
+
+    freeze_trainable_modules: list[str] = Field(default_factory=list, max_length=256)
+    """With method `freeze`: also train every parameter whose name contains one of these, e.g.
+    ["lm_head"] or ["layers.0.mlp"] (names as in the model's state dict)."""
 
     epochs: float | None = Field(None, gt=0, le=1000)
     """Passes over the training data (ignored when `max_steps` is set). `auto` (or left out):
@@ -324,7 +335,26 @@ class LoraSection(_Section):
     """Dropout on the adapter's input."""
 
     target_modules: Literal["all-linear"] | list[str] = "all-linear"
-    """Layers that get an adapter: `all-linear`, or a list of module names like ["q_proj", "v_proj"]."""
+    """Layers that get an adapter: `all-linear`, or a list of module names like ["q_proj", "v_proj"].
+    For `ia3`, `all-linear` means PEFT's choice for the model (keys, values, the MLP's down projection)."""
+
+    use_dora: bool = False
+    """DoRA: learn each weight's magnitude apart from its direction (LoRA on the direction); closer
+    to full fine-tuning at low ranks, ~20% slower, a little more memory. Merges like LoRA."""
+
+    use_rslora: bool = False
+    """rsLoRA: scale the update by alpha / sqrt(r) instead of alpha / r, so high ranks still learn."""
+
+    init: Literal["gaussian", "pissa", "olora", "loftq"] = "gaussian"
+    """How the adapter starts: `gaussian` (LoRA's: A random, B zero), `pissa` (the weights' principal
+    singular directions; converges faster), `olora` (an orthonormal QR basis), `loftq` (QLoRA only:
+    fitted to the 4-bit base's quantization error). PiSSA and OLoRA are saved as plain LoRA deltas."""
+
+    lora_plus_ratio: float | None = Field(None, gt=0, le=1000)
+    """LoRA+: train the B matrices with this many times the learning rate of A (the paper: 16)."""
+
+    virtual_tokens: int = Field(20, ge=1, le=1024)
+    """Prompt and prefix tuning: how many virtual tokens are learned."""
 
     _auto_means_none = field_validator("r", "alpha", mode="before")(lambda value: _auto(value))
 
@@ -422,7 +452,7 @@ class Preset(_Section):
     """How to train."""
 
     lora: LoraSection = Field(default_factory=LoraSection)
-    """Adapter settings (LoRA and QLoRA)."""
+    """Adapter settings (LoRA and QLoRA; IA3 and prompt tuning use a few)."""
 
     eval: EvalSection = Field(default_factory=EvalSection)
     """Held-out evaluation: early stopping, the best checkpoint, probe prompts."""
@@ -432,6 +462,13 @@ class Preset(_Section):
 
     export: ExportSection = Field(default_factory=ExportSection)
     """What to write after training."""
+
+    @model_validator(mode="after")
+    def _method_keys_agree(self) -> Preset:
+        found = method_problems(self)
+        if found:
+            raise ValueError("; ".join(found))
+        return self
 
     def to_toml_dict(self) -> dict[str, Any]:
         """The preset as a TOML-writable dict (TOML has no null: unset values are left out)."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tuitune.errors import TuituneError
+from tuitune.preset.methods import export_refusal
 
 if TYPE_CHECKING:  # the run store imports pydantic: not before the TUI's first frame
     from tuitune.preset import Preset
@@ -151,6 +152,9 @@ def check_exportable(run: RunDir) -> None:
     status = run.status()
     if status != "done":
         raise ActionRefused(f"run {run.id} is {status}: only finished (done) runs can be exported")
+    refusal = export_refusal(run.read_state().method, run.id)
+    if refusal:
+        raise ActionRefused(f"run {run.id} cannot be exported to GGUF: {refusal}")
 
 
 def delete(run: RunDir, process: subprocess.Popen[bytes] | None = None) -> None:

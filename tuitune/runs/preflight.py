@@ -13,6 +13,7 @@ from tuitune.models.files import check_model_files, safety_warnings
 from tuitune.models.ref import parse_model_ref, unbundle
 from tuitune.preset import Preset
 from tuitune.preset.guidance import DataFacts, Guidance, resolve
+from tuitune.preset.methods import summary as method_summary
 from tuitune.runs.refs import pinned, readable_ref, result_kind, source_run
 
 
@@ -74,6 +75,8 @@ def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None)
         f"lr {lr}, max_seq_len {t.max_seq_len}",
         *(f"warning: {w}" for w in safety_warnings(preset)),
     ]
+    if t.method not in ("auto", "full", "lora", "qlora"):  # the methods of docs/methods.md, in a line
+        lines.insert(3, f"method: {method_summary(t.method)}")
     if guidance is not None:
         lines.append("guided: " + guidance.summary)
         lines += [f"  {line}" for line in guidance.lines()[1:]]

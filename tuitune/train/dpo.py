@@ -21,6 +21,7 @@ from tuitune.events import EventWriter
 from tuitune.preset import Preset
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
+from tuitune.train.peft_methods import after_trainer, prepare_model
 from tuitune.train.trainer_args import common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
 from tuitune.weights.loading import load_model
@@ -98,7 +99,8 @@ def _build_trainer(s: stage.Session) -> Any:
                                allow_pickle=s.preset.model.allow_pickle)
         ref_model.requires_grad_(False)
         ref_model.eval()
-    return trainer_class(PretokenizedDPOTrainer)(
+    prepare_model(s.model, s.preset, hw)
+    trainer = trainer_class(PretokenizedDPOTrainer)(
         model=s.model,
         ref_model=ref_model,
         args=config,
@@ -108,6 +110,8 @@ def _build_trainer(s: stage.Session) -> Any:
         peft_config=peft_config,
         callbacks=s.callbacks(),
     )
+    after_trainer(trainer, s.run.checkpoints, s.preset, hw, resuming=s.resume_from is not None)
+    return trainer
 
 
 def _frozen(hw: Any) -> Any:

@@ -14,11 +14,13 @@ from tuitune.events import EventWriter
 from tuitune.paths import cache_dir
 from tuitune.preset import Preset
 from tuitune.preset.guidance import Guidance
+from tuitune.preset.methods import writes_model
 from tuitune.runs.checkpoints import checkpoint_step, latest_checkpoint
 from tuitune.runs.store import RunDir
 from tuitune.train import ranks
 from tuitune.train.callbacks import EventCallback, StopCallback, stop_requested
 from tuitune.train.guided import guide
+from tuitune.train.peft_methods import save_result
 from tuitune.train.probes import ProbeCallback, probe_prompts
 from tuitune.train.speed import Available, choose_attention, peak_memory_callback
 from tuitune.weights.loading import Hardware, ModelSource, choose_hardware, load_model, load_tokenizer, model_source
@@ -140,10 +142,10 @@ def finish(session: Session, trainer: Any) -> str:
 
     weights = weights_used(trainer.state, session.early)
     session.run.update_state(weights=weights)
-    full = session.hw.method == "full"
+    full = writes_model(session.hw.method)
     out = session.run.model if full else session.run.adapter
     ranks.prepare_final_save(trainer)  # FSDP: the full state dict, which the export merges from
-    trainer.save_model(str(out))
+    save_result(trainer, out, session.run.checkpoints, session.preset, session.hw)
     if ranks.is_main():
         session.tokenizer.save_pretrained(str(out))
     session.events.emit("saved", path=str(out), kind="model" if full else "adapter", sync=True, weights=weights)

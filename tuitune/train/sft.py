@@ -10,10 +10,12 @@ from typing import Any
 from tuitune.data.tokenize import encode_all
 from tuitune.events import EventWriter
 from tuitune.preset import Preset
+from tuitune.runs.checkpoints import latest_checkpoint
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
 from tuitune.train.guided import check_labels
 from tuitune.train.offload import install_host_offload
+from tuitune.train.peft_methods import after_trainer, prepare_model
 from tuitune.train.speed import Available, apply_liger, choose_speed, plan_offloading, speed_report_callback, truncate
 from tuitune.train.trainer_args import common_args, lora_config
 from tuitune.train.trainer_base import trainer_class
@@ -61,6 +63,7 @@ def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer
 
     args = {**common_args(run, preset, hw, val_ds is not None), **speed.sft_config_kwargs(t.max_seq_len)}
     config = SFTConfig(**args, completion_only_loss=False)
+    prepare_model(model, preset, hw)
     trainer = trainer_class(SFTTrainer)(
         model=model,
         args=config,
@@ -70,6 +73,7 @@ def sft_trainer(run: RunDir, preset: Preset, hw: Hardware, model: Any, tokenizer
         peft_config=lora_config(preset, hw),
         callbacks=callbacks,
     )
+    after_trainer(trainer, run.checkpoints, preset, hw, resuming=latest_checkpoint(run.checkpoints) is not None)
     if speed.offload_by == "saved_tensor_hooks":
         install_host_offload(trainer, events)
     trainer.add_callback(speed_report_callback(trainer, events, speed.event_fields(loaded)))

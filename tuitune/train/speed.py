@@ -20,6 +20,7 @@ from typing import Any
 
 from tuitune.hardware.estimate import Estimate, GiB
 from tuitune.hardware.setup import DTYPE_BYTES, padding_free_mask_fits
+from tuitune.preset.methods import PROMPT_METHODS, PROMPT_PADDING_FREE
 from tuitune.weights.loading import ModelLoadError
 
 # Model types whose transformers 5 code builds its mask with `masking_utils.create_causal_mask`
@@ -129,6 +130,8 @@ def choose_speed(train: Any, *, device: str, precision: str, model_type: str | N
     padding_free = train.padding_free
     if packing:
         padding_free, reasons["padding_free"] = True, "packing rows are always padding-free"
+    elif padding_free == "auto" and train.method in PROMPT_METHODS:
+        padding_free, reasons["padding_free"] = False, PROMPT_PADDING_FREE
     elif padding_free == "auto":
         tokens = train.batch_size * train.max_seq_len
         if trust_remote_code or (model_type or "") not in PADDING_FREE_TYPES:

@@ -61,16 +61,7 @@ def common_args(run: RunDir, preset: Preset, hw: Hardware, has_validation: bool)
 
 
 def lora_config(preset: Preset, hw: Hardware) -> Any:
-    """The adapter to train, or None for full fine-tuning."""
-    if hw.method not in ("lora", "qlora"):
-        return None
-    from peft import LoraConfig
+    """The adapter to train (the PEFT config of the method), or None for full and freeze."""
+    from tuitune.train.peft_methods import peft_config
 
-    lora = preset.lora
-    return LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=lora.target_modules,
-        task_type="CAUSAL_LM",
-    )
+    return peft_config(preset, hw)

@@ -106,6 +106,16 @@ class AtomicCheckpoints(_TrainerBase):
             self.state.best_model_checkpoint = str(final)
             self.state.save_to_json(str(staged / TRAINER_STATE_NAME))
 
+    loraplus_ratio: float | None = None  # [lora] lora_plus_ratio, set by train/peft_methods.py
+
+    def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
+        if self.loraplus_ratio and getattr(self, "optimizer", None) is None:
+            from tuitune.train.peft_methods import loraplus_optimizer
+
+            self.optimizer = loraplus_optimizer(self.model, self.args, self.loraplus_ratio)
+            return self.optimizer
+        return super().create_optimizer(*args, **kwargs)
+
     def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
         faults.during_save(self.state.global_step)
         super()._save_optimizer_and_scheduler(output_dir)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tuitune.errors import explain, is_oom
 from tuitune.events import EventWriter
+from tuitune.preset.methods import export_refusal
 from tuitune.runs.store import RunDir, take_run
 from tuitune.runs.workers import EXIT_BUSY
 from tuitune.train import oom
@@ -84,7 +85,10 @@ def _run(run: RunDir, events: EventWriter) -> int:
     run.update_state(status=status, message=done_message, finished_at=time.time(), pid=None)
     extra = {}
     preset = run.preset()
-    if status == "done" and preset.export.gguf:
+    refusal = export_refusal(run.read_state().method, run.id)
+    if status == "done" and preset.export.gguf and refusal:  # prompt/prefix tuning: chat only
+        events.emit("note", sync=True, message=f"no GGUF export after training: {refusal}")
+    elif status == "done" and preset.export.gguf:
         extra["export"] = _export_after_training(run, preset, events)
     if status == "done" and preset.eval.general:
         try:

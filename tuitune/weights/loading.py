@@ -17,6 +17,7 @@ from tuitune.errors import TuituneError
 from tuitune.models.ref import ModelRef, parse_model_ref, unbundle
 from tuitune.models.tokenizer import DEFAULT_CHAT_TEMPLATE
 from tuitune.preset import Preset
+from tuitune.preset.methods import writes_model
 
 
 class ModelLoadError(TuituneError):
@@ -39,7 +40,7 @@ class ModelSource:
 class Hardware:
     device: str  # "cuda" or "cpu"
     precision: str  # "bf16", "fp16" or "fp32"
-    method: str  # "full", "lora" or "qlora"
+    method: str  # a train.method other than "auto" (tuitune.preset.methods)
     gradient_checkpointing: bool
     reason: str
 
@@ -183,7 +184,7 @@ def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, allow
             kwargs["device_map"] = {"": torch.cuda.current_device()} if hw.device == "cuda" else {"": "cpu"}
     else:
         # Full fine-tuning keeps fp32 master weights; mixed precision autocasts the compute.
-        kwargs["dtype"] = torch.float32 if hw.method == "full" or hw.device == "cpu" else hw.dtype
+        kwargs["dtype"] = torch.float32 if writes_model(hw.method) or hw.device == "cpu" else hw.dtype
     if not source.gguf_file:
         kwargs["use_safetensors"] = _has_safetensors(source.name_or_path, allow_pickle)
     try:

@@ -1,8 +1,9 @@
 """Merge a run's result into plain 16-bit safetensors (``merged/``) with its tokenizer, chat
 template and generation config. Heavy: runs in a worker process.
 
-A LoRA or QLoRA adapter is merged into the base reloaded in 16-bit — never into 4- or 8-bit
-layers, which would round the update away and quantize twice.
+A LoRA or QLoRA adapter (DoRA, rsLoRA, PiSSA/OLoRA saved as plain LoRA deltas) or an IA3 adapter
+is merged into the base reloaded in 16-bit — never into 4- or 8-bit layers, which would round the
+update away and quantize twice. Prompt and prefix tuning have nothing to merge (refused).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import torch
 
 from tuitune.errors import TuituneError
+from tuitune.preset.methods import export_refusal
 from tuitune.runs.store import RunDir
 from tuitune.weights.loading import ModelSource, load_tokenizer, model_source
 
@@ -37,6 +39,10 @@ def merge(run: RunDir, out: Path) -> Merged:
         tokenizer_dir, kind = run.model, "model"
     elif (run.adapter / "adapter_config.json").exists():
         from peft import PeftModel
+
+        refusal = export_refusal(run.read_state().method, run.id)
+        if refusal:  # a prompt-learning adapter has no weights to merge
+            raise ExportError(f"run {run.id} has nothing to merge into its base: {refusal}")
 
         source = model_source(preset.model.path)
         # Merge in fp32 (exact on the CPU), then store 16-bit.

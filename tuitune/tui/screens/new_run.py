@@ -28,6 +28,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from tuitune.preset import Preset, key_summary
 from tuitune.tui import preset_form
 from tuitune.tui.messages import DataFilesFound, DataMeasured, MemoryPlanned, ModelsFound
+from tuitune.tui.method_note import method_note
 from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.widgets.data_panel import DataPanel
 from tuitune.tui.widgets.toml_editor import TomlEdited, TomlEditor
@@ -114,6 +115,7 @@ class NewRunScreen(AppScreen):
                 with TabPane("3 Method", id="step-method"), VerticalScroll(classes="step"):
                     yield Static("", id="plan-note")
                     yield from self._fields(*(k for k in FIELD_IDS if k.split(".")[0] in ("train", "lora", "dpo")))
+                    yield Static("", id="method-note")
                     yield Static("", id="cadence")
                     yield Button("Next: review →", classes="next")
                 with TabPane("4 Review", id="step-review"), Vertical(classes="step"):
@@ -259,6 +261,7 @@ class NewRunScreen(AppScreen):
         # DPO's keys mean nothing to an SFT run: out of sight, not just greyed out.
         self.query_one(f"#{FIELD_IDS['dpo.beta']}").parent.display = preset.train.stage == "dpo"  # type: ignore[union-attr]
         self.query_one("#cadence", Static).update(Text(preset_form.cadence_text(preset, self.guidance), style="dim"))
+        self.query_one("#method-note", Static).update(method_note(preset, self.guidance))
         self.plan_memory(preset)
         self.query_one(DataPanel).show(preset)
 

@@ -1,0 +1,77 @@
+"""The method keys (docs/methods.md): each wrong combination is one clear message, the guided
+learning rate follows the method, and the fronts offer every method."""
+
+import pytest
+
+from tests.helpers import tuitune
+from tuitune.preset import PresetError, parse_preset
+from tuitune.preset.guidance import DataFacts, learning_rate, resolve
+from tuitune.preset.keys import choices
+
+MINIMAL = '[model]\npath = "bundled:smollm2-135m-instruct"\n[data]\npath = "bundled:pirate"\n'
+
+
+@pytest.mark.parametrize("snippet,words", [
+    ('[train]\nmethod = "prompt_tuning"\n[lora]\nuse_dora = true', ["lora.use_dora", "'prompt_tuning'"]),
+    ('[train]\nmethod = "full"\n[lora]\nuse_dora = true\nuse_rslora = true',
+     ["lora.use_dora, lora.use_rslora are LoRA variants", "'full'"]),
+    ('[train]\nmethod = "ia3"\n[lora]\nlora_plus_ratio = 16', ["lora.lora_plus_ratio", "'ia3'"]),
+    ('[lora]\nlora_plus_ratio = 0', ["'lora.lora_plus_ratio'", "greater than 0"]),
+    ('[lora]\nlora_plus_ratio = -2', ["'lora.lora_plus_ratio'", "greater than 0"]),
+    ('[train]\nmethod = "qlora"\n[lora]\ninit = "pissa"', ["4-bit base cannot hold", "method \"lora\""]),
+    ('[train]\nmethod = "lora"\n[lora]\ninit = "olora"\nuse_dora = true', ["cannot convert a DoRA adapter"]),
+    ('[train]\nmethod = "lora"\n[lora]\ninit = "loftq"', ["'qlora' only"]),
+    ('[train]\nmethod = "qlora"\n[lora]\ninit = "loftq"', ["GGUF model", ".safetensors"]),
+    ('[train]\nmethod = "lora"\nfreeze_trainable_layers = 2', ["train.freeze_trainable_layers", "method = \"freeze\""]),
+    ('[train]\nstage = "dpo"\nmethod = "prompt_tuning"', ["stage 'sft' only"]),
+    ('[train]\nmethod = "freeze"\nfreeze_trainable_layers = 0', ["'train.freeze_trainable_layers'"]),
+])
+def test_wrong_combinations_are_refused_with_one_message(snippet, words):
+    with pytest.raises(PresetError) as info:
+        parse_preset(MINIMAL + snippet, source="mine.toml")
+    problems = info.value.problems
+    assert len(problems) == 1, problems
+    for word in words:
+        assert word in problems[0], problems[0]
+
+
+def test_valid_combinations_pass():
+    for snippet in ('[train]\nmethod = "lora"\n[lora]\nuse_rslora = true\nlora_plus_ratio = 16\ninit = "pissa"',
+                    '[train]\nmethod = "qlora"\n[lora]\nuse_dora = true\nuse_rslora = true',
+                    '[train]\nmethod = "freeze"\nfreeze_trainable_modules = ["lm_head"]',
+                    '[train]\nmethod = "prefix_tuning"\n[lora]\nvirtual_tokens = 8',
+                    '[train]\nmethod = "ia3"\nstage = "dpo"'):
+        parse_preset(MINIMAL + snippet)
+
+
+def _facts() -> DataFacts:
+    return DataFacts(300, 15, 300 * 200, 200.0, 600)
+
+
+@pytest.mark.parametrize("method,rate", [("ia3", 3e-3), ("prompt_tuning", 3e-2), ("prefix_tuning", 1e-2)])
+def test_each_method_gets_its_usual_rate_with_the_reason(method, rate):
+    from tuitune.preset import Preset
+    from tuitune.preset.load import tomllib
+
+    preset = Preset.model_validate(tomllib.loads(MINIMAL + f'[train]\nmethod = "{method}"'))
+    guided = resolve(preset, _facts(), params=int(7e9), device="cuda", method=method)
+    choice = guided.choices["train.learning_rate"]
+    assert choice.value == rate and choice.auto
+    assert method.split("_")[0].upper()[:3] in choice.reason.upper()
+    assert "lora.r" not in guided.choices  # no rank for a method without one
+
+
+def test_freeze_follows_full_and_lora_variants_follow_lora():
+    assert learning_rate("freeze", int(7e9)) == (2e-5, learning_rate("full", int(7e9))[1])
+    assert learning_rate("lora", int(7e9))[0] == 2e-4
+
+
+def test_keys_and_plan_offer_every_method():
+    methods = choices("train.method")
+    for method in ("ia3", "prompt_tuning", "prefix_tuning", "freeze"):
+        assert method in methods
+    keys = tuitune("keys")
+    assert keys.returncode == 0, keys.stderr
+    for key in ("lora.use_dora", "lora.use_rslora", "lora.init", "lora.lora_plus_ratio", "lora.virtual_tokens",
+                "train.freeze_trainable_layers", "train.freeze_trainable_modules"):
+        assert key in keys.stdout, key
