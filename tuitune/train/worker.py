@@ -175,6 +175,10 @@ def _stage(preset):
         from tuitune.train.dpo import train_dpo
 
         return train_dpo
+    if preset.train.stage in ("kto", "orpo", "simpo"):
+        from tuitune.train.preference import train_preference
+
+        return train_preference
     from tuitune.train.sft import train_sft
 
     return train_sft
