@@ -12,8 +12,8 @@ from tuitune.hardware.model_shape import model_params
 from tuitune.models.files import check_model_files, safety_warnings
 from tuitune.models.ref import parse_model_ref, unbundle
 from tuitune.preset import Preset
-from tuitune.preset.schema import PREFERENCE_STAGES
 from tuitune.preset.guidance import DataFacts, Guidance, resolve
+from tuitune.preset.schema import PREFERENCE_STAGES
 from tuitune.runs.refs import pinned, readable_ref, result_kind, source_run
 
 
