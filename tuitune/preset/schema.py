@@ -400,22 +400,22 @@ class DpoSection(_Section):
                                        mode="before")(lambda value: _auto(value))
 
     loss_type: DpoLoss = "sigmoid"
-    """The preference loss: `sigmoid` (the DPO paper), `ipo`, `hinge`, `robust` (noisy labels, see
+    """DPO: the preference loss: `sigmoid` (the DPO paper), `ipo`, `hinge`, `robust` (noisy labels, see
     `label_smoothing`), `sigmoid_norm` (length-normalized), `apo_zero` / `apo_down` (anchored)."""
 
     label_smoothing: float = Field(0.0, ge=0, lt=0.5)
-    """Share of pairs assumed mislabeled, for `robust` (and conservative `sigmoid`); 0 trusts every pair."""
+    """DPO: share of pairs assumed mislabeled, for `robust` (and conservative `sigmoid`); 0 trusts every pair."""
 
     max_prompt_len: int | None = Field(None, ge=1, le=1_048_576)
-    """Keep at most this many prompt tokens (the end of the prompt, next to the answer, is kept);
+    """DPO, ORPO, SimPO: keep at most this many prompt tokens (the end, next to the answer, is kept);
     default: no limit beyond `train.max_seq_len`."""
 
     max_completion_len: int | None = Field(None, ge=1, le=1_048_576)
-    """Keep at most this many tokens of each answer (its start); default: no limit beyond
+    """DPO, ORPO, SimPO: keep at most this many tokens of each answer (its start); default: no limit beyond
     `train.max_seq_len`."""
 
     precompute_ref: bool = False
-    """Compute the reference model's log-probabilities once, before training. Full fine-tuning then
+    """DPO, KTO: compute the reference model's log-probabilities once, before training. Full fine-tuning then
     needs no second copy of the model in memory; LoRA/QLoRA (whose reference is the base with the
     adapter off, no copy either way) save the reference forward pass at every step. Redone at each
     start or resume."""
