@@ -49,10 +49,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--optimizer", choices=SchemaChoices("train.optimizer"), metavar="OPTIMIZER",
                       help="%(choices)s (default: a preset's default with --method; the recommendation may pick 8-bit)")
     plan.add_argument("--stage", choices=SchemaChoices("train.stage"), default=SchemaDefault("train.stage"),
-                      metavar="STAGE", help="%(choices)s; dpo: two sequences per row and a reference forward pass "
-                                            "(default %(default)s)")
+                      metavar="STAGE", help="%(choices)s; dpo: two sequences per row and a reference forward pass; "
+                                            "kto: one sequence, a KL batch and the reference pass; orpo, simpo: "
+                                            "two sequences, no reference (default %(default)s)")
     plan.add_argument("--precompute-ref", action="store_true",
-                      help="dpo: reference log-probs computed before training (no reference copy or pass)")
+                      help="dpo, kto: reference log-probs computed before training (no reference copy or pass)")
     plan.add_argument("--gpu-gb", type=float, metavar="G", help="plan for a GPU with G GiB instead of the detected one")
     plan.add_argument("--data", metavar="FILE",
                       help="plan at this data's real lengths (cleaned, tokenized with --model's tokenizer) "

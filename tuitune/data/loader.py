@@ -114,17 +114,21 @@ def load_conversations(
 
 KIND_NAMES = {
     "sft": "conversations (SFT)",
-    "preference": "preference pairs (prompt / chosen / rejected; trained with DPO)",
+    "preference": "preference pairs (prompt / chosen / rejected; trained with DPO, ORPO, SimPO or KTO)",
     "unpaired": "unpaired preferences (one answer marked good or bad; trained with KTO)",
     "text": "raw text (continued pre-training)",
     "choice": "multiple-choice questions (scored by `tuitune eval`)",
 }
 
 
-def require_kind(path: Path | str, format: str, have: str, want: str) -> None:
-    """A clear refusal when the file holds another kind of data than the stage trains on."""
-    if have != want:
+def require_kind(path: Path | str, format: str, have: str, want: str | tuple[str, ...], stage: str | None = None) -> None:
+    """A clear refusal when the file holds another kind of data than the stage trains on
+    (``want``: the kind, or the kinds, it takes; ``stage``: named in the message when given)."""
+    wanted = (want,) if isinstance(want, str) else want
+    if have not in wanted:
+        needs = " or ".join(KIND_NAMES[w] for w in wanted)
+        who = f' (train.stage = "{stage}")' if stage else ""
         raise DataError(
-            f"{path}: holds {KIND_NAMES[have]} in the {format!r} format, but this needs {KIND_NAMES[want]}; "
-            f"{KIND_NAMES[have].split(' (')[0]} cannot be trained with this stage"
+            f"{path}: holds {KIND_NAMES[have]} in the {format!r} format, but this needs {needs}; "
+            f"{KIND_NAMES[have].split(' (')[0]} cannot be trained with this stage{who}"
         )

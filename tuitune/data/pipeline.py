@@ -28,7 +28,9 @@ from tuitune.data.stats import char_stats, prompt_text, token_lengths, token_sta
 from tuitune.data.validate import OnError, summarize_rejected
 
 REPORT_VERSION = 1
-STAGE_KIND = {"sft": "sft", "dpo": "preference", "kto": "unpaired", "cpt": "text"}
+# The kinds of data each stage trains on; KTO takes pairs too (each split into a good and a bad answer).
+STAGE_KIND: dict[str, str | tuple[str, ...]] = {"sft": "sft", "dpo": "preference", "kto": ("unpaired", "preference"),
+                                               "orpo": "preference", "simpo": "preference", "cpt": "text"}
 
 
 def settings_from(section: Any) -> CleanSettings:
@@ -50,7 +52,7 @@ def check(section: Any, stage: str | None = "sft") -> Imported:
         on_error=getattr(section, "on_error", "fail"), system_prompt=getattr(section, "system_prompt", None),
     )
     if stage is not None:
-        require_kind(data.path, data.format, data.detection.kind, STAGE_KIND[stage])
+        require_kind(data.path, data.format, data.detection.kind, STAGE_KIND[stage], stage)
     for path, _ in mix.sources(section)[1:]:  # every mixed source is read and checked the same way
         check(mix.source_section(section, path), stage)
     return data
@@ -115,6 +117,9 @@ def _inspect_one(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq
         "settings": settings.to_json(),
         "stats": char_stats(kept),
     }
+    if data.detection.kind == "unpaired":  # KTO weighs its two classes by these counts (preset/guidance)
+        good = sum(1 for e in train if e.data["label"])
+        report["labels"] = {"desirable": good, "undesirable": len(train) - good}
     if lengths is not None:
         prompts = token_lengths(kept, tokenizer, prompt_text) if max_seq_len else None
         report["stats"]["tokens"] = token_stats(lengths, max_seq_len, prompts)
@@ -181,7 +186,7 @@ def prepare(section: Any, run_data_dir: str | Path, tokenizer: Any = None, *, se
         return cached
     report, rejected, train, val = inspect(section, tokenizer, seed=seed, max_seq_len=max_seq_len)
     if stage is not None:
-        require_kind(report["source"], report["format"], report["kind"], STAGE_KIND[stage])
+        require_kind(report["source"], report["format"], report["kind"], STAGE_KIND[stage], stage)
     out.mkdir(parents=True, exist_ok=True)
     # The old report goes first: its cache key must never vouch for files half replaced.
     (out / "report.json").unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from tuitune.export import reuse
 from tuitune.export.modelfile import write_modelfile
 from tuitune.export.verify import Verification, check_agreement, check_stops, check_template, open_gguf, perplexity
 from tuitune.paths import atomic_write_text
+from tuitune.preset.schema import PREFERENCE_STAGES
 from tuitune.runs import faults
 from tuitune.runs.store import RunDir
 from tuitune.weights.merge import ExportError, end_token_ids, merge
@@ -211,7 +212,7 @@ def _held_out(run: RunDir, preset: Any) -> list[Any]:
                     if line.strip()]
             if rows:
                 return rows
-    if preset.train.stage in ("dpo", "cpt"):
+    if preset.train.stage in PREFERENCE_STAGES or preset.train.stage == "cpt":
         from tuitune.data.pipeline import check
 
         examples = [_conversation(e.data) for e in check(preset.data, preset.train.stage).examples]

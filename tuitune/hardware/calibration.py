@@ -25,6 +25,7 @@ from typing import Any
 
 from tuitune.hardware.estimate import estimate
 from tuitune.hardware.shapes import ModelShape
+from tuitune.hardware.stages import sequences_per_row
 
 VERSION = 1
 RUNS_FILE = "runs.jsonl"
@@ -212,7 +213,7 @@ def record_run(preset: Any, memory: dict[str, Any], gpu: str | None, shape: Mode
                             attention=attention if attention in ("sdpa", "eager", "flash_attention_2") else setup.attention)
     tokens = memory.get("max_batch_tokens")
     if tokens:
-        rows = setup.batch * (2 if setup.stage == "dpo" else 1)  # DPO: chosen and rejected, one batch
+        rows = setup.batch * sequences_per_row(setup.stage)  # DPO, ORPO, SimPO: chosen and rejected, one batch
         setup = setup.with_(seq_len=max(1, math.ceil(tokens / rows)))
     predicted = estimate(shape, setup).torch_reserved_bytes
     record = {

@@ -15,6 +15,7 @@ from tuitune.hardware import method_terms
 from tuitune.hardware.activations import activation_bytes, lora_modules, loss_bytes
 from tuitune.hardware.setup import Setup
 from tuitune.hardware.shapes import ModelShape
+from tuitune.hardware.stages import has_reference, loss_kind, sequences_per_row
 
 if TYPE_CHECKING:
     from tuitune.hardware.calibration import Calibration, Correction
@@ -160,9 +161,8 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
     adapter = 0 if whole else trainable * setup.adapter_bytes
     grads = trainable * setup.trainable_bytes
     state, step_temp = optimizer_bytes(shape, setup, trainable)
-    dpo = setup.stage == "dpo"
-    # DPO runs chosen and rejected through the model as one batch of twice the rows.
-    sequences = setup.with_(batch=2 * setup.batch) if dpo else setup
+    # DPO, ORPO and SimPO run chosen and rejected through the model as one batch of twice the rows.
+    sequences = setup.with_(batch=sequences_per_row(setup.stage) * setup.batch, loss=loss_kind(setup.stage, setup.loss))
     act = activation_bytes(shape, sequences)
     loss = loss_bytes(shape, sequences, lm_head_trains=full)
     grads_between = grads if setup.grad_accum > 1 else 0  # Trainer zeroes with set_to_none
@@ -176,7 +176,7 @@ def estimate(shape: ModelShape, setup: Setup, gpu_bytes: int | None = None, marg
 
     dora = method_terms.dora_norm_buffers(shape, setup, lora_modules(shape, setup))
     base = {"weights": weights, "adapter": adapter, "optimizer_state": state}
-    reference = dpo and not setup.precompute_ref
+    reference = has_reference(setup.stage, setup.precompute_ref)  # DPO, KTO; ORPO and SimPO have none
     if reference and whole:
         # A frozen copy of the starting model, in the compute dtype (LoRA's reference is the same
         # weights with the adapter off: nothing extra).

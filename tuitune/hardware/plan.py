@@ -16,6 +16,7 @@ from tuitune.hardware.setup import ATTENTIONS, DTYPE_BYTES, Setup, padding_free_
 from tuitune.hardware.shapes import ModelShape
 from tuitune.models.ref import ModelRef
 from tuitune.preset.methods import freeze_layers
+from tuitune.preset.schema import REFERENCE_STAGES
 
 if TYPE_CHECKING:
     from tuitune.hardware.calibration import Calibration
@@ -119,7 +120,7 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
         liger=t.liger is True,
         # `auto` needs the GPU's size: see offloading_estimates.
         activation_offloading=t.activation_offloading is True,
-        stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
+        stage=t.stage, precompute_ref=t.stage in REFERENCE_STAGES and preset.dpo.precompute_ref,
         dora=lora.use_dora, virtual_tokens=lora.virtual_tokens,
         # Named modules only (no layer count): planned as one trained layer, the least they can be.
         trainable_layers=freeze_layers(t) or 1,

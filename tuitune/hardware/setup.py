@@ -73,10 +73,11 @@ class Setup:
     double_quant: bool = True
     device: str = "cuda"
     stage: str = default("train.stage")
-    """sft, or dpo: each row is two sequences (chosen and rejected, one forward pass) and a
-    reference forward pass follows the policy's (see docs/planner.md, "DPO")."""
+    """sft, or a preference stage: dpo, orpo and simpo put two sequences per row through the model
+    (chosen and rejected, one forward pass); dpo and kto run a reference forward pass after the
+    policy's (hardware/stages.py; docs/planner.md, "DPO")."""
     precompute_ref: bool = False
-    """DPO: the reference log-probs were computed before training (no reference pass or copy)."""
+    """DPO, KTO: the reference log-probs were computed before training (no reference pass or copy)."""
     dora: bool = False
     """LoRA with DoRA (`lora.use_dora`): a magnitude vector per adapted projection, and the
     projections' outputs kept for its gradient (hardware/method_terms.py)."""

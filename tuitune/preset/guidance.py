@@ -15,6 +15,8 @@ from typing import Any
 
 from tuitune.preset import cpt_rules
 from tuitune.preset.methods import usual_learning_rate
+from tuitune.preset.preference_guidance import preference_choices, preference_rate
+from tuitune.preset.schema import PREFERENCE_STAGES
 
 CHARS_PER_TOKEN = 3.6  # English text with BPE tokenizers; only used before a tokenizer is loaded
 TEMPLATE_TOKENS = 12  # chat-template tokens around each turn (ChatML: ~5 per turn, system prompt aside)
@@ -38,6 +40,8 @@ class DataFacts:
     p99_tokens: int
     truncated_fraction: float = 0.0
     estimated: bool = False  # token figures estimated from characters (no tokenizer yet)
+    desirable: int | None = None  # unpaired preference rows (KTO): answers marked good ...
+    undesirable: int | None = None  # ... and bad; None for other data
 
     @classmethod
     def from_report(cls, report: dict[str, Any]) -> DataFacts:
@@ -45,8 +49,10 @@ class DataFacts:
         split, tokens = report["split"], report["stats"].get("tokens") or {}
         train, val = split["train"], split["val"]
         mean = float(tokens.get("mean") or 0.0)
+        labels = report.get("labels") or {}
         return cls(train, val, round(mean * train), mean, int(tokens.get("p99") or 0),
-                   float(tokens.get("truncated_fraction") or 0.0))
+                   float(tokens.get("truncated_fraction") or 0.0),
+                   desirable=labels.get("desirable"), undesirable=labels.get("undesirable"))
 
     @classmethod
     def estimate(cls, examples: list[Any], train_rows: int, val_rows: int, max_seq_len: int) -> DataFacts:
@@ -57,7 +63,18 @@ class DataFacts:
         mean = sum(lengths) / len(lengths)
         p99 = lengths[max(0, math.ceil(0.99 * len(lengths)) - 1)]
         over = sum(n > max_seq_len for n in lengths) / len(lengths)
-        return cls(train_rows, val_rows, round(mean * train_rows), round(mean, 1), p99, round(over, 4), estimated=True)
+        good, bad = label_counts(examples)
+        return cls(train_rows, val_rows, round(mean * train_rows), round(mean, 1), p99, round(over, 4), estimated=True,
+                   desirable=good, undesirable=bad)
+
+
+def label_counts(examples: list[Any]) -> tuple[int | None, int | None]:
+    """(good, bad) answers of unpaired preference rows (KTO's `label`); (None, None) for other data."""
+    labels = [e.data["label"] for e in examples if isinstance(getattr(e, "data", None), dict) and "label" in e.data]
+    if not labels:
+        return None, None
+    good = sum(1 for label in labels if label)
+    return good, len(labels) - good
 
 
 @dataclass
@@ -197,6 +214,8 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     if t.stage == "dpo":
         beta, beta_reason = dpo_beta(data.train_rows, method)
         pick("dpo.beta", preset.dpo.beta, beta, beta_reason)
+    elif t.stage in PREFERENCE_STAGES:
+        preference_choices(preset, data, pick)
 
     warnings += data_warnings(data, t, total, chosen_epochs, effective)
     if t.learning_rate is not None:
@@ -228,6 +247,9 @@ def _why_no_validation(val_fraction: float, data: DataFacts) -> str:
 
 def learning_rate(method: str, params: int | None, stage: str = "sft") -> tuple[float, str]:
     b = (params or 7e9) / 1e9
+    other = preference_rate(stage, method)  # kto, orpo, simpo
+    if other is not None:
+        return other
     special = usual_learning_rate(method)  # IA3, prompt and prefix tuning (preset/methods.py)
     if special and stage == "sft":
         return special

@@ -36,8 +36,14 @@ GGUF_TYPE_HELP = {
 GUIDED = (
     "train.epochs", "train.max_steps", "train.learning_rate", "train.grad_accum", "train.warmup_ratio",
     "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha",
-    "eval.early_stopping", "eval.probe_count", "dpo.beta",
+    "eval.early_stopping", "eval.probe_count", "dpo.beta", "dpo.simpo_gamma", "dpo.desirable_weight",
+    "dpo.undesirable_weight",
 )
+
+# The stages that train on preferences (their settings: `[dpo]`), and those of them that compare
+# the model with a frozen reference (ORPO and SimPO have none: no reference pass, no copy).
+PREFERENCE_STAGES = ("dpo", "kto", "orpo", "simpo")
+REFERENCE_STAGES = ("dpo", "kto")
 
 
 def _auto(value: Any) -> Any:
@@ -167,10 +173,12 @@ class DataSection(_Section):
 
 
 class TrainSection(_Section):
-    stage: Literal["sft", "dpo", "cpt"] = "sft"
-    """`sft` trains on example answers; `dpo` on preference pairs; `cpt` (continued pretraining)
-    on plain documents — `data.path` a folder of .txt/.md/.pdf/.jsonl/.parquet files or one of
-    them — cut into `max_seq_len` windows, loss on every token (docs/cpt.md)."""
+    stage: Literal["sft", "dpo", "kto", "orpo", "simpo", "cpt"] = "sft"
+    """`sft` trains on example answers; `dpo` on preference pairs; `kto` on answers marked good or
+    bad (unpaired; pairs are split into one of each); `orpo` and `simpo` on preference pairs
+    without a reference model (docs/dpo.md; their settings are in `[dpo]`); `cpt` (continued
+    pretraining) on plain documents — `data.path` a folder of .txt/.md/.pdf/.jsonl/.parquet files
+    or one of them — cut into `max_seq_len` windows, loss on every token (docs/cpt.md)."""
 
     method: Literal["auto", "full", "lora", "qlora", "ia3", "prompt_tuning", "prefix_tuning", "freeze"] = "auto"
     """`full` updates every weight; `lora` trains a small adapter; `qlora` trains an adapter on a
@@ -318,6 +326,14 @@ class TrainSection(_Section):
             raise ValueError("train.activation_offloading = true works with stage 'sft' only (tuitune plans and "
                              "reports it for SFT runs); set it to 'auto' or false in this DPO preset")
         return self
+
+    @model_validator(mode="after")
+    def _kto_batch_has_neighbours(self) -> TrainSection:
+        if self.stage == "kto" and self.batch_size < 2:
+            raise ValueError("train.batch_size = 1 with stage 'kto': KTO estimates its KL term from the other answers "
+                             "in the same batch, so it needs train.batch_size = 2 or more")
+        return self
+
     _auto_means_none = field_validator(
         "epochs", "learning_rate", "grad_accum", "warmup_ratio", "save_steps", "eval_steps", "num_processes",
         mode="before"
@@ -402,29 +418,51 @@ DpoLoss = Literal["sigmoid", "ipo", "hinge", "robust", "sigmoid_norm", "apo_zero
 
 
 class DpoSection(_Section):
-    beta: float | None = Field(None, gt=0, le=10)
-    """How far the model may drift from the reference (the starting model): higher keeps it closer.
-    0.1 is usual; for `ipo` it is the regularization strength. Left out: chosen by tuitune."""
+    """The preference stages' settings (`dpo`, `kto`, `orpo`, `simpo`); each key says which use it."""
 
-    _auto_means_none = field_validator("beta", mode="before")(lambda value: _auto(value))
+    beta: float | None = Field(None, gt=0, le=10)
+    """DPO and KTO: how far the model may drift from the reference (the starting model), higher
+    keeps it closer, 0.1 is usual (for `ipo`: the regularization strength); ORPO: the weight of
+    the odds-ratio term beside the SFT loss (the paper's lambda, 0.1); SimPO: the reward scale
+    (2.0 to 2.5 in the paper). Left out: chosen by tuitune for the stage."""
+
+    simpo_gamma: float | None = Field(None, ge=0, le=20)
+    """SimPO: the target margin between the chosen and rejected rewards. Left out: half of `beta`
+    (the SimPO paper's gamma/beta ratios run 0.3 to 0.8)."""
+
+    cpo_alpha: float = Field(0.0, ge=0, le=10)
+    """SimPO: weight of an added SFT (NLL) loss on the chosen answers; 0 is plain SimPO, 1 is CPO's
+    behaviour-cloning term."""
+
+    desirable_weight: float | None = Field(None, gt=0, le=100)
+    """KTO: weight of the losses of answers marked good. Left out: 1, or raised so that the two
+    classes weigh the same when good answers are fewer (TRL's rule: desirable_weight x good rows /
+    (undesirable_weight x bad rows) between 1 and 4/3)."""
+
+    undesirable_weight: float | None = Field(None, gt=0, le=100)
+    """KTO: weight of the losses of answers marked bad. Left out: 1, or raised when bad answers are
+    fewer (see `desirable_weight`)."""
+
+    _auto_means_none = field_validator("beta", "simpo_gamma", "desirable_weight", "undesirable_weight",
+                                       mode="before")(lambda value: _auto(value))
 
     loss_type: DpoLoss = "sigmoid"
-    """The preference loss: `sigmoid` (the DPO paper), `ipo`, `hinge`, `robust` (noisy labels, see
+    """DPO: the preference loss: `sigmoid` (the DPO paper), `ipo`, `hinge`, `robust` (noisy labels, see
     `label_smoothing`), `sigmoid_norm` (length-normalized), `apo_zero` / `apo_down` (anchored)."""
 
     label_smoothing: float = Field(0.0, ge=0, lt=0.5)
-    """Share of pairs assumed mislabeled, for `robust` (and conservative `sigmoid`); 0 trusts every pair."""
+    """DPO: share of pairs assumed mislabeled, for `robust` (and conservative `sigmoid`); 0 trusts every pair."""
 
     max_prompt_len: int | None = Field(None, ge=1, le=1_048_576)
-    """Keep at most this many prompt tokens (the end of the prompt, next to the answer, is kept);
+    """DPO, ORPO, SimPO: keep at most this many prompt tokens (the end, next to the answer, is kept);
     default: no limit beyond `train.max_seq_len`."""
 
     max_completion_len: int | None = Field(None, ge=1, le=1_048_576)
-    """Keep at most this many tokens of each answer (its start); default: no limit beyond
+    """DPO, ORPO, SimPO: keep at most this many tokens of each answer (its start); default: no limit beyond
     `train.max_seq_len`."""
 
     precompute_ref: bool = False
-    """Compute the reference model's log-probabilities once, before training. Full fine-tuning then
+    """DPO, KTO: compute the reference model's log-probabilities once, before training. Full fine-tuning then
     needs no second copy of the model in memory; LoRA/QLoRA (whose reference is the base with the
     adapter off, no copy either way) save the reference forward pass at every step. Redone at each
     start or resume."""
@@ -458,7 +496,7 @@ class Preset(_Section):
     """Held-out evaluation: early stopping, the best checkpoint, probe prompts."""
 
     dpo: DpoSection = Field(default_factory=DpoSection)
-    """Preference training settings (used when `train.stage = "dpo"`)."""
+    """Preference training settings (used when `train.stage` is `dpo`, `kto`, `orpo` or `simpo`)."""
 
     export: ExportSection = Field(default_factory=ExportSection)
     """What to write after training."""

@@ -14,6 +14,7 @@ from tuitune.models.ref import parse_model_ref, unbundle
 from tuitune.preset import Preset
 from tuitune.preset.guidance import DataFacts, Guidance, resolve
 from tuitune.preset.methods import summary as method_summary
+from tuitune.preset.schema import PREFERENCE_STAGES
 from tuitune.runs.refs import pinned, readable_ref, result_kind, source_run
 
 
@@ -81,12 +82,37 @@ def describe(preset: Preset, check: Preflight, guidance: Guidance | None = None)
         lines.append("guided: " + guidance.summary)
         lines += [f"  {line}" for line in guidance.lines()[1:]]
         lines += [f"  warning: {w['message']}" for w in guidance.warnings]
-    if t.stage == "dpo":
-        lines.append("dpo:    " + describe_dpo(preset if guidance is None else guidance.apply(preset)))
+    if t.stage in PREFERENCE_STAGES:
+        resolved = preset if guidance is None else guidance.apply(preset)
+        lines.append(f"{t.stage + ':':<8}" + (describe_dpo(resolved) if t.stage == "dpo" else describe_preference(resolved)))
     return lines
 
 
+def describe_preference(preset: Preset) -> str:
+    """The ``[dpo]`` settings a ``kto``, ``orpo`` or ``simpo`` run uses, in one line."""
+    d, stage = preset.dpo, preset.train.stage
+
+    def num(value: float | None) -> str:
+        return f"{value:g}" if value is not None else "auto"
+
+    if stage == "kto":
+        return (f"beta {num(d.beta)}, desirable_weight {num(d.desirable_weight)}, undesirable_weight "
+                f"{num(d.undesirable_weight)}; {_reference(preset)}")
+    if stage == "orpo":
+        return f"beta (lambda) {num(d.beta)}; no reference model"
+    return f"beta {num(d.beta)}, simpo_gamma {num(d.simpo_gamma)}, cpo_alpha {d.cpo_alpha:g}; no reference model"
+
+
 def describe_dpo(preset: Preset) -> str:
+    d = preset.dpo
+    limits = [f"prompt <= {d.max_prompt_len}" if d.max_prompt_len else "",
+              f"answers <= {d.max_completion_len} tokens" if d.max_completion_len else ""]
+    limits_text = ", ".join(x for x in limits if x)
+    beta = f"{d.beta:g}" if d.beta is not None else "auto"
+    return f"beta {beta}, loss {d.loss_type}" + (f", {limits_text}" if limits_text else "") + f"; {_reference(preset)}"
+
+
+def _reference(preset: Preset) -> str:
     d, method = preset.dpo, preset.train.method
     if d.precompute_ref:
         reference = "reference log-probs precomputed before training"
@@ -96,11 +122,7 @@ def describe_dpo(preset: Preset) -> str:
         reference = "reference: the starting model (adapter off for LoRA/QLoRA, a frozen copy for full)"
     else:
         reference = "reference: the starting model, as the base with the adapter off (no copy)"
-    limits = [f"prompt <= {d.max_prompt_len}" if d.max_prompt_len else "",
-              f"answers <= {d.max_completion_len} tokens" if d.max_completion_len else ""]
-    limits_text = ", ".join(x for x in limits if x)
-    beta = f"{d.beta:g}" if d.beta is not None else "auto"
-    return f"beta {beta}, loss {d.loss_type}" + (f", {limits_text}" if limits_text else "") + f"; {reference}"
+    return reference
 
 
 def _started_from(model: str) -> str:

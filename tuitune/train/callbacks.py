@@ -34,6 +34,11 @@ _STEP_KEYS = {
     "rewards/accuracies": "reward_accuracy",
     "logps/chosen": "logp_chosen",
     "logps/rejected": "logp_rejected",
+    # KTO, ORPO and SimPO log the same rewards/* and logps/* (KTO has no accuracy: its rows are
+    # unpaired); besides, KTO its KL estimate, ORPO and CPO the SFT term and the log odds ratio.
+    "kl": "kl",
+    "nll_loss": "nll_loss",
+    "log_odds_ratio": "log_odds_ratio",
 }
 
 

@@ -91,18 +91,10 @@ def _build_trainer(s: stage.Session) -> Any:
         precompute_ref_log_probs=dpo.precompute_ref,
     )
     peft_config = lora_config(s.preset, hw)
-    ref_model = None
-    if peft_config is None and not dpo.precompute_ref:
-        # TRL would reload the reference from config._name_or_path, which is wrong for a GGUF
-        # base and keeps fp32 master weights; the reference only runs forward, in compute dtype.
-        ref_model = load_model(s.source, _frozen(hw), s.preset.model.trust_remote_code,
-                               allow_pickle=s.preset.model.allow_pickle)
-        ref_model.requires_grad_(False)
-        ref_model.eval()
     prepare_model(s.model, s.preset, hw)
     trainer = trainer_class(PretokenizedDPOTrainer)(
         model=s.model,
-        ref_model=ref_model,
+        ref_model=reference_model(s, peft_config),
         args=config,
         train_dataset=s.train_ds,
         eval_dataset=s.val_ds,
@@ -112,6 +104,20 @@ def _build_trainer(s: stage.Session) -> Any:
     )
     after_trainer(trainer, s.run.checkpoints, s.preset, hw, resuming=s.resume_from is not None)
     return trainer
+
+
+def reference_model(s: stage.Session, peft_config: Any) -> Any:
+    """The frozen reference a full fine-tune compares with (DPO, KTO), or None: LoRA's reference
+    is the base with the adapter off, and ``precompute_ref`` needs none. TRL would reload it from
+    config._name_or_path, which is wrong for a GGUF base and keeps fp32 master weights; the
+    reference only runs forward, in the compute dtype."""
+    if peft_config is not None or s.preset.dpo.precompute_ref:
+        return None
+    ref_model = load_model(s.source, _frozen(s.hw), s.preset.model.trust_remote_code,
+                           allow_pickle=s.preset.model.allow_pickle)
+    ref_model.requires_grad_(False)
+    ref_model.eval()
+    return ref_model
 
 
 def _frozen(hw: Any) -> Any:

@@ -192,6 +192,10 @@ def _stage(preset):
         from tuitune.train.cpt import train_cpt
 
         return train_cpt
+    if preset.train.stage in ("kto", "orpo", "simpo"):
+        from tuitune.train.preference import train_preference
+
+        return train_preference
     from tuitune.train.sft import train_sft
 
     return train_sft

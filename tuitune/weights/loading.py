@@ -117,6 +117,7 @@ def _auto_method(device: str, preset: Preset, tokens: dict[str, Any] | None = No
     from tuitune.hardware.calibration import for_gpu
     from tuitune.hardware.errors import PlannerError
     from tuitune.hardware.plan import at_data_length, recommend_for, setup_from_preset
+    from tuitune.preset.schema import REFERENCE_STAGES
     from tuitune.runs.refs import readable_ref
 
     free, _total = torch.cuda.mem_get_info()
@@ -127,7 +128,8 @@ def _auto_method(device: str, preset: Preset, tokens: dict[str, Any] | None = No
                                    max_seq_len=t.max_seq_len, packing=t.packing)
     try:
         rec = recommend_for(readable_ref(preset.model.path), free, max_seq_len=planned.seq_len,
-                            batch=t.batch_size, stage=t.stage, precompute_ref=t.stage == "dpo" and preset.dpo.precompute_ref,
+                            batch=t.batch_size, stage=t.stage,
+                            precompute_ref=t.stage in REFERENCE_STAGES and preset.dpo.precompute_ref,
                             calibration=for_gpu(cuda_gpu_name()))
     except PlannerError as e:
         return "qlora", f"the planner could not read the model's shape ({e}); QLoRA is the safest choice"

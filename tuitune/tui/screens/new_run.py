@@ -26,6 +26,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
 
 from tuitune.preset import Preset, key_summary
+from tuitune.preset.schema import PREFERENCE_STAGES
 from tuitune.tui import preset_form
 from tuitune.tui.messages import DataFilesFound, DataMeasured, MemoryPlanned, ModelsFound
 from tuitune.tui.method_note import method_note
@@ -258,8 +259,9 @@ class NewRunScreen(AppScreen):
         self.guidance = preset_form.guidance(preset)
         guided = f"\n# guided: {self.guidance.summary}" if self.guidance else ""
         box.update(Text.assemble(*warnings, preset_form.render(preset) + guided))
-        # DPO's keys mean nothing to an SFT run: out of sight, not just greyed out.
-        self.query_one(f"#{FIELD_IDS['dpo.beta']}").parent.display = preset.train.stage == "dpo"  # type: ignore[union-attr]
+        # The preference keys mean nothing to an SFT run: out of sight, not just greyed out.
+        beta = self.query_one(f"#{FIELD_IDS['dpo.beta']}").parent
+        beta.display = preset.train.stage in PREFERENCE_STAGES  # type: ignore[union-attr]
         self.query_one("#cadence", Static).update(Text(preset_form.cadence_text(preset, self.guidance), style="dim"))
         self.query_one("#method-note", Static).update(method_note(preset, self.guidance))
         self.plan_memory(preset)
