@@ -93,7 +93,7 @@ def _inspect_one(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq
                                            repeat_factor=shape["repeat_factor"] if settings.dedup_exact else None)
     if not settings.dedup_exact:  # the repeats stay in the rows: every pass already repeats them
         shape["repeat_factor"] = None
-    val_fraction, val_reason = val_fraction_for(getattr(section, "val_fraction", "auto"), len(kept),
+    val_fraction, val_reason = val_fraction_for(getattr(section, "val_fraction", None), len(kept),
                                                 shape["knowledge_like"])
     grouped = shape["knowledge_like"] and val_fraction > 0
     train, val = split(kept, val_fraction, seed, group=group_key if grouped else None)

@@ -20,7 +20,7 @@ def val_fraction_for(value: Any, rows: int, knowledge_like: bool = False) -> tup
     """``data.val_fraction`` resolved: a number as given; ``auto`` → 5 %, except for knowledge-like
     data (every phrasing of every fact should train) and for data too small to give
     ``MIN_VAL_ROWS`` validation rows at 5 %. Returns (fraction, reason)."""
-    if value != "auto" and value is not None:
+    if value is not None and value != "auto":
         return float(value), "set in the preset"
     if knowledge_like:
         return 0.0, ("0: knowledge-like data (several questions share each answer), so every phrasing of every fact "
@@ -31,15 +31,15 @@ def val_fraction_for(value: Any, rows: int, knowledge_like: bool = False) -> tup
     return AUTO_FRACTION, f"5% of {rows} rows"
 
 
-def split(items: list[T], val_fraction: float | str, seed: int,
+def split(items: list[T], val_fraction: float | str | None, seed: int,
           group: Callable[[T], Hashable] | None = None) -> tuple[list[T], list[T]]:
     """The same seed always gives the same split (and the same one tuitune 0.1 gave: a seeded
     shuffle, the first rows of it held out, the rest trained in shuffled order).
 
     ``group`` (an item → key): items with the same key land on the same side, whole groups held
     out until the share is reached — all phrasings of one fact train, or all are validated.
-    ``auto`` is resolved by :func:`val_fraction_for` (without knowing the data's kind)."""
-    fraction = val_fraction_for(val_fraction, len(items))[0] if isinstance(val_fraction, str) else val_fraction
+    ``auto`` (None) is resolved by :func:`val_fraction_for`, without knowing the data's kind."""
+    fraction = val_fraction_for(val_fraction, len(items))[0] if val_fraction in (None, "auto") else float(val_fraction)
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
     if fraction <= 0 or len(items) < MIN_ROWS_FOR_VAL:

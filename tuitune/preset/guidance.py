@@ -50,7 +50,7 @@ class DataFacts:
         mean = float(tokens.get("mean") or 0.0)
         shape = report.get("shape") or {}
         return cls(train, val, round(mean * train), mean, int(tokens.get("p99") or 0),
-                   float(tokens.get("truncated_fraction") or 0.0), **_shape_facts(shape, report["steps"]))
+                   float(tokens.get("truncated_fraction") or 0.0), **_shape_facts(shape, report.get("steps") or {}))
 
     @classmethod
     def estimate(cls, examples: list[Any], train_rows: int, val_rows: int, max_seq_len: int,
@@ -242,14 +242,14 @@ def _val_fraction_choice(value: float | str, data: DataFacts) -> Choice:
     fraction, why = val_fraction_for(value, data.train_rows + data.val_rows, data.knowledge_like)
     if data.knowledge_like and fraction > 0:
         why += "; split by answer, so all phrasings of a fact stay on one side"
-    return Choice(fraction, why, value == "auto")
+    return Choice(fraction, why, value in (None, "auto"))
 
 
-def _why_no_validation(val_fraction: float | str, data: DataFacts) -> str:
+def _why_no_validation(val_fraction: float | str | None, data: DataFacts) -> str:
     from tuitune.data.split import MIN_ROWS_FOR_VAL, val_fraction_for
 
     rows = data.train_rows + data.val_rows
-    if val_fraction == "auto":
+    if val_fraction in (None, "auto"):
         return "no validation split: data.val_fraction = auto holds " + val_fraction_for("auto", rows, data.knowledge_like)[1]
     if val_fraction <= 0:
         return "no validation split (data.val_fraction = 0)"

@@ -8,7 +8,7 @@ This module is part of the light core: it must not import torch or the training 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -104,7 +104,7 @@ class DataSection(_Section):
     """A row that cannot be used: `fail` stops and lists every bad row; `skip` leaves it out and
     records it, with the reason, in the run's data/rejected.jsonl."""
 
-    val_fraction: Literal["auto"] | Annotated[float, Field(ge=0.0, lt=0.5)] = "auto"
+    val_fraction: float | None = Field(None, ge=0.0, lt=0.5)
     """Share of rows held out for validation (0 turns validation off). `auto`: 0.05, except for
     knowledge-like data (every phrasing of every fact trains) and for data too small to give 10
     validation rows at 5% (every row trains; the run stops on the training-loss plateau)."""
@@ -163,6 +163,8 @@ class DataSection(_Section):
             raise ValueError(f"the weights of data.mix add up to {total:g}; they must leave room for data.path "
                              "(below 1, e.g. weight = 0.1 for 10 % of the training rows)")
         return self
+
+    _auto_means_none = field_validator("val_fraction", mode="before")(lambda value: _auto(value))
 
 
 class TrainSection(_Section):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
-from tuitune.data.shape import describe, distinct, group_key
+from tuitune.data import shape as data_shape
 from tuitune.data.split import val_fraction_for
 from tuitune.hardware.model_shape import model_params
 from tuitune.models.files import check_model_files, safety_warnings
@@ -39,11 +39,11 @@ def preflight(preset: Preset) -> Preflight:
     data = check(preset.data, preset.train.stage)
     # Counts before cleaning (but without deliberate repeats, which cleaning drops and the
     # guidance turns into epochs); the worker's cleaning report says what it dropped.
-    shape = describe(data.examples)
-    rows = distinct(data.examples) if shape["repeat_factor"] and preset.data.dedup_exact else data.examples
+    shape = data_shape.describe(data.examples)
+    rows = data_shape.distinct(data.examples) if shape["repeat_factor"] and preset.data.dedup_exact else data.examples
     fraction, _ = val_fraction_for(preset.data.val_fraction, len(rows), shape["knowledge_like"])
     train, val = split(rows, fraction, preset.train.seed,
-                       group=group_key if shape["knowledge_like"] and fraction > 0 else None)
+                       group=data_shape.group_key if shape["knowledge_like"] and fraction > 0 else None)
     return Preflight(model, data, len(train), len(val), shape)
 
 
