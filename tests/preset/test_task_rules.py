@@ -35,7 +35,7 @@ def test_knowledge_like_data_gets_ten_passes_a_higher_rank_and_no_held_out_phras
 
 
 def test_no_early_stopping_on_a_handful_of_rows_the_plateau_stop_instead():
-    few = DataFacts(38, 2, 38 * 40, 40.0, 60)
+    few = DataFacts(198, 2, 198 * 40, 40.0, 60)
     g = resolve(preset(), few, params=SMOL, device="cpu", method="lora")
     assert g.value("eval.early_stopping") is False and "too few to trust" in g.choices["eval.early_stopping"].reason
     assert g.value("eval.plateau_stop") is True and "training loss" in g.choices["eval.plateau_stop"].reason
@@ -78,3 +78,4 @@ def test_plateau_is_found_only_after_half_the_run_and_only_when_the_loss_stops_f
     flat = [(s, 2.0 * 0.9 ** s if s < 30 else 0.1) for s in range(1, 80)]
     assert plateaued(flat, 100) is not None
     assert plateaued(flat[:45], 100) is None  # before half way
+    assert plateaued(flat[:30], 30) is None  # too short a run to judge

@@ -189,7 +189,7 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
         warnings.append(_warn("no_validation", "eval.early_stopping is on but there is no validation split; "
                               "set data.val_fraction (e.g. 0.05) or turn early stopping off"))
         stopping = False
-    pick("eval.plateau_stop", ev.plateau_stop, *task_rules.plateau_stop(bool(stopping)))
+    pick("eval.plateau_stop", ev.plateau_stop, *task_rules.plateau_stop(bool(stopping), total))
 
     every, every_reason = eval_cadence(total, device) if has_val else (None, "no validation split")
     if has_val and t.save_steps:

@@ -16,6 +16,7 @@ KNOWLEDGE_EPOCHS = 10
 # (Biderman et al. 2024, "LoRA Learns Less and Forgets Less"); r32 costs little on a small set.
 KNOWLEDGE_RANK = 32
 MIN_VAL_ROWS = 10  # tuitune.data.split.MIN_VAL_ROWS: fewer validation rows measure noise
+PLATEAU_MIN_STEPS = 40  # tuitune.train.plateau.MIN_STEPS: a shorter run has too few losses to judge
 
 
 def repeat_epochs(value: float, why: str, repeat_factor: int | None, dropped: int) -> tuple[float, str]:
@@ -52,9 +53,11 @@ def trust_validation(val_rows: int, patience: int) -> tuple[bool, str]:
                    "stops on the training-loss plateau instead (eval.plateau_stop)")
 
 
-def plateau_stop(early_stopping: bool) -> tuple[bool, str]:
+def plateau_stop(early_stopping: bool, total_steps: int) -> tuple[bool, str]:
     if early_stopping:
         return False, "off: early stopping on the validation loss ends the run instead"
+    if total_steps < PLATEAU_MIN_STEPS:
+        return False, f"off: {total_steps} steps are too few to judge a plateau (it needs {PLATEAU_MIN_STEPS})"
     return True, ("on: without a validation split to trust, the run ends when the training loss stops falling "
                   "(no 2% gain over the last quarter of the run, checked from half way)")
 

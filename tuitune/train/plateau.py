@@ -17,12 +17,13 @@ from tuitune.events import EventWriter
 WINDOW = 5
 MIN_GAIN = 0.02  # a relative fall smaller than this over a quarter of the run is a plateau
 START = 0.5  # never before half the run: the first half is warmup and the steep part
+MIN_STEPS = 40  # a shorter run has too few losses to tell a plateau from noise
 
 
 def plateaued(losses: list[tuple[int, float]], max_steps: int) -> tuple[float, float] | None:
     """(the best windowed loss a quarter of the run ago, the best now) when the loss has
     plateaued, else None. ``losses``: (step, loss) as logged."""
-    if not losses or len(losses) < 2 * WINDOW or losses[-1][0] < START * max_steps:
+    if max_steps < MIN_STEPS or len(losses) < 2 * WINDOW or losses[-1][0] < START * max_steps:
         return None
     back = losses[-1][0] - max(1, max_steps // 4)
     means = [(losses[i + WINDOW - 1][0], sum(v for _, v in losses[i:i + WINDOW]) / WINDOW)
