@@ -236,20 +236,20 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
 
 
 
-def _val_fraction_choice(value: float | str, data: DataFacts) -> Choice:
+def _val_fraction_choice(value: float | None, data: DataFacts) -> Choice:
     from tuitune.data.split import val_fraction_for
 
     fraction, why = val_fraction_for(value, data.train_rows + data.val_rows, data.knowledge_like)
     if data.knowledge_like and fraction > 0:
         why += "; split by answer, so all phrasings of a fact stay on one side"
-    return Choice(fraction, why, value in (None, "auto"))
+    return Choice(fraction, why, value is None)
 
 
-def _why_no_validation(val_fraction: float | str | None, data: DataFacts) -> str:
+def _why_no_validation(val_fraction: float | None, data: DataFacts) -> str:
     from tuitune.data.split import MIN_ROWS_FOR_VAL, val_fraction_for
 
     rows = data.train_rows + data.val_rows
-    if val_fraction in (None, "auto"):
+    if val_fraction is None:
         return "no validation split: data.val_fraction = auto holds " + val_fraction_for("auto", rows, data.knowledge_like)[1]
     if val_fraction <= 0:
         return "no validation split (data.val_fraction = 0)"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from tuitune.data import shape as data_shape
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
-from tuitune.data import shape as data_shape
 from tuitune.data.split import val_fraction_for
 from tuitune.hardware.model_shape import model_params
 from tuitune.models.files import check_model_files, safety_warnings
@@ -24,7 +25,7 @@ class Preflight:
     data: Imported
     train_rows: int
     val_rows: int
-    shape: dict = field(default_factory=dict)  # tuitune.data.shape.describe of the rows
+    shape: dict[str, Any] = field(default_factory=dict)  # tuitune.data.shape.describe of the rows
 
 
 def preflight(preset: Preset) -> Preflight:
