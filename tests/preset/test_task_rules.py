@@ -67,6 +67,9 @@ def test_not_learned_when_the_answer_loss_stays_high_or_the_probes_do_not_change
     # Knowledge needs the loss far down, not only halved.
     halved = [(s, 3.0 if s < 10 else 0.6) for s in range(40)]
     assert not_learned(halved) is None and "0.600" in not_learned(halved, knowledge_like=True)
+    # A resumed run (its losses start late) that is already near zero has learned.
+    assert not_learned([(s, 0.001) for s in range(55, 108)], knowledge_like=True) is None
+    assert not_learned([(s, 0.1) for s in range(1, 40)]) is None  # low from the start: nothing left to learn
     unchanged = not_learned(falling, base=["Paris.", "Blue."], tuned=["Paris.", " Blue. "])
     assert "2 probe answers are unchanged" in unchanged
     assert not_learned(falling, base=["Paris."], tuned=["Arr, Paris!"]) is None

@@ -113,10 +113,13 @@ def not_learned(losses: list[tuple[int, float]], *, knowledge_like: bool = False
     """The coach's ``not_learned`` message at the end of training, with the numbers, or None."""
     reasons = []
     finite = [v for _, v in losses if math.isfinite(v)]
+    # A resumed run's coach saw only the losses since the resume: its start is not the run's.
+    from_start = bool(losses) and losses[0][0] <= WINDOW
     if len(finite) >= 2:
         window = min(WINDOW, max(1, len(finite) // 2))
         start, end = sum(finite[:window]) / window, sum(finite[-window:]) / window
-        if end > NOT_LEARNED_RATIO * start:
+        # Under KNOWLEDGE_LOSS an answer is learned whatever the start was.
+        if from_start and end > max(NOT_LEARNED_RATIO * start, KNOWLEDGE_LOSS):
             reasons.append(f"the training loss on the answers is still {end:.3f} at the end (from {start:.3f}: "
                            f"less than halved)")
         elif knowledge_like and end > KNOWLEDGE_LOSS:
