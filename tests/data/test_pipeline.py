@@ -51,7 +51,8 @@ def test_prepare_writes_the_split_the_report_and_the_rejected_rows(source, tmp_p
     assert on_disk == report
     assert report["format"] == "alpaca" and report["rows_read"] == 44 and report["rejected"] == 4
     assert report["steps"]["exact_duplicate"] == 3 and report["split"] == {
-        "seed": 1, "val_fraction": 0.1, "train": 36, "val": 4, "leaked_moved_to_train": 0}
+        "seed": 1, "val_fraction": 0.1, "val_fraction_reason": "set in the preset", "grouped_by_answer": False,
+        "train": 36, "val": 4, "leaked_moved_to_train": 0}
     assert not list(out.glob("*.tmp"))
 
 

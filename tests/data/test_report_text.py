@@ -33,7 +33,7 @@ def test_rows_say_what_was_read_cleaned_split_and_set_aside(chat):
 
 
 def test_the_cli_and_the_panel_say_the_same(chat, capsys):
-    assert main(["data", "inspect", str(chat), "--no-near-dedup"]) == 0
+    assert main(["data", "inspect", str(chat), "--no-near-dedup", "--val-fraction", "0.05"]) == 0
     printed = capsys.readouterr().out.splitlines()
     report, _, _, _ = inspect(section(chat), seed=42)
     rows = report_rows(report)

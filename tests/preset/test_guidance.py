@@ -45,8 +45,9 @@ def test_choices_are_sane_and_explained(rows, method, size, params, device):
         assert g.value("lora.r") in (8, 16, 32, 64) and g.value("lora.alpha") == 2 * g.value("lora.r")
     else:
         assert "lora.r" not in g.choices
-    has_val = g.facts["val_rows"] > 0
+    has_val = g.facts["val_rows"] >= 10  # fewer are too few to trust (task_rules.trust_validation)
     assert g.value("eval.early_stopping") is has_val
+    assert g.value("eval.plateau_stop") is (not has_val and g.total_steps >= 40)
     if has_val:
         every = g.value("train.eval_steps")
         assert 1 <= every <= g.total_steps and g.value("train.save_steps") % every == 0

@@ -31,7 +31,7 @@ def test_keys_open_to_other_values_are_not_choices(key):
 
 
 def test_defaults_come_from_the_fields():
-    assert default("train.seed") == 42 and default("data.val_fraction") == 0.05
+    assert default("train.seed") == 42 and default("data.val_fraction") is None  # auto
     assert default("train.learning_rate") is None  # guided: tuitune chooses
     gguf = default("export.gguf")
     assert gguf == ["q4_k_m"]

@@ -22,6 +22,10 @@ def test_absurd_learning_rate_warns_that_the_loss_explodes(tmp_path, tiny_model_
     assert "train.learning_rate" in warned[0]["message"] and "0.5" in warned[0]["message"]
     # The guidance saw it coming, before the first step.
     assert warnings_of(run, "lr_high")
+    # And at the end the coach says nothing was learned, with the numbers and what to do.
+    [late] = warnings_of(run, "not_learned")
+    assert late["message"].startswith("not learned yet: the training loss on the answers is still")
+    assert "tuitune runs extend" in late["message"] and "(now 0.5; usual" in late["message"]
 
 
 def test_all_labels_masked_warns_and_fails_with_what_to_change(tmp_path, tiny_model_dir, small_data):

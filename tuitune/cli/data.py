@@ -60,8 +60,9 @@ def _source_args(p: argparse.ArgumentParser, model_required: bool = False) -> No
     p.add_argument("--on-error", choices=SchemaChoices("data.on_error"), default="skip", metavar="POLICY",
                    help="a bad row stops everything (fail) or is set aside with its reason (skip, default)")
     p.add_argument("--system-prompt", help="system message for conversations that have none")
-    p.add_argument("--val-fraction", type=float, default=SchemaDefault("data.val_fraction"),
-                   help="share held out for validation (default %(default)s)")
+    p.add_argument("--val-fraction", type=_fraction, default=SchemaDefault("data.val_fraction"),
+                   help="share held out for validation, or auto (default: auto, 5%% where that holds out 10 rows "
+                        "or more and the data is not knowledge-like)")
     p.add_argument("--seed", type=int, default=SchemaDefault("train.seed"), help="seed of the split (default %(default)s)")
     p.add_argument("--max-seq-len", type=int, default=SchemaDefault("train.max_seq_len"),
                    help="truncation length for the statistics (default %(default)s)")
@@ -74,6 +75,11 @@ def _source_args(p: argparse.ArgumentParser, model_required: bool = False) -> No
                             ("degenerate", "dropping degenerate preference pairs"),
                             ("leakage", "moving leaked validation rows to train")):
         p.add_argument(f"--no-{flag}", action="store_true", help=f"turn off {help_text}")
+
+
+def _fraction(text: str) -> float | None:
+    """``--val-fraction``: a number, or ``auto`` (tuitune.data.split.val_fraction_for decides)."""
+    return None if text.strip().lower() == "auto" else float(text)
 
 
 def section(args: argparse.Namespace) -> SimpleNamespace:

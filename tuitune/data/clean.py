@@ -116,8 +116,14 @@ def clean(
     examples: list[Example],
     settings: CleanSettings,
     measure: Callable[[list[Example]], list[int]] | None = None,
+    repeat_factor: int | None = None,
 ) -> tuple[list[Example], list[Rejected], dict[str, int], list[int] | None]:
     """Run the enabled steps in order; returns (kept, rejected, counts, token lengths of kept).
+
+    ``repeat_factor`` (tuitune.data.shape.deliberate_repeat): the file repeats every row about
+    this many times on purpose. Exact dedup still drops the repeats, so that no held-out row has
+    a copy in training, but counts them as ``deliberate_repeat`` (the guidance multiplies the
+    epochs by the factor instead); accidental duplicates stay ``exact_duplicate``.
 
     ``measure`` (examples → tokens each) enables the token bounds and the token statistics. It
     runs after the text is tidied and the empty rows are gone, so the lengths are the final ones
@@ -156,7 +162,12 @@ def clean(
     if settings.dedup_exact:
         sub = [examples[i] for i in keep]
         dupes = {keep[k]: keep[v] for k, v in exact_duplicates(sub).items()}
-        drop("exact_duplicate", lambda i: f"an exact duplicate of {ref(examples[dupes[i]].where)}" if i in dupes else None)
+        if repeat_factor:
+            drop("deliberate_repeat", lambda i: f"a deliberate repeat of {ref(examples[dupes[i]].where)} (the file "
+                 f"repeats its rows about {repeat_factor} times; the epochs are multiplied by {repeat_factor} "
+                 "instead)" if i in dupes else None)
+        else:
+            drop("exact_duplicate", lambda i: f"an exact duplicate of {ref(examples[dupes[i]].where)}" if i in dupes else None)
     if settings.dedup_near:
         sub = [examples[i] for i in keep]
         near = {keep[k]: (keep[j], s) for k, (j, s) in near_duplicates(sub, settings.near_threshold).items()}

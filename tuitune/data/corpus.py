@@ -31,6 +31,7 @@ from tuitune.data.validate import summarize_rejected
 
 REPORT_VERSION = 1
 MIN_DOCUMENTS_FOR_VAL = 4  # fewer: every document is worth more trained on than held out
+AUTO_DOCUMENT_FRACTION = 0.05
 # The token that ends a document in pretraining, most specific first. An instruct model's
 # eos_token is often its end-of-turn token (<|im_end|>, <|eot_id|>), which would teach it to
 # end turns between documents; its pretraining separator is the end-of-text token.
@@ -41,11 +42,13 @@ def examples_of(documents: list[Document]) -> list[Example]:
     return [Example(d.where, "text", {"text": d.text}) for d in documents]
 
 
-def split_documents(docs: list[Example], val_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+def split_documents(docs: list[Example], val_fraction: float | None, seed: int) -> tuple[list[Example], list[Example]]:
     """Whole documents held out: a seeded shuffle, the first ``val_fraction`` of it (at least one
     document, and never all of them) for validation; none below MIN_DOCUMENTS_FOR_VAL."""
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)
+    if val_fraction is None:  # data.val_fraction = "auto": 5% of the documents, at least one
+        val_fraction = AUTO_DOCUMENT_FRACTION
     if val_fraction <= 0 or len(docs) < MIN_DOCUMENTS_FOR_VAL:
         return [docs[i] for i in order], []
     n_val = min(len(docs) - 1, max(1, round(len(docs) * val_fraction)))
@@ -95,7 +98,7 @@ def inspect_documents(section: Any, tokenizer: Any = None, *, seed: int = 42,
     measure = (lambda examples: token_lengths(examples, tokenizer)) if tokenizer is not None else None
     kept, dropped, counts, lengths = clean(examples_of(documents), settings, measure)
     rejected = [*(_as_rejected(u) for u in unreadable), *dropped]
-    val_fraction = getattr(section, "val_fraction", 0.05)
+    val_fraction = getattr(section, "val_fraction", None)
     train, val = split_documents(kept, val_fraction, seed)
     report: dict[str, Any] = {
         "version": REPORT_VERSION,

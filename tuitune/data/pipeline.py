@@ -23,7 +23,8 @@ from tuitune.data.cache import OUTPUTS, cache_key, copy_outputs, load_cached, so
 from tuitune.data.clean import CleanSettings, clean, fix_leakage
 from tuitune.data.loader import Imported, import_file, require_kind, resolve_path
 from tuitune.data.schema import DataError, Example
-from tuitune.data.split import split
+from tuitune.data.shape import describe, group_key
+from tuitune.data.split import split, val_fraction_for
 from tuitune.data.stats import char_stats, prompt_text, token_lengths, token_stats
 from tuitune.data.validate import OnError, summarize_rejected
 
@@ -93,9 +94,15 @@ def _inspect_one(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq
         system_prompt=getattr(section, "system_prompt", None),
     )
     measure = (lambda examples: token_lengths(examples, tokenizer)) if tokenizer is not None else None
-    kept, dropped, counts, lengths = clean(data.examples, settings, measure)
-    val_fraction = getattr(section, "val_fraction", 0.05)
-    train, val = split(kept, val_fraction, seed)
+    shape = describe(data.examples)
+    kept, dropped, counts, lengths = clean(data.examples, settings, measure,
+                                           repeat_factor=shape["repeat_factor"] if settings.dedup_exact else None)
+    if not settings.dedup_exact:  # the repeats stay in the rows: every pass already repeats them
+        shape["repeat_factor"] = None
+    val_fraction, val_reason = val_fraction_for(getattr(section, "val_fraction", None), len(kept),
+                                                shape["knowledge_like"])
+    grouped = shape["knowledge_like"] and val_fraction > 0
+    train, val = split(kept, val_fraction, seed, group=group_key if grouped else None)
     moved = 0
     if settings.fix_leakage:
         train, val, moved = fix_leakage(train, val)
@@ -110,8 +117,9 @@ def _inspect_one(section: Any, tokenizer: Any = None, *, seed: int = 42, max_seq
         "rows_read": data.rows_read,
         "invalid": len(data.rejected),
         "steps": counts,
-        "split": {"seed": seed, "val_fraction": val_fraction, "train": len(train), "val": len(val),
-                  "leaked_moved_to_train": moved},
+        "split": {"seed": seed, "val_fraction": val_fraction, "val_fraction_reason": val_reason,
+                  "grouped_by_answer": grouped, "train": len(train), "val": len(val), "leaked_moved_to_train": moved},
+        "shape": shape,
         "rejected": len(rejected),
         "rejected_summary": summarize_rejected(rejected),
         "settings": settings.to_json(),

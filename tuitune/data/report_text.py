@@ -48,6 +48,7 @@ def cleaning_rows(report: dict[str, Any]) -> list[Row]:
         extra.append(f"{split['leaked_moved_to_train']} leaked rows moved to train")
     rows.append(("split", f"{split['train']} train / {split['val']} validation"
                  + (f" ({', '.join(extra)})" if extra else "")))
+    rows += shape_rows(report)
     chars = stats.get("chars") or {}
     if chars.get("count"):
         rows.append(("chars", _percentiles(chars)))
@@ -61,6 +62,24 @@ def cleaning_rows(report: dict[str, Any]) -> list[Row]:
             rows.append(("warning", f"in {tokens['answer_cut_rows']} rows max_seq_len cuts before the answer starts: "
                                     "they teach nothing. Raise max_seq_len, or drop them with data.max_tokens "
                                     "(--max-tokens)"))
+    return rows
+
+
+def shape_rows(report: dict[str, Any]) -> list[Row]:
+    """What the rows say about the task (tuitune.data.shape), in the guidance's words."""
+    shape, split = report.get("shape") or {}, report["split"]
+    rows = []
+    if shape.get("repeat_factor"):
+        n = report["steps"].get("deliberate_repeat", 0)
+        rows.append(("repeats", f"deliberate_repeat x{shape['repeat_factor']}: every row is repeated about "
+                                f"{shape['repeat_factor']} times on purpose; the {n} repeats are dropped and the "
+                                f"epochs multiplied by {shape['repeat_factor']} instead"))
+    if shape.get("knowledge_like"):
+        rows.append(("task", f"knowledge-like: {shape['facts']} answers, {shape['shared_answer_share']:.0%} of rows "
+                             "share theirs with another question" + (" (split by answer)" if split.get("grouped_by_answer")
+                                                                     else "")))
+    if split.get("val_fraction_reason") and split["val_fraction_reason"] != "set in the preset":
+        rows.append(("", f"validation: {split['val_fraction_reason']}"))
     return rows
 
 

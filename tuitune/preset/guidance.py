@@ -17,6 +17,7 @@ from tuitune.preset import cpt_rules
 from tuitune.preset.methods import usual_learning_rate
 from tuitune.preset.preference_guidance import preference_choices, preference_rate
 from tuitune.preset.schema import PREFERENCE_STAGES
+from tuitune.preset import task_rules
 
 CHARS_PER_TOKEN = 3.6  # English text with BPE tokenizers; only used before a tokenizer is loaded
 TEMPLATE_TOKENS = 12  # chat-template tokens around each turn (ChatML: ~5 per turn, system prompt aside)
@@ -42,6 +43,10 @@ class DataFacts:
     estimated: bool = False  # token figures estimated from characters (no tokenizer yet)
     desirable: int | None = None  # unpaired preference rows (KTO): answers marked good ...
     undesirable: int | None = None  # ... and bad; None for other data
+    repeat_factor: int | None = None  # the file repeats every row about this many times on purpose
+    repeats_dropped: int = 0  # ... and cleaning dropped this many repeats (report step deliberate_repeat)
+    knowledge_like: bool = False  # short answers shared by several questions (tuitune.data.shape)
+    facts: int = 0  # distinct answers
 
     @classmethod
     def from_report(cls, report: dict[str, Any]) -> DataFacts:
@@ -50,13 +55,17 @@ class DataFacts:
         train, val = split["train"], split["val"]
         mean = float(tokens.get("mean") or 0.0)
         labels = report.get("labels") or {}
+        shape = report.get("shape") or {}
         return cls(train, val, round(mean * train), mean, int(tokens.get("p99") or 0),
                    float(tokens.get("truncated_fraction") or 0.0),
-                   desirable=labels.get("desirable"), undesirable=labels.get("undesirable"))
+                   desirable=labels.get("desirable"), undesirable=labels.get("undesirable"),
+                   **_shape_facts(shape, report.get("steps") or {}))
 
     @classmethod
-    def estimate(cls, examples: list[Any], train_rows: int, val_rows: int, max_seq_len: int) -> DataFacts:
-        """From imported examples, before any tokenizer is loaded (the fronts' preflight)."""
+    def estimate(cls, examples: list[Any], train_rows: int, val_rows: int, max_seq_len: int,
+                 shape: dict[str, Any] | None = None) -> DataFacts:
+        """From imported examples, before any tokenizer is loaded (the fronts' preflight); ``shape``
+        is tuitune.data.shape.describe's (the repeats counted as cleaning will drop them)."""
         lengths = sorted(
             round(sum(len(t) for t in e.texts()) / CHARS_PER_TOKEN) + TEMPLATE_TOKENS * len(e.texts()) for e in examples
         ) or [0]
@@ -64,8 +73,11 @@ class DataFacts:
         p99 = lengths[max(0, math.ceil(0.99 * len(lengths)) - 1)]
         over = sum(n > max_seq_len for n in lengths) / len(lengths)
         good, bad = label_counts(examples)
+        extra = _shape_facts(shape or {}, {})
+        if extra["repeat_factor"]:
+            extra["repeats_dropped"] = len(examples) - train_rows - val_rows
         return cls(train_rows, val_rows, round(mean * train_rows), round(mean, 1), p99, round(over, 4), estimated=True,
-                   desirable=good, undesirable=bad)
+                   desirable=good, undesirable=bad, **extra)
 
 
 def label_counts(examples: list[Any]) -> tuple[int | None, int | None]:
@@ -75,6 +87,11 @@ def label_counts(examples: list[Any]) -> tuple[int | None, int | None]:
         return None, None
     good = sum(1 for label in labels if label)
     return good, len(labels) - good
+
+
+def _shape_facts(shape: dict[str, Any], steps: dict[str, int]) -> dict[str, Any]:
+    return {"repeat_factor": shape.get("repeat_factor"), "repeats_dropped": int(steps.get("deliberate_repeat") or 0),
+            "knowledge_like": bool(shape.get("knowledge_like")), "facts": int(shape.get("facts") or 0)}
 
 
 @dataclass
@@ -148,7 +165,7 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     per_epoch = max(1, math.ceil(data.train_rows / effective))
 
     epochs_value, epochs_reason = (cpt_rules.epochs(data.tokens, per_epoch, MIN_STEPS) if cpt
-                                   else epochs(data.train_rows, per_epoch))
+                                   else epochs(data.train_rows, per_epoch, data))
     if t.max_steps:
         chosen_epochs = t.epochs if t.epochs is not None else epochs_value
         choices["train.epochs"] = Choice(chosen_epochs, "not used: train.max_steps is set", t.epochs is None)
@@ -161,6 +178,10 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
         if device == "cpu" and t.epochs is None:
             cap, cap_reason = cpu_step_cap(params, effective, data.mean_tokens)
             if cap < total:
+                budget = task_rules.cpu_budget_warning(cap, total, cpu_seconds_per_step(params, effective, data.mean_tokens),
+                                                       chosen_epochs)
+                if budget:
+                    warnings.append(budget)
                 total, steps_reason = cap, f"{cap_reason}, instead of {total} for {_fmt(chosen_epochs)} epochs"
         choices["train.max_steps"] = Choice(total, steps_reason, True)
 
@@ -170,22 +191,29 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
          "cosine decay after warmup, the common choice (Alpaca, Zephyr, TRL examples)")
 
     if method in ("lora", "qlora"):
-        rank, rank_reason = cpt_rules.lora_rank(data.tokens) if cpt else lora_rank(data.tokens)
+        rank, rank_reason = (cpt_rules.lora_rank(data.tokens) if cpt
+                             else task_rules.knowledge_rank(*lora_rank(data.tokens), data.knowledge_like))
         rank = pick("lora.r", lora.r, rank, rank_reason)
         pick("lora.alpha", lora.alpha, 2 * rank, "2 x r, so the update's scale alpha/r stays 2 as r changes")
 
+    choices["data.val_fraction"] = _val_fraction_choice(preset.data.val_fraction, data)
     has_val = data.val_rows > 0
-    stopping = ev.early_stopping if ev.early_stopping != "auto" else has_val
     if ev.early_stopping == "auto":
-        why = (f"on: {data.val_rows} validation rows; stops after {ev.patience} evaluations without a new best "
-               "and keeps the best checkpoint") if has_val else f"off: {_why_no_validation(preset.data.val_fraction, data)}"
+        stopping, why = task_rules.trust_validation(data.val_rows, ev.patience)
+        if not has_val:
+            why = f"off: {_why_no_validation(preset.data.val_fraction, data)}"
         choices["eval.early_stopping"] = Choice(stopping, why, True)
     else:
+        stopping = ev.early_stopping
         choices["eval.early_stopping"] = Choice(stopping, "set in the preset", False)
+        if stopping and 0 < data.val_rows < task_rules.MIN_VAL_ROWS:
+            warnings.append(_warn("few_validation", f"eval.early_stopping is on with only {data.val_rows} validation "
+                                  "rows: it may stop on noise; raise data.val_fraction or leave early stopping to tuitune"))
     if stopping and not has_val:
         warnings.append(_warn("no_validation", "eval.early_stopping is on but there is no validation split; "
                               "set data.val_fraction (e.g. 0.05) or turn early stopping off"))
         stopping = False
+    pick("eval.plateau_stop", ev.plateau_stop, *task_rules.plateau_stop(bool(stopping), total))
 
     every, every_reason = eval_cadence(total, device) if has_val else (None, "no validation split")
     if has_val and t.save_steps:
@@ -228,18 +256,30 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
     shape = (f"{total} steps" if t.max_steps else f"{_fmt(chosen_epochs)} epochs ({total} steps)" if total >= full
              else f"{_fmt(chosen_epochs)} epochs capped to {total} steps on the CPU")
     rows = "windows" if cpt else "examples"
-    summary = f"{data.train_rows} {rows}, {tokens}: {shape}; {rank_text} — the usual range for a {size}"
+    notes = "".join(f"; {n}" for n in task_rules.summary_notes(data))
+    summary = f"{data.train_rows} {rows}, {tokens}{notes}: {shape}; {rank_text} — the usual range for a {size}"
     facts = asdict(data) | {"params": params, "device": device, "method": method}
     return Guidance(choices, summary, total, warnings, facts)
 
 
 
-def _why_no_validation(val_fraction: float, data: DataFacts) -> str:
-    from tuitune.data.split import MIN_ROWS_FOR_VAL
+def _val_fraction_choice(value: float | None, data: DataFacts) -> Choice:
+    from tuitune.data.split import val_fraction_for
 
+    fraction, why = val_fraction_for(value, data.train_rows + data.val_rows, data.knowledge_like)
+    if data.knowledge_like and fraction > 0:
+        why += "; split by answer, so all phrasings of a fact stay on one side"
+    return Choice(fraction, why, value is None)
+
+
+def _why_no_validation(val_fraction: float | None, data: DataFacts) -> str:
+    from tuitune.data.split import MIN_ROWS_FOR_VAL, val_fraction_for
+
+    rows = data.train_rows + data.val_rows
+    if val_fraction is None:
+        return "no validation split: data.val_fraction = auto holds " + val_fraction_for("auto", rows, data.knowledge_like)[1]
     if val_fraction <= 0:
         return "no validation split (data.val_fraction = 0)"
-    rows = data.train_rows + data.val_rows
     return (f"no validation split: {rows} rows are too few to hold any out (a split needs {MIN_ROWS_FOR_VAL}; "
             f"data.val_fraction = {val_fraction:g} applies from there)")
 
@@ -282,13 +322,11 @@ def grad_accum(train_rows: int, batch_size: int, device: str) -> tuple[int, str]
     return accum, f"effective batch {batch_size * accum} for {train_rows} examples (8 under 1k, 16 under 10k, else 32)"
 
 
-def epochs(train_rows: int, steps_per_epoch: int) -> tuple[float, str]:
-    if train_rows < 1000:
-        value, why = 3.0, f"{train_rows} examples: 3 epochs, the usual count for small sets"
-    elif train_rows < 10_000:
-        value, why = 2.0, f"{train_rows} examples: 2 epochs"
-    else:
-        value, why = 1.0, f"{train_rows} examples: 1 epoch is enough for a set this size"
+def epochs(train_rows: int, steps_per_epoch: int, data: DataFacts | None = None) -> tuple[float, str]:
+    value, why = _size_epochs(train_rows)
+    if data is not None:
+        value, why = task_rules.repeat_epochs(value, why, data.repeat_factor, data.repeats_dropped)
+        value, why = task_rules.knowledge_epochs(value, why, data.knowledge_like, data.facts)
     if value * steps_per_epoch < MIN_STEPS:
         raised = float(min(MAX_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch)))
         if raised > value:
@@ -298,9 +336,23 @@ def epochs(train_rows: int, steps_per_epoch: int) -> tuple[float, str]:
     return value, why
 
 
-def cpu_step_cap(params: int | None, effective_batch: int, mean_tokens: float) -> tuple[int, str]:
+def _size_epochs(train_rows: int) -> tuple[float, str]:
+    if train_rows < 1000:
+        value, why = 3.0, f"{train_rows} examples: 3 epochs, the usual count for small sets"
+    elif train_rows < 10_000:
+        value, why = 2.0, f"{train_rows} examples: 2 epochs"
+    else:
+        value, why = 1.0, f"{train_rows} examples: 1 epoch is enough for a set this size"
+    return value, why
+
+
+def cpu_seconds_per_step(params: int | None, effective_batch: int, mean_tokens: float) -> float:
     b = (params or 7e9) / 1e9
-    per_step = max(0.05, CPU_S_PER_TOKEN_BPARAM * b * effective_batch * max(mean_tokens, 16))
+    return max(0.05, CPU_S_PER_TOKEN_BPARAM * b * effective_batch * max(mean_tokens, 16))
+
+
+def cpu_step_cap(params: int | None, effective_batch: int, mean_tokens: float) -> tuple[int, str]:
+    per_step = cpu_seconds_per_step(params, effective_batch, mean_tokens)
     cap = max(10, int(CPU_BUDGET_S / per_step))
     return cap, f"{cap} steps: ~{CPU_BUDGET_S // 60} min on the CPU at ~{per_step:.1f} s/step (estimated)"
 

@@ -36,8 +36,8 @@ GGUF_TYPE_HELP = {
 GUIDED = (
     "train.epochs", "train.max_steps", "train.learning_rate", "train.grad_accum", "train.warmup_ratio",
     "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha",
-    "eval.early_stopping", "eval.probe_count", "dpo.beta", "dpo.simpo_gamma", "dpo.desirable_weight",
-    "dpo.undesirable_weight",
+    "eval.early_stopping", "eval.plateau_stop", "eval.probe_count", "data.val_fraction", "dpo.beta",
+    "dpo.simpo_gamma", "dpo.desirable_weight", "dpo.undesirable_weight",
 )
 
 # The stages that train on preferences (their settings: `[dpo]`), and those of them that compare
@@ -113,8 +113,10 @@ class DataSection(_Section):
     """A row that cannot be used: `fail` stops and lists every bad row; `skip` leaves it out and
     records it, with the reason, in the run's data/rejected.jsonl."""
 
-    val_fraction: float = Field(0.05, ge=0.0, lt=0.5)
-    """Share of rows held out for validation (0 turns validation off)."""
+    val_fraction: float | None = Field(None, ge=0.0, lt=0.5)
+    """Share of rows held out for validation (0 turns validation off). `auto`: 0.05, except for
+    knowledge-like data (every phrasing of every fact trains) and for data too small to give 10
+    validation rows at 5% (every row trains; the run stops on the training-loss plateau)."""
 
     system_prompt: str | None = None
     """A system message put before every conversation that has none."""
@@ -170,6 +172,8 @@ class DataSection(_Section):
             raise ValueError(f"the weights of data.mix add up to {total:g}; they must leave room for data.path "
                              "(below 1, e.g. weight = 0.1 for 10 % of the training rows)")
         return self
+
+    _auto_means_none = field_validator("val_fraction", mode="before")(lambda value: _auto(value))
 
 
 class TrainSection(_Section):
@@ -380,6 +384,11 @@ class EvalSection(_Section):
     """Stop when the validation loss has not improved for `patience` evaluations, and keep the best
     checkpoint (it is saved and exported instead of the last). `auto`: on when there is a
     validation split."""
+
+    plateau_stop: Literal["auto"] | bool = "auto"
+    """End the run when the training loss stops falling (no 2% gain over the last quarter of the
+    run, checked from half way). `auto`: on when there is no validation split to trust, where
+    early stopping cannot act."""
 
     patience: int = Field(3, ge=1, le=1000)
     """Evaluations in a row without a new best validation loss before early stopping ends the run."""

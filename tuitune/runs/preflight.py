@@ -3,11 +3,14 @@ code 2 and no run directory, rather than minutes later in a worker. Light core."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from tuitune.data import shape as data_shape
 from tuitune.data.loader import Imported, split
 from tuitune.data.pipeline import check
+from tuitune.data.split import val_fraction_for
 from tuitune.hardware.model_shape import model_params
 from tuitune.models.files import check_model_files, safety_warnings
 from tuitune.models.ref import parse_model_ref, unbundle
@@ -24,6 +27,7 @@ class Preflight:
     data: Imported
     train_rows: int
     val_rows: int
+    shape: dict[str, Any] = field(default_factory=dict)  # tuitune.data.shape.describe of the rows
 
 
 def preflight(preset: Preset) -> Preflight:
@@ -36,14 +40,19 @@ def preflight(preset: Preset) -> Preflight:
         model = str(unbundle(ref))  # a bundled model that is not installed fails here
         check_model_files(model, preset.model.allow_pickle, preset.model.trust_remote_code)
     data = check(preset.data, preset.train.stage)
-    # Counts before cleaning; the worker's cleaning report says what it dropped.
+    # Counts before cleaning (but without deliberate repeats, which cleaning drops and the
+    # guidance turns into epochs); the worker's cleaning report says what it dropped.
     if preset.train.stage == "cpt":  # whole documents held out (data/corpus.py)
         from tuitune.data.corpus import split_documents
 
         train, val = split_documents(data.examples, preset.data.val_fraction, preset.train.seed)
-    else:
-        train, val = split(data.examples, preset.data.val_fraction, preset.train.seed)
-    return Preflight(model, data, len(train), len(val))
+        return Preflight(model, data, len(train), len(val))
+    shape = data_shape.describe(data.examples)
+    rows = data_shape.distinct(data.examples) if shape["repeat_factor"] and preset.data.dedup_exact else data.examples
+    fraction, _ = val_fraction_for(preset.data.val_fraction, len(rows), shape["knowledge_like"])
+    train, val = split(rows, fraction, preset.train.seed,
+                       group=data_shape.group_key if shape["knowledge_like"] and fraction > 0 else None)
+    return Preflight(model, data, len(train), len(val), shape)
 
 
 def guidance_for(preset: Preset, check: Preflight) -> tuple[Guidance, str]:
@@ -59,7 +68,8 @@ def guidance_for(preset: Preset, check: Preflight) -> tuple[Guidance, str]:
         method = "lora"
         if device == "cuda":
             note += "; method auto: shown for LoRA, the worker asks the planner"
-    facts = DataFacts.estimate(check.data.examples, check.train_rows, check.val_rows, preset.train.max_seq_len)
+    facts = DataFacts.estimate(check.data.examples, check.train_rows, check.val_rows, preset.train.max_seq_len,
+                               check.shape)
     return resolve(preset, facts, params=model_params(readable_ref(preset.model.path)), device=device, method=method), note
 
 

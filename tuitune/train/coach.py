@@ -1,8 +1,9 @@
 """The training coach: watches the losses the trainer already logs and warns, as ``warning``
 events with a ``code``, when a run is going wrong — each warning says what to change.
 
-Codes: ``loss_nan``, ``loss_exploding``, ``loss_flat``, ``overfitting``, and after the run's
-evaluation ``forgetting`` (:func:`warn_forgetting`). (``labels_masked``,
+Codes: ``loss_nan``, ``loss_exploding``, ``loss_flat``, ``overfitting``; at the end of training
+``not_learned`` (:func:`not_learned`: the answer loss still high, or the probes answer as the
+base did); and after the run's evaluation ``forgetting`` (:func:`warn_forgetting`). (``labels_masked``,
 ``too_few_examples``, ``truncated`` and the learning-rate checks come before training, from
 tuitune.preset.guidance and tuitune.train.guided.) Each code is raised at most once per worker.
 Only reads values already on the host in ``logs``: no extra device syncs.
@@ -22,6 +23,11 @@ WINDOW = 5  # logged steps averaged at each end when judging a trend
 EXPLODE_FACTOR = 1.5  # training loss this far above its start is never normal
 FLAT_RATIO = 0.95  # the loss must fall at least 5% by 30% of the run
 OVERFIT_MARGIN = 1.02
+# Not learned yet: the answer loss at the end is still above half its start, or, for
+# knowledge-like data, above KNOWLEDGE_LOSS (the benchmark's facts are answered from a new
+# phrasing once the answer loss is well under it; benchmarks/learning.py).
+NOT_LEARNED_RATIO = 0.5
+KNOWLEDGE_LOSS = 0.3
 
 
 class CoachCallback(TrainerCallback):
@@ -99,3 +105,31 @@ def warn_forgetting(events: EventWriter, summary: dict[str, Any], margin: float,
     message = forgetting(summary, margin)
     if message:
         events.emit("warning", source="coach", code="forgetting", step=step, message=message, sync=True)
+
+
+def not_learned(losses: list[tuple[int, float]], *, knowledge_like: bool = False, base: list[str] | None = None,
+                tuned: list[str] | None = None, learning_rate: float | None = None,
+                usual_lr: float | None = None) -> str | None:
+    """The coach's ``not_learned`` message at the end of training, with the numbers, or None."""
+    reasons = []
+    finite = [v for _, v in losses if math.isfinite(v)]
+    # A resumed run's coach saw only the losses since the resume: its start is not the run's.
+    from_start = bool(losses) and losses[0][0] <= WINDOW
+    if len(finite) >= 2:
+        window = min(WINDOW, max(1, len(finite) // 2))
+        start, end = sum(finite[:window]) / window, sum(finite[-window:]) / window
+        # Under KNOWLEDGE_LOSS an answer is learned whatever the start was.
+        if from_start and end > max(NOT_LEARNED_RATIO * start, KNOWLEDGE_LOSS):
+            reasons.append(f"the training loss on the answers is still {end:.3f} at the end (from {start:.3f}: "
+                           f"less than halved)")
+        elif knowledge_like and end > KNOWLEDGE_LOSS:
+            reasons.append(f"the training loss on the answers is still {end:.3f} at the end (facts are recalled "
+                           f"once it is well under {KNOWLEDGE_LOSS})")
+    if base and tuned and len(base) == len(tuned) and all(" ".join(b.split()) == " ".join(t.split())
+                                                          for b, t in zip(base, tuned, strict=True)):
+        reasons.append(f"the {len(tuned)} probe answers are unchanged from the base model's")
+    if not reasons:
+        return None
+    rate = f" (now {learning_rate:g}; usual {usual_lr:g})" if learning_rate and usual_lr else ""
+    return (f"not learned yet: {'; '.join(reasons)}. Train longer (`tuitune runs extend RUN`, or more "
+            f"train.epochs), raise the learning rate{rate}, or add phrasings of each example")

@@ -95,6 +95,10 @@ class ProbeCallback(TrainerCallback):
         self._write(data)
         self.events.emit("samples", path=str(self.samples_file), step=step)
 
+    def samples(self) -> dict | None:
+        """samples.json as written: prompts, base and tuned answers."""
+        return self._read()
+
     def _read(self) -> dict | None:
         try:
             return json.loads(self.samples_file.read_text(encoding="utf-8"))

@@ -50,6 +50,7 @@ class Session:
     available: Available  # the speed-ups installed here (train/speed.py)
     attention: tuple[str | None, str]  # the attention asked for, and why
     memory: Any = None  # the peak-memory callback, read after training for the calibration
+    coach: Any = None  # the coach's callback: its losses judge "not learned yet" at the end
 
     def callbacks(self) -> list[Any]:
         self.memory = peak_memory_callback(self.events)
@@ -122,7 +123,12 @@ def coach_callbacks(s: Session) -> list[Any]:
     usual, _ = learning_rate(s.hw.method, s.guidance.facts.get("params"), s.preset.train.stage)
     rate = s.preset.train.learning_rate
     assert rate is not None  # guided before any trainer is built
-    callbacks = [CoachCallback(s.events, rate, usual, s.early)]
+    s.coach = CoachCallback(s.events, rate, usual, s.early)
+    callbacks = [s.coach]
+    if s.preset.eval.plateau_stop is True and not s.early:
+        from tuitune.train.plateau import PlateauStopCallback
+
+        callbacks.append(PlateauStopCallback(s.events))
     if s.early:
         from transformers import EarlyStoppingCallback
 
@@ -150,7 +156,25 @@ def finish(session: Session, trainer: Any) -> str:
         session.tokenizer.save_pretrained(str(out))
     session.events.emit("saved", path=str(out), kind="model" if full else "adapter", sync=True, weights=weights)
     session.probes.finish(trainer.model, weights["step"], weights["text"])
+    warn_not_learned(session, weights["step"])
     return "done"
+
+
+def warn_not_learned(s: Session, step: int) -> None:
+    """The coach's last word: ``not_learned`` when the answers' loss is still high or the probes
+    answer as the base did (tuitune.train.coach.not_learned)."""
+    from tuitune.preset.guidance import learning_rate
+    from tuitune.train.coach import not_learned
+
+    if s.coach is None:
+        return
+    samples = s.probes.samples() or {}
+    usual, _ = learning_rate(s.hw.method, s.guidance.facts.get("params"), s.preset.train.stage)
+    message = not_learned(s.coach.losses, knowledge_like=bool(s.guidance.facts.get("knowledge_like")),
+                          base=samples.get("base"), tuned=samples.get("tuned"),
+                          learning_rate=s.preset.train.learning_rate, usual_lr=usual)
+    if message:
+        s.coach.warn("not_learned", step, message)
 
 
 def record_calibration(s: Session) -> dict | None:
