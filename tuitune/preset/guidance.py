@@ -13,11 +13,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tuitune.preset import cpt_rules
+from tuitune.preset import cpt_rules, task_rules
 from tuitune.preset.methods import usual_learning_rate
 from tuitune.preset.preference_guidance import preference_choices, preference_rate
 from tuitune.preset.schema import PREFERENCE_STAGES
-from tuitune.preset import task_rules
 
 CHARS_PER_TOKEN = 3.6  # English text with BPE tokenizers; only used before a tokenizer is loaded
 TEMPLATE_TOKENS = 12  # chat-template tokens around each turn (ChatML: ~5 per turn, system prompt aside)
