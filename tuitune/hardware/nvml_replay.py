@@ -144,3 +144,39 @@ def _opt(fn: Any, *args: Any) -> Any:
     except Exception:
         return None
     return value.decode() if isinstance(value, bytes) else value
+
+
+class RecordedNvmlSeries(RecordedNvml):
+    """A recording that changes over time: ``frames`` is a list of ``{"t": SECONDS, "devices":
+    [{KEY: VALUE, ...}, ...]}``, each laid over the recorded devices from its time on (power,
+    temperature, throttle reasons, processes: whatever a frame names). The replay's clock is
+    ``clock()`` less its value at the first query, or the ``t`` given to :meth:`at`."""
+
+    def __init__(self, recording: dict[str, Any], clock: Any = None):
+        super().__init__(recording)
+        import copy
+        import time
+
+        self._base = copy.deepcopy(recording.get("devices", []))
+        self._frames = sorted(recording.get("frames", []), key=lambda f: f["t"])
+        self._clock = clock or time.monotonic
+        self._t0: float | None = None
+
+    def at(self, t: float) -> None:
+        """Show the frame of time ``t`` (seconds from the recording's start)."""
+        import copy
+
+        devices = copy.deepcopy(self._base)
+        for frame in self._frames:
+            if frame["t"] > t:
+                break
+            for device, changes in zip(devices, frame.get("devices", [])):
+                device.update(changes)
+        self.data = {**self.data, "devices": devices}
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> dict[str, Any]:
+        now = self._clock()
+        if self._t0 is None:
+            self._t0 = now
+        self.at(now - self._t0)
+        return self.data["devices"][index]

@@ -72,6 +72,12 @@ def resume(run: RunDir, processes: WorkerProcesses) -> Started:
     return started
 
 
+def extend(run: RunDir, processes: WorkerProcesses, steps: int) -> Started:
+    started = actions.extend(run, steps=steps, process=processes.alive(run.id))
+    processes.track(run, started.process)
+    return started
+
+
 def stop(run: RunDir, processes: WorkerProcesses) -> None:
     actions.stop(run, processes.alive(run.id))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,8 +78,35 @@ def list_rows(root: Path | None = None, limit: int | None = None) -> list[RunRow
     from tuitune.runs.store import list_runs
 
     now = time.time()
-    rows = sorted((run_row(r, now) for r in list_runs(root)), key=lambda r: (r.created, r.id), reverse=True)
+    runs = list_runs(root)
+    rows = sorted((_experiment(r, run_row(r, now)) for r in runs), key=lambda r: (r.created, r.id), reverse=True)
+    places = _queue_places() if any(r.status == "queued" for r in rows) else {}
+    rows = [replace(r, step=f"queue {places[r.id]}") if r.id in places else r for r in rows]
     return rows if limit is None else rows[:limit]
+
+
+def _queue_places() -> dict[str, int]:
+    from tuitune.errors import TuituneError
+    from tuitune.runs.queue import entries
+
+    try:
+        return {e.run: i for i, e in enumerate(entries(), 1)}
+    except (TuituneError, OSError):
+        return {}
+
+
+def _experiment(run: RunDir, row: RunRow) -> RunRow:
+    """A sweep trial says so in its name (``sweep …-abcd #2 lr=…``), which the filter finds."""
+    from tuitune.runs.sweep import read_tag
+
+    tag = read_tag(run)
+    if tag is None:
+        return row
+    params = " ".join(f"{k.rsplit('.', 1)[-1]}={v:g}" if isinstance(v, float) else f"{k.rsplit('.', 1)[-1]}={v}"
+                      for k, v in (tag.get("params") or {}).items())
+    number = f" #{tag['trial'] + 1}" if tag.get("trial") is not None else ""
+    pruned = " pruned" if tag.get("pruned") else ""
+    return replace(row, name=" ".join(x for x in (row.name, f"sweep {tag['sweep'][-4:]}{number}{pruned}", params) if x))
 
 
 def config_method(run: RunDir) -> str:

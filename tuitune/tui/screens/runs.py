@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -21,7 +21,13 @@ class RunsScreen(AppScreen):
 
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Watch the run under the cursor"),
-        *run_bindings("runs", "stop", "resume", "export", "chat", "label", "delete"),
+        *run_bindings("runs", "stop", "resume", "extend", "export", "chat", "label", "delete"),
+        Binding("left_square_bracket", "queue_move(-1)", "Earlier", id="runs.queue_earlier",
+                tooltip="Move the queued run under the cursor one place earlier in the queue"),
+        Binding("right_square_bracket", "queue_move(1)", "Later", id="runs.queue_later",
+                tooltip="Move the queued run under the cursor one place later in the queue"),
+        Binding("u", "unqueue", "Unqueue", id="runs.unqueue",
+                tooltip="Take the queued run under the cursor out of the queue (it stays, stopped)"),
         Binding("x", "compare", "Compare", id="runs.compare",
                 tooltip="Mark this run; x on a second run shows both loss curves and what differs"),
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Show only rows containing some text"),
@@ -42,6 +48,8 @@ class RunsScreen(AppScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "runs"
+        # No daemon starts queued runs: a worker killed outright leaves that to whoever looks.
+        self.set_interval(5.0, self._kick_queue)
         self.query_one("#filter", Input).display = False
         self.query_one(RunsTable).focus()
 
@@ -77,6 +85,67 @@ class RunsScreen(AppScreen):
         self.table.reload()
         if open_after:
             self.app.open_run(run_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-kick")
+    def _kick_queue(self) -> None:
+        from tuitune.runs.queue import kick
+
+        kick()
+
+    def _queue_change(self, change: Callable[[str], str]) -> None:
+        from tuitune.tui.launch import user_errors
+
+        run_id = self.table.selected_run_id
+        if run_id is None:
+            self.notify("no run selected", severity="warning")
+            return
+        try:
+            said = change(run_id)
+        except user_errors() as e:
+            self.notify(str(e), markup=False, severity="error", timeout=8)
+            return
+        self.notify(said, markup=False, timeout=3)
+        self.table.reload()
+
+    def action_queue_move(self, by: int) -> None:
+        from tuitune.runs import queue
+        from tuitune.runs.store import find_run
+
+        def move(run_id: str) -> str:
+            place = queue.position(find_run(run_id))
+            if place is None:
+                raise queue.QueueError(f"run {run_id} is not in the queue")
+            return f"run {run_id}: place {queue.move(run_id, max(1, place + by))} in the queue"
+
+        self._queue_change(move)
+
+    def action_unqueue(self) -> None:
+        from tuitune.runs import queue
+
+        self._queue_change(lambda run_id: f"run {queue.remove(run_id).id} left the queue (stopped; r starts it)")
+
+    def action_extend_run(self) -> None:
+        from tuitune.runs.store import find_run
+        from tuitune.tui.launch import extend, user_errors
+        from tuitune.tui.screens.extend import ExtendDialog
+
+        run_id = self.table.selected_run_id
+        if run_id is None:
+            self.notify("no run selected", severity="warning")
+            return
+        try:
+            run = find_run(run_id)
+            step = run.read_state().step
+        except user_errors() as e:
+            self.notify(str(e), markup=False, severity="error")
+            return
+
+        def answered(steps: int | None) -> None:
+            if steps:
+                self._with_run(lambda r, p: extend(r, p, steps), f"extending run {{run_id}} by {steps} steps",
+                               open_after=True)
+
+        self.app.push_screen(ExtendDialog(run_id, step), answered)
 
     def action_open_run(self) -> None:
         if self.table.selected_run_id:
