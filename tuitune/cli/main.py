@@ -1,8 +1,10 @@
-"""The headless command line: ``tuitune run | check | demo | export | chat | eval | data | gpus | plan | doctor | keys | runs | queue | sweep``.
+"""The headless command line: ``tuitune run | check | demo | export | chat | eval | data | gpus | plan | doctor |
+keys | runs | queue | sweep``.
 
 This module assembles the parser from one module per command group (``cli/run.py``,
 ``cli/export.py``, ``cli/data.py``, ``cli/chat.py``, ``cli/eval.py``, ``cli/hardware.py``, ``cli/doctor.py``, ``cli/keys.py``,
-``cli/runs.py``, ``cli/queue.py``, ``cli/sweep.py``), dispatches, and starts the TUI (``tuitune tui``, or no arguments in a terminal).
+``cli/runs.py``, ``cli/queue.py``, ``cli/sweep.py``), dispatches, and starts the TUI (``tuitune tui``, or no
+arguments in a terminal).
 
 Fast by design: ``tuitune --help`` imports neither torch nor the training stack, and each
 command imports what it needs when it runs. Exit codes: 0 ok, 1 the run failed,

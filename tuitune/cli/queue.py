@@ -10,9 +10,10 @@ import json
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     q = sub.add_parser("queue", help="the runs waiting for their device: list, remove, clear, reorder")
+    q.add_argument("--json", action="store_true", help="one JSON object per queued run")
     q_sub = q.add_subparsers(dest="queue_command", metavar="ACTION")
     ls = q_sub.add_parser("list", help="the queue in order (the default)")
-    ls.add_argument("--json", action="store_true", help="one JSON object per queued run")
+    ls.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="one JSON object per queued run")
     remove = q_sub.add_parser("remove", help="take a run out of the queue (it stays, stopped; `runs resume` starts it)")
     remove.add_argument("run_id")
     q_sub.add_parser("clear", help="take every run out of the queue")

@@ -211,6 +211,6 @@ def runs_label(args: argparse.Namespace) -> int:
     return 0
 
 
-_ACTIONS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "extend": runs_extend, "stop": runs_stop, "delete": runs_delete,
-            "name": runs_label, "note": runs_label}
+_ACTIONS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "extend": runs_extend, "stop": runs_stop,
+            "delete": runs_delete, "name": runs_label, "note": runs_label}
 COMMANDS = {"runs": cmd_runs}

@@ -85,7 +85,7 @@ def launch_or_queue(preset: Preset, *, force: bool = False) -> Started | Queued:
 
     device = queue.device_of(preset)
     current = queue.busy(device)
-    if current is None and not queue.entries():
+    if current is None and not [e for e in queue.entries() if e.device == device]:
         return launch(preset, force=force)
     preflight(preset)
     warnings = safety_warnings(preset)

@@ -142,7 +142,7 @@ def create_sweep(preset_file: Path, params: list[Param], overrides: list[str], m
     made = study(sweep)  # made now, so every trial's worker finds it
     if mode == "grid":  # every combination, in the order given (the first value of each key first)
         for combo in itertools.product(*(p.values for p in params)):
-            made.enqueue_trial(dict(zip(keys, combo)))
+            made.enqueue_trial(dict(zip(keys, combo, strict=True)))
     return sweep
 
 

@@ -72,7 +72,7 @@ class _RateAtResume(TrainerCallback):
         shapes = getattr(lr_scheduler, "lr_lambdas", None)
         if optimizer is None or shapes is None:
             return
-        rates = [base * shape(state.global_step) for base, shape in zip(lr_scheduler.base_lrs, shapes)]
-        for group, rate in zip(optimizer.param_groups, rates):
+        rates = [base * shape(state.global_step) for base, shape in zip(lr_scheduler.base_lrs, shapes, strict=True)]
+        for group, rate in zip(optimizer.param_groups, rates, strict=True):
             group["lr"] = rate
         lr_scheduler._last_lr = rates
