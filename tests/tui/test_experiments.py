@@ -1,5 +1,6 @@
 """The runs screen's experiment rows and keys: queued runs show their place, `[` / `]` reorder
-them and `u` takes one out; a sweep trial's row names its sweep and values; `+` asks how many
+them and `u` takes one out; a sweep trial's row names its sweep and values,
+and `w` opens the sweep (its trials ranked, their curves on one chart); `+` asks how many
 steps to extend a finished run by (and refuses one that is not finished)."""
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ async def test_a_sweep_trial_row_names_its_sweep_and_values(tmp_path):
         table = await open_runs(app, pilot, 1)
         await until(pilot, lambda: f"sweep {made.id[-4:]} #2" in str(table.get_row(trial.id)[1]), what="the sweep name")
         assert "learning_rate=0.0003" in str(table.get_row(trial.id)[1])
+        await pilot.press("w")  # the sweep as one view: its trials ranked, all curves on one chart
+        await until(pilot, lambda: type(app.screen).__name__ == "SweepScreen", what="the sweep screen")
+        ranking = app.screen.query_one("#sweep-table")
+        await until(pilot, lambda: ranking.row_count == 1, what="the trial's row")
+        row = [str(c) for c in ranking.get_row_at(0)]
+        assert row[:4] == ["1 best", "#1", trial.id, "done"] and row[5] == "train.learning_rate=0.0003"
+        assert app.screen.query_one("#compare-chart").curves[0].eval  # its validation losses are drawn
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "RunScreen" and app.screen.run.id == trial.id
+                    and app.screen.sub_title, what="the trial's run view")
 
 
 @pilot_test

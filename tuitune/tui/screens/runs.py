@@ -26,6 +26,8 @@ class RunsScreen(AppScreen):
                 tooltip="Move the queued run under the cursor one place earlier in the queue"),
         Binding("right_square_bracket", "queue_move(1)", "Later", id="runs.queue_later",
                 tooltip="Move the queued run under the cursor one place later in the queue"),
+        Binding("w", "open_sweep", "Sweep", id="runs.sweep",
+                tooltip="Open the sweep of the trial under the cursor: its trials ranked, all loss curves"),
         Binding("u", "unqueue", "Unqueue", id="runs.unqueue",
                 tooltip="Take the queued run under the cursor out of the queue (it stays, stopped)"),
         Binding("x", "compare", "Compare", id="runs.compare",
@@ -118,6 +120,18 @@ class RunsScreen(AppScreen):
             return f"run {run_id}: place {queue.move(run_id, max(1, place + by))} in the queue"
 
         self._queue_change(move)
+
+    def action_open_sweep(self) -> None:
+        from tuitune.runs.store import RunDir, runs_root
+        from tuitune.runs.sweep import read_tag
+        from tuitune.tui.screens.sweep import SweepScreen
+
+        run_id = self.table.selected_run_id
+        tag = read_tag(RunDir(runs_root() / run_id)) if run_id else None
+        if tag is None:
+            self.notify("not a sweep trial: `tuitune sweep` makes them", severity="warning")
+            return
+        self.app.push_screen(SweepScreen(tag["sweep"]))
 
     def action_unqueue(self) -> None:
         from tuitune.runs import queue
