@@ -1,11 +1,11 @@
 """The runs screen's experiment rows and keys: queued runs show their place, `[` / `]` reorder
-them and `u` takes one out; a sweep trial's row names its sweep and values,
-and `w` opens the sweep (its trials ranked, their curves on one chart); `+` asks how many
+them and `u` takes one out; a sweep is one row that opens into its trials (each
+named with its values), and `w` opens the sweep (its trials ranked, their curves on one chart); `+` asks how many
 steps to extend a finished run by (and refuses one that is not finished)."""
 
 from __future__ import annotations
 
-from tests.tui.support import canned_run, hold_run, notes, open_runs, pilot_test, select
+from tests.tui.support import canned_run, hold_run, notes, open_runs, pilot_test, row_ids, select
 from tests.waits import until
 from tuitune.models.bundled import presets_dir
 from tuitune.preset import load_preset
@@ -59,11 +59,20 @@ async def test_a_sweep_trial_row_names_its_sweep_and_values(tmp_path):
     trial = canned_run(status="done")
     sweep.add_trial(made, RunDir(trial.path))
     sweep.write_tag(trial, {**sweep.read_tag(trial), "trial": 1, "params": {"train.learning_rate": 3e-4}})
+    other = canned_run(status="done")
     app = TuituneApp()
     async with app.run_test(size=(200, 40)) as pilot:
-        table = await open_runs(app, pilot, 1)
-        await until(pilot, lambda: f"sweep {made.id[-4:]} #2" in str(table.get_row(trial.id)[1]), what="the sweep name")
+        table = await open_runs(app, pilot, 2)  # the sweep is one row, its trial folded under it
+        key = f"sweep:{made.id}"
+        assert set(row_ids(table)) == {key, other.id}
+        assert "sweep, 1 trials" in str(table.get_row(key)[1]) and str(table.get_row(key)[4]) == "1/1 trials"
+        await select(pilot, table, key)
+        await pilot.press("enter")  # opens into its trials
+        await until(pilot, lambda: trial.id in row_ids(table), what="the trial under its sweep")
+        assert row_ids(table).index(trial.id) == row_ids(table).index(key) + 1
+        assert f"sweep {made.id[-4:]} #2" in str(table.get_row(trial.id)[1])
         assert "learning_rate=0.0003" in str(table.get_row(trial.id)[1])
+        await select(pilot, table, trial.id)
         await pilot.press("w")  # the sweep as one view: its trials ranked, all curves on one chart
         await until(pilot, lambda: type(app.screen).__name__ == "SweepScreen", what="the sweep screen")
         ranking = app.screen.query_one("#sweep-table")

@@ -39,6 +39,8 @@ class RunRow:
     """When the run was created (sort key; not shown)."""
     note: str = ""
     """The run's note (found by the filter; the name column marks that there is one)."""
+    sweep: str = ""
+    """The sweep this run is a trial of (tuitune/runs/sweep.py), or empty."""
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -106,7 +108,40 @@ def _experiment(run: RunDir, row: RunRow) -> RunRow:
                       for k, v in (tag.get("params") or {}).items())
     number = f" #{tag['trial'] + 1}" if tag.get("trial") is not None else ""
     pruned = " pruned" if tag.get("pruned") else ""
-    return replace(row, name=" ".join(x for x in (row.name, f"sweep {tag['sweep'][-4:]}{number}{pruned}", params) if x))
+    return replace(row, name=" ".join(x for x in (row.name, f"sweep {tag['sweep'][-4:]}{number}{pruned}", params) if x),
+                   sweep=str(tag["sweep"]))
+
+
+SWEEP_ROW = "sweep:"
+"""The key prefix of a sweep's own row (its trials folded under it)."""
+
+
+def fold_sweeps(rows: list[RunRow], expanded: set[str]) -> list[RunRow]:
+    """Each sweep as one row where its newest trial would be (``sweep:<id>``: how many trials
+    are done, the best training loss), followed by its trials when the sweep is ``expanded``."""
+    trials: dict[str, list[RunRow]] = {}
+    for r in rows:
+        if r.sweep:
+            trials.setdefault(r.sweep, []).append(r)
+    out: list[RunRow] = []
+    for r in rows:
+        if not r.sweep:
+            out.append(r)
+            continue
+        group = trials[r.sweep]
+        if r is not group[0]:
+            continue  # shown under the sweep's row
+        statuses = {t.status for t in group}
+        status = next((s for s in ("running", "stopping", "queued") if s in statuses), "done")
+        finished = sum(t.status in ("done", "failed", "crashed", "stopped") for t in group)
+        losses = [t.loss for t in group if t.loss]
+        sign = "▾" if r.sweep in expanded else "▸"
+        out.append(RunRow(f"{SWEEP_ROW}{r.sweep}", f"{sign} sweep, {len(group)} trials", status, group[0].method,
+                          f"{finished}/{len(group)} trials", min(losses, key=float) if losses else "", group[-1].started, "",
+                          group[0].created, "", r.sweep))
+        if r.sweep in expanded:
+            out.extend(group)
+    return out
 
 
 def config_method(run: RunDir) -> str:

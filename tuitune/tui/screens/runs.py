@@ -44,7 +44,7 @@ class RunsScreen(AppScreen):
         yield Header()
         yield Input(placeholder="filter: part of an id, a status or a method (enter: done, escape: clear)",
                     id="filter")
-        yield RunsTable(id="runs")
+        yield RunsTable(id="runs", fold_sweeps=True)
         yield Static("", id="no-runs")
         yield Footer()
 
@@ -66,7 +66,13 @@ class RunsScreen(AppScreen):
 
     @on(DataTable.RowSelected, "#runs")
     def _row_selected(self, message: DataTable.RowSelected) -> None:
-        self.app.open_run(str(message.row_key.value))
+        from tuitune.tui.run_rows import SWEEP_ROW
+
+        key = str(message.row_key.value)
+        if key.startswith(SWEEP_ROW):  # a sweep's row opens into its trials (and closes again)
+            self.table.toggle_sweep(key.removeprefix(SWEEP_ROW))
+            return
+        self.app.open_run(key)
 
     def _with_run(self, verb: Callable, done: str, open_after: bool = False) -> None:
         """Apply a :mod:`tuitune.tui.launch` function to the selected run; user errors become
@@ -126,7 +132,12 @@ class RunsScreen(AppScreen):
         from tuitune.runs.sweep import read_tag
         from tuitune.tui.screens.sweep import SweepScreen
 
+        from tuitune.tui.run_rows import SWEEP_ROW
+
         run_id = self.table.selected_run_id
+        if run_id and run_id.startswith(SWEEP_ROW):
+            self.app.push_screen(SweepScreen(run_id.removeprefix(SWEEP_ROW)))
+            return
         tag = read_tag(RunDir(runs_root() / run_id)) if run_id else None
         if tag is None:
             self.notify("not a sweep trial: `tuitune sweep` makes them", severity="warning")
@@ -162,8 +173,13 @@ class RunsScreen(AppScreen):
         self.app.push_screen(ExtendDialog(run_id, step), answered)
 
     def action_open_run(self) -> None:
-        if self.table.selected_run_id:
-            self.app.open_run(self.table.selected_run_id)
+        from tuitune.tui.run_rows import SWEEP_ROW
+
+        run_id = self.table.selected_run_id
+        if run_id and run_id.startswith(SWEEP_ROW):
+            self.table.toggle_sweep(run_id.removeprefix(SWEEP_ROW))
+        elif run_id:
+            self.app.open_run(run_id)
 
     def action_stop_run(self) -> None:
         from tuitune.tui.launch import stop
