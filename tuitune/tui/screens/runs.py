@@ -130,9 +130,8 @@ class RunsScreen(AppScreen):
     def action_open_sweep(self) -> None:
         from tuitune.runs.store import RunDir, runs_root
         from tuitune.runs.sweep import read_tag
-        from tuitune.tui.screens.sweep import SweepScreen
-
         from tuitune.tui.run_rows import SWEEP_ROW
+        from tuitune.tui.screens.sweep import SweepScreen
 
         run_id = self.table.selected_run_id
         if run_id and run_id.startswith(SWEEP_ROW):
