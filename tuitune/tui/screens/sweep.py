@@ -12,9 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.screens.compare import RUN_MARKERS, CompareChart
 
 COLUMNS = ("#", "trial", "run", "status", "val loss", "values")
@@ -26,7 +26,7 @@ class SweepRead(Message):
         self.ranking, self.numbers, self.curves = ranking, numbers, curves
 
 
-class SweepScreen(Screen):
+class SweepScreen(AppScreen):
     BINDINGS = [Binding("escape", "close", "Back", id="sweep.back", tooltip="Back to the runs table")]
 
     def __init__(self, sweep_id: str) -> None:
