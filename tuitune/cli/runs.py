@@ -130,6 +130,14 @@ def runs_show(args: argparse.Namespace) -> int:
     tensorboard = run.path / "tensorboard"
     if tensorboard.is_dir():
         print(f"{'tensorboard':16} tensorboard --logdir {tensorboard}")
+    from tuitune.runs import queue, sweep
+
+    if info["status"] == "queued" and (place := queue.position(run)) is not None:
+        print(f"{'queue':16} place {place} (`tuitune queue` shows it)")
+    if (tag := sweep.read_tag(run)) is not None:
+        number = f" trial #{tag['trial'] + 1}" if tag.get("trial") is not None else ""
+        values = ", ".join(f"{k}={v}" for k, v in (tag.get("params") or {}).items())
+        print(f"{'sweep':16} {tag['sweep']}{number}{' (pruned)' if tag.get('pruned') else ''} {values}".rstrip())
     for e in [e for e in events if e["type"] == "energy"][-1:]:
         print(f"{'energy':16} {e.get('message')}")
     for e in [e for e in events if e["type"] == "extend"]:
