@@ -99,3 +99,23 @@ async def test_plus_asks_for_steps_and_refuses_a_run_that_is_not_done():
         await until(pilot, lambda: any("only a finished (done) run can be extended" in n for n in notes(app)),
                     what="the refusal")
         assert run.read_state().status == "stopped"
+
+
+@pilot_test
+async def test_launching_while_a_run_trains_asks_and_queues():
+    training = canned_run(status="stopped")
+    worker = hold_run(training)
+    try:
+        app = TuituneApp()
+        async with app.run_test(size=(160, 40)) as pilot:
+            app.launch_preset(presets_dir() / "demo-cpu.toml")
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", timeout=60, what="the question")
+            assert training.id in app.screen.question
+            await pilot.press("y")
+            await until(pilot, lambda: queue.entries(), timeout=60, what="the run in the queue")
+            [entry] = queue.entries()
+            await until(pilot, lambda: any(f"run {entry.run} queued: place 1" in n for n in notes(app)),
+                        what="the queued notice")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
