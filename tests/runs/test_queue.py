@@ -40,13 +40,13 @@ def test_three_queued_runs_run_in_order_and_a_killed_one_does_not_stop_the_rest(
 
     # The first run's worker starts the second when it finishes; kill that one as it trains.
     state = wait_for(lambda: (s := _status(home, second))["status"] == "running" and s.get("pid") and s,
-                     what="the second run to start from the queue")
+                     timeout=900, what="the second run to start from the queue")
     assert _status(home, first)["status"] == "done"
     os.kill(state["pid"], signal.SIGKILL)
     # Nobody is left to start the third: the next front that looks at the queue does.
     wait_for(lambda: tuitune("queue", env_home=home).returncode == 0 and _status(home, third)["status"] != "queued",
-             timeout=60, what="`tuitune queue` to start the third run")
-    wait_for(lambda: _status(home, third)["status"] == "done", what="the third run to finish")
+             timeout=120, what="`tuitune queue` to start the third run")
+    wait_for(lambda: _status(home, third)["status"] == "done", timeout=900, what="the third run to finish")
 
     shown = tuitune("runs", "show", second, "--json", env_home=home)
     assert json.loads(shown.stdout)["status"] == "crashed"
