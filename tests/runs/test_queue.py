@@ -3,9 +3,12 @@ one after another with no daemon, and a worker killed mid-run does not stop the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+
+import pytest
 
 from tests.helpers import tuitune, write_preset
 from tests.waits import wait_for
@@ -21,8 +24,24 @@ def _queue(home, preset, name):
     return next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("run "))
 
 
-def test_three_queued_runs_run_in_order_and_a_killed_one_does_not_stop_the_rest(tmp_path, tiny_model_dir, small_data):
+@pytest.fixture
+def home(tmp_path):
+    """A TUITUNE_HOME whose queue is emptied and whose workers are killed at the end, pass or fail:
+    a queued run must never start after its test is over."""
     home = tmp_path / "home"
+    yield home
+    tuitune("queue", "clear", env_home=home)
+    for run in (home / "runs").glob("*"):
+        pids = {json.loads((run / "state.json").read_text()).get("pid")}
+        with contextlib.suppress(OSError, ValueError):
+            pids.add(int((run / "worker.pid").read_text()))
+        for pid in pids - {None}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_three_queued_runs_run_in_order_and_a_killed_one_does_not_stop_the_rest(home, tmp_path, tiny_model_dir,
+                                                                                  small_data):
     preset = write_preset(tmp_path / "p.toml", tiny_model_dir, small_data, train={"max_steps": 4, "save_steps": 2})
     first, second, third = (_queue(home, preset, n) for n in ("first", "second", "third"))
 
