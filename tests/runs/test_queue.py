@@ -31,13 +31,13 @@ def home(tmp_path):
     home = tmp_path / "home"
     yield home
     tuitune("queue", "clear", env_home=home)
-    for run in (home / "runs").glob("*"):
-        pids = {json.loads((run / "state.json").read_text()).get("pid")}
-        with contextlib.suppress(OSError, ValueError):
-            pids.add(int((run / "worker.pid").read_text()))
-        for pid in pids - {None}:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    from tuitune.runs.store import RunDir
+
+    for folder in (home / "runs").glob("*"):
+        run = RunDir(folder)
+        if run.is_locked():  # only a worker that holds its run now: never a pid that may have been reused
+            with contextlib.suppress(ProcessLookupError, TypeError):
+                os.kill(run.read_state().pid, signal.SIGKILL)
 
 
 def test_three_queued_runs_run_in_order_and_a_killed_one_does_not_stop_the_rest(home, tmp_path, tiny_model_dir,
