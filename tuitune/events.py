@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,18 +30,20 @@ class EventWriter:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.seq = last_seq(self.path)
+        self._lock = threading.Lock()  # the worker's NVML sampler thread emits too
         self._file = open(self.path, "a", encoding="utf-8")
         if self._file.tell() > 0 and not _ends_with_newline(self.path):
             # A previous worker died mid-line: end that torn line so ours start clean.
             self._file.write("\n")
 
     def emit(self, type: str, *, sync: bool = False, **fields: Any) -> dict[str, Any]:
-        self.seq += 1
-        event = {"v": SCHEMA_VERSION, "seq": self.seq, "ts": round(time.time(), 3), "type": type, **fields}
-        self._file.write(json.dumps(event, default=_jsonable) + "\n")
-        self._file.flush()
-        if sync:
-            os.fsync(self._file.fileno())
+        with self._lock:
+            self.seq += 1
+            event = {"v": SCHEMA_VERSION, "seq": self.seq, "ts": round(time.time(), 3), "type": type, **fields}
+            self._file.write(json.dumps(event, default=_jsonable) + "\n")
+            self._file.flush()
+            if sync:
+                os.fsync(self._file.fileno())
         return event
 
     def continue_sequence(self) -> None:

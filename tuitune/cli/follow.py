@@ -16,7 +16,22 @@ def add_follow_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detach", action="store_true", help="start the worker and return at once")
 
 
-def follow_run(run, process, args: argparse.Namespace) -> int:
+def follow_queued(run, args: argparse.Namespace) -> int:
+    """Wait while ``run`` is queued (Ctrl-C leaves it queued), then follow it as it trains."""
+    from tuitune.runs import queue
+    from tuitune.runs.workers import POLL_SECONDS, wait_until
+
+    try:
+        wait_until(lambda: run.read_state().status != "queued" or run.is_locked(), every=max(POLL_SECONDS, 1.0),
+                   tick=queue.kick)
+    except KeyboardInterrupt:
+        say(args, f"run {run.id} stays queued; `tuitune queue` shows it.")
+        return EXIT_INTERRUPTED
+    say(args, f"run {run.id} started from the queue")
+    return follow_run(run, None, args)
+
+
+def follow_run(run, process, args: argparse.Namespace, from_start: bool = True) -> int:
     import signal
 
     from tuitune.cli.display import RunDisplay, print_json_events
@@ -32,10 +47,10 @@ def follow_run(run, process, args: argparse.Namespace) -> int:
     while True:
         try:
             if args.json:
-                print_json_events(follow(run, process, from_start=not stopping))
+                print_json_events(follow(run, process, from_start=from_start and not stopping))
             else:
                 with RunDisplay() as display:
-                    for event in follow(run, process, from_start=not stopping):
+                    for event in follow(run, process, from_start=from_start and not stopping):
                         display.handle(event)
             break
         except KeyboardInterrupt:

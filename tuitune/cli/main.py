@@ -1,8 +1,10 @@
-"""The headless command line: ``tuitune run | check | demo | export | chat | eval | data | gpus | plan | doctor | keys | runs``.
+"""The headless command line: ``tuitune run | check | demo | export | chat | eval | data | gpus | plan | doctor |
+keys | runs | queue | sweep``.
 
 This module assembles the parser from one module per command group (``cli/run.py``,
 ``cli/export.py``, ``cli/data.py``, ``cli/chat.py``, ``cli/eval.py``, ``cli/hardware.py``, ``cli/doctor.py``, ``cli/keys.py``,
-``cli/runs.py``), dispatches, and starts the TUI (``tuitune tui``, or no arguments in a terminal).
+``cli/runs.py``, ``cli/queue.py``, ``cli/sweep.py``), dispatches, and starts the TUI (``tuitune tui``, or no
+arguments in a terminal).
 
 Fast by design: ``tuitune --help`` imports neither torch nor the training stack, and each
 command imports what it needs when it runs. Exit codes: 0 ok, 1 the run failed,
@@ -22,8 +24,10 @@ from tuitune.cli import eval as cli_eval
 from tuitune.cli import export as cli_export
 from tuitune.cli import hardware as cli_hardware
 from tuitune.cli import keys as cli_keys
+from tuitune.cli import queue as cli_queue
 from tuitune.cli import run as cli_run
 from tuitune.cli import runs as cli_runs
+from tuitune.cli import sweep as cli_sweep
 
 DESCRIPTION = """Fine-tune open LLMs on your own GPU.
 
@@ -50,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_doctor.add_commands(sub)
     cli_keys.add_commands(sub)
     cli_runs.add_commands(sub)
+    cli_queue.add_commands(sub)
+    cli_sweep.add_commands(sub)
     return parser
 
 
@@ -76,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 _COMMANDS = {
     **cli_run.COMMANDS, **cli_export.COMMANDS, "data": cli_data.run, "chat": cli_chat.run, **cli_eval.COMMANDS,
     **cli_hardware.COMMANDS, **cli_doctor.COMMANDS, **cli_keys.COMMANDS, **cli_runs.COMMANDS,
+    **cli_queue.COMMANDS, **cli_sweep.COMMANDS,
 }
 
 

@@ -17,6 +17,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _add_preset_args(run)
     run.add_argument("--dry-run", action="store_true", help="validate and show what would run, without training")
     run.add_argument("--force", action="store_true", help="start even when the planner says it will not fit the GPU")
+    run.add_argument("--queue", action="store_true",
+                     help="when another run trains on the same device, wait in the queue and start after it")
     add_follow_args(run)
 
     check = sub.add_parser("check", help="validate a preset file")
@@ -24,6 +26,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     demo = sub.add_parser("demo", help="run the CPU demo preset (presets/demo-cpu.toml)")
     demo.add_argument("-s", "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    demo.add_argument("--queue", action="store_true", help="wait in the queue when the device is busy")
     add_follow_args(demo)
 
 
@@ -88,6 +91,8 @@ def _dry_run(preset) -> int:
 def _launch(preset, args: argparse.Namespace) -> int:
     from tuitune.runs import actions
 
+    if getattr(args, "queue", False):
+        return _queue(preset, args)
     started = actions.launch(preset, force=getattr(args, "force", False))
     for warning in started.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -96,6 +101,23 @@ def _launch(preset, args: argparse.Namespace) -> int:
     if args.detach:
         return 0
     return follow_run(run, started.process, args)
+
+
+def _queue(preset, args: argparse.Namespace) -> int:
+    from tuitune.cli.follow import follow_queued
+    from tuitune.runs import actions
+
+    outcome = actions.launch_or_queue(preset, force=getattr(args, "force", False))
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    run = outcome.run
+    if isinstance(outcome, actions.Started):
+        say(args, f"run {run.id}\n  directory: {run.path}")
+        return 0 if args.detach else follow_run(run, outcome.process, args)
+    behind = f" after {outcome.behind}" if outcome.behind else ""
+    say(args, f"run {run.id}\n  directory: {run.path}\n  queued: place {outcome.position}{behind} "
+              "(`tuitune queue` shows the queue)")
+    return 0 if args.detach else follow_queued(run, args)
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "demo": cmd_demo}

@@ -28,6 +28,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     resume.add_argument("--from-scratch", action="store_true",
                         help="train again from step 0 a run whose checkpoints are all gone")
     add_follow_args(resume)
+    extend = runs_sub.add_parser("extend", help="train a finished run further: more steps of the same run, "
+                                                "from its final weights and optimizer state")
+    extend.add_argument("run_id")
+    more = extend.add_mutually_exclusive_group(required=True)
+    more.add_argument("--steps", type=int, metavar="N", help="this many more optimizer steps")
+    more.add_argument("--epochs", type=float, metavar="N", help="this many more passes over the run's data")
+    extend.add_argument("--export", action="store_true", help="redo the preset's [export] when it is done")
+    add_follow_args(extend)
     stop = runs_sub.add_parser("stop", help="stop a running run after its current step (a checkpoint is saved)")
     stop.add_argument("run_id")
     delete = runs_sub.add_parser("delete", help="delete a run's folder (checkpoints, exports, chats); not while it runs")
@@ -119,6 +127,21 @@ def runs_show(args: argparse.Namespace) -> int:
     from tuitune.cli.run_show import show_evaluation, show_guidance, show_samples, show_warnings
 
     show_guidance(run.path)
+    tensorboard = run.path / "tensorboard"
+    if tensorboard.is_dir():
+        print(f"{'tensorboard':16} tensorboard --logdir {tensorboard}")
+    from tuitune.runs import queue, sweep
+
+    if info["status"] == "queued" and (place := queue.position(run)) is not None:
+        print(f"{'queue':16} place {place} (`tuitune queue` shows it)")
+    if (tag := sweep.read_tag(run)) is not None:
+        number = f" trial #{tag['trial'] + 1}" if tag.get("trial") is not None else ""
+        values = ", ".join(f"{k}={v}" for k, v in (tag.get("params") or {}).items())
+        print(f"{'sweep':16} {tag['sweep']}{number}{' (pruned)' if tag.get('pruned') else ''} {values}".rstrip())
+    for e in [e for e in events if e["type"] == "energy"][-1:]:
+        print(f"{'energy':16} {e.get('message')}")
+    for e in [e for e in events if e["type"] == "extend"]:
+        print(f"{'extended':16} steps {e['from_step']} → {e['to_step']} (+{e['added']}, warmup {e['warmup_steps']})")
     show_warnings(events)
     show_samples(run.path)
     show_evaluation(run)
@@ -137,6 +160,19 @@ def runs_resume(args: argparse.Namespace) -> int:
     if args.detach:
         return 0
     return follow_run(run, started.process, args)
+
+
+def runs_extend(args: argparse.Namespace) -> int:
+    from tuitune.runs import actions
+    from tuitune.runs.store import find_run
+
+    started = actions.extend(find_run(args.run_id), steps=args.steps, epochs=args.epochs, export=args.export)
+    run = started.run
+    more = f"{args.steps} steps" if args.steps else f"{args.epochs:g} epochs"
+    say(args, f"extending run {run.id} by {more} from step {run.read_state().step}")
+    if args.detach:
+        return 0
+    return follow_run(run, started.process, args, from_start=False)
 
 
 def runs_stop(args: argparse.Namespace) -> int:
@@ -183,6 +219,6 @@ def runs_label(args: argparse.Namespace) -> int:
     return 0
 
 
-_ACTIONS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "stop": runs_stop, "delete": runs_delete,
-            "name": runs_label, "note": runs_label}
+_ACTIONS = {"list": runs_list, "show": runs_show, "resume": runs_resume, "extend": runs_extend, "stop": runs_stop,
+            "delete": runs_delete, "name": runs_label, "note": runs_label}
 COMMANDS = {"runs": cmd_runs}

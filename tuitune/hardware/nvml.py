@@ -107,10 +107,11 @@ def nvml_source() -> Any:
     replay = os.environ.get(REPLAY_ENV)
     if not replay:
         return None
-    from tuitune.hardware.nvml_replay import RecordedNvml
+    from tuitune.hardware.nvml_replay import RecordedNvml, RecordedNvmlSeries
 
     with open(replay, encoding="utf-8") as f:
-        return RecordedNvml(json.load(f))
+        recording = json.load(f)
+    return RecordedNvmlSeries(recording) if recording.get("frames") else RecordedNvml(recording)
 
 
 def gpu_report() -> GpuReport:

@@ -144,3 +144,49 @@ def _opt(fn: Any, *args: Any) -> Any:
     except Exception:
         return None
     return value.decode() if isinstance(value, bytes) else value
+
+
+class RecordedNvmlSeries(RecordedNvml):
+    """A recording that changes over time: ``frames`` is a list of ``{"t": SECONDS, "devices":
+    [{KEY: VALUE, ...}, ...]}``, each laid over the recorded devices from its time on (power,
+    temperature, throttle reasons, processes: whatever a frame names). The replay's time is
+    ``clock()`` less its value at the first query; handles stay live, as NVML's do."""
+
+    def __init__(self, recording: dict[str, Any], clock: Any = None):
+        import copy
+        import time
+
+        super().__init__(copy.deepcopy(recording))
+        self._base = copy.deepcopy(recording.get("devices", []))
+        self._frames = sorted(recording.get("frames", []), key=lambda f: f["t"])
+        self._clock = clock or time.monotonic
+        self._t0: float | None = None
+
+    def at(self, t: float) -> None:
+        """Show the readings of time ``t`` (seconds from the recording's start)."""
+        import copy
+
+        for index, device in enumerate(self.data.get("devices", [])):
+            fresh = copy.deepcopy(self._base[index])
+            for frame in self._frames:
+                if frame["t"] > t:
+                    break
+                changes = frame.get("devices", [])
+                if index < len(changes):
+                    fresh.update(changes[index])
+            device.clear()
+            device.update(fresh)
+
+    def _tick(self) -> None:
+        now = self._clock()
+        if self._t0 is None:
+            self._t0 = now
+        self.at(now - self._t0)
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> dict[str, Any]:
+        self._tick()
+        return self.data["devices"][index]
+
+    def _get(self, handle: dict[str, Any], key: str) -> Any:
+        self._tick()
+        return super()._get(handle, key)

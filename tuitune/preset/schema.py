@@ -317,6 +317,23 @@ class TrainSection(_Section):
     """Processes to train with when `distributed` is not `none` (`auto`, or left out: one per
     visible GPU, as `CUDA_VISIBLE_DEVICES` allows). On the CPU give it explicitly (gloo)."""
 
+    report_to: list[Literal["tensorboard", "trackio", "wandb"]] = Field(default_factory=list, max_length=3)
+    """Also log the run's metrics where people already look, through transformers' integrations:
+    "tensorboard" (its folder is tensorboard/ inside the run directory; `tuitune runs show` prints
+    the command that opens it), "trackio", "wandb" (each needs its package installed). Default: none."""
+
+    @field_validator("report_to")
+    @classmethod
+    def _report_to_installed(cls, value: list[str]) -> list[str]:
+        import importlib.util
+
+        needs = {"tensorboard": ("tensorboard", "tensorboardX"), "trackio": ("trackio",), "wandb": ("wandb",)}
+        missing = [v for v in value if not any(importlib.util.find_spec(m) for m in needs[v])]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} is not installed here: `pip install {' '.join(missing)}`, "
+                             "or take it out of train.report_to")
+        return list(dict.fromkeys(value))
+
     longest_first: bool = False
     """Start each epoch with the longest examples (batches grouped by length), so that a batch
     that does not fit fails in the first minute, not hours in. SFT only."""

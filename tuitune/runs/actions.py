@@ -65,6 +65,38 @@ def launch(preset: Preset, *, force: bool = False) -> Started:
     return Started(run, start_worker(run), warnings=warnings)
 
 
+@dataclass
+class Queued:
+    """A run created ``queued``, waiting for its device (:mod:`tuitune.runs.queue`)."""
+
+    run: RunDir
+    position: int
+    behind: str
+    """The run that trains on the device now."""
+    warnings: list[str] = field(default_factory=list)
+
+
+def launch_or_queue(preset: Preset, *, force: bool = False) -> Started | Queued:
+    """``tuitune run PRESET --queue``: :func:`launch` when the preset's device is free, else the
+    same checks, then the run is made and waits in the queue; the worker that finishes starts it."""
+    from tuitune.models.files import safety_warnings
+    from tuitune.runs import queue
+    from tuitune.runs.preflight import preflight
+    from tuitune.runs.store import create_run
+
+    device = queue.device_of(preset)
+    current = queue.busy(device)
+    if current is None and not [e for e in queue.entries() if e.device == device]:
+        return launch(preset, force=force)
+    preflight(preset)
+    warnings = safety_warnings(preset)
+    check_fits(preset, force=force)
+    run = create_run(preset)
+    position = queue.add(run, device)
+    queue.kick()  # the device may have come free meanwhile
+    return Queued(run, position, current.id if current else "", warnings=warnings)
+
+
 def check_fits(preset: Preset, *, force: bool = False) -> None:
     """On a GPU, a :class:`~tuitune.hardware.errors.PlannerError` with the planner's advice when
     the preset cannot fit, unless ``force``. Nothing to check on the CPU, or for an `auto`
@@ -105,6 +137,36 @@ def resume(run: RunDir, process: subprocess.Popen[bytes] | None = None, from_scr
             raise ActionRefused(f"{note}; {e}") from None
         raise
     return Started(run, start_worker(run), notes=[note] if note else [])
+
+
+def extend(run: RunDir, *, steps: int | None = None, epochs: float | None = None, export: bool = False,
+           process: subprocess.Popen[bytes] | None = None) -> Started:
+    """``tuitune runs extend RUN --steps N | --epochs N``: more steps of a finished run, from its
+    final checkpoint (weights and optimizer state), with a schedule made for the new steps
+    (tuitune/runs/extend.py); ``export`` redoes the preset's [export] at the end."""
+    from tuitune.runs import extend as extension
+    from tuitune.runs.checkpoints import checkpoint_step, latest_checkpoint
+    from tuitune.runs.workers import already_running, start_worker
+
+    if (steps is None) == (epochs is None):
+        raise ActionRefused("extend: give one of --steps N or --epochs N")
+    if (steps is not None and steps < 1) or (epochs is not None and not epochs > 0):
+        raise ActionRefused(f"extend: {'--steps' if steps is not None else '--epochs'} must be above 0")
+    if _alive(process) or run.is_locked():
+        raise already_running(run)
+    status = run.status()
+    if status != "done":
+        hint = f"; `tuitune runs resume {run.id}` continues it" if status in ("stopped", "failed", "crashed") else ""
+        raise ActionRefused(f"run {run.id} is {status}: only a finished (done) run can be extended{hint}")
+    state = run.read_state()
+    checkpoint = latest_checkpoint(run.checkpoints)
+    if checkpoint is None or checkpoint_step(checkpoint) != state.step:
+        raise ActionRefused(
+            f"run {run.id}: no complete checkpoint of its last step ({state.step}) in {run.checkpoints}, so its "
+            "optimizer state is gone; start a new run from its weights instead (model.path = \"run:"
+            f"{run.id}\")")
+    extension.write(run, state.step, steps, epochs, export)
+    return Started(run, start_worker(run))
 
 
 def stop(run: RunDir, process: subprocess.Popen[bytes] | None = None) -> int:

@@ -15,7 +15,7 @@ def cpu_training_runs() -> list[RunDir]:
     busy = []
     for run in list_runs():
         try:
-            if run.status() in ACTIVE and _device(run) == "cpu":
+            if run.status() in ACTIVE and run_device(run) == "cpu":
                 busy.append(run)
         except (RunStoreError, OSError, ValueError):
             continue  # a run being written or deleted meanwhile is nobody's business here
@@ -28,7 +28,7 @@ def chat_threads(training: list[RunDir]) -> int:
     return cores if not training else max(1, cores // 2)
 
 
-def _device(run: RunDir) -> str:
+def run_device(run: RunDir) -> str:
     """The device the worker said it loads on; before it says, the preset's (``auto`` counts
     as the CPU where NVML sees no GPU)."""
     said = [e.get("device") for e in iter_type(read_events(run.events), "status") if e.get("status") == "loading_model"]

@@ -211,6 +211,11 @@ _TEXT: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "speed": _speed,
     "step": lambda e: None,  # numbers: the progress bar, the run view's figures and charts
     "vram": lambda e: None,  # a memory reading between steps: the memory chart
+    "power": lambda e: None,  # an NVML sample: the run view's power and temperature figures
+    "energy": lambda e: f"energy: {e.get('message')}",
+    "pruned": lambda e: str(e.get("message")),
+    "extend": lambda e: (f"extending: steps {e.get('from_step')} → {e.get('to_step')} (+{e.get('added')}), "
+                         f"a fresh schedule with {e.get('warmup_steps')} warmup steps"),
     "memory": _memory,
     "offload": _offload,
     "eval": _eval,

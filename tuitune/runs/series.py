@@ -18,6 +18,9 @@ SERIES_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "reserved": (("vram", "reserved"), ("step", "vram_reserved"), ("step", "memory_reserved")),
     "margin": (("step", "reward_margin"), ("step", "rewards/margins"), ("step", "margin")),
     "reward acc": (("step", "reward_accuracy"), ("step", "rewards/accuracies")),
+    # The worker's NVML samples on CUDA (train/energy.py): the card's draw and temperature.
+    "power W": (("power", "power_w"),),
+    "temp °C": (("power", "temperature_c"),),
 }
 GIB_SERIES = ("allocated", "reserved", "used")
 

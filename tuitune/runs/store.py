@@ -265,10 +265,15 @@ def create_run(preset: Preset, root: Path | None = None) -> RunDir:
     if run.path.parent != root:  # cannot happen with safe_name; a guard, not a hope
         raise RunStoreError(f"refusing run id {run_id!r}: it would leave {root}")
     run.path.mkdir()
-    header = "# The resolved preset of this run (what actually runs). Rerun: tuitune run config.toml\n"
-    atomic_write_text(run.config, header + tomli_w.dumps(preset.to_toml_dict()))
+    write_config(run, preset)
     run.write_state(RunState())
     return run
+
+
+def write_config(run: RunDir, preset: Preset) -> None:
+    """The run's config.toml: the resolved preset (a queued sweep trial's is written again as it starts)."""
+    header = "# The resolved preset of this run (what actually runs). Rerun: tuitune run config.toml\n"
+    atomic_write_text(run.config, header + tomli_w.dumps(preset.to_toml_dict()))
 
 
 def find_run(ref: str, root: Path | None = None, *, to_read: bool = False) -> RunDir:

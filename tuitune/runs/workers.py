@@ -96,6 +96,14 @@ def follow(
         time.sleep(POLL_SECONDS)
 
 
+def wait_until(done: Callable[[], bool], every: float = POLL_SECONDS, tick: Callable[[], object] | None = None) -> None:
+    """Poll ``done`` (calling ``tick`` between polls) until it holds: a front waiting for a queued run."""
+    while not done():
+        if tick is not None:
+            tick()
+        time.sleep(every)
+
+
 def request_stop(run: RunDir) -> int:
     """Ask the worker of a run to stop after its current step; returns the pid signalled."""
     state = run.read_state()

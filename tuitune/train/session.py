@@ -51,11 +51,14 @@ class Session:
     attention: tuple[str | None, str]  # the attention asked for, and why
     memory: Any = None  # the peak-memory callback, read after training for the calibration
     coach: Any = None  # the coach's callback: its losses judge "not learned yet" at the end
+    extension: dict[str, Any] | None = None  # `tuitune runs extend`: the steps added (train/extend_schedule.py)
 
     def callbacks(self) -> list[Any]:
+        from tuitune.train.sweep_trial import sweep_callbacks
+
         self.memory = peak_memory_callback(self.events)
         return [EventCallback(self.run, self.events), StopCallback(self.run), self.probes,
-                *coach_callbacks(self), self.memory]
+                *coach_callbacks(self), self.memory, *sweep_callbacks(self.run, self.events)]
 
 
 def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder,
@@ -80,6 +83,10 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder,
 
     hw = choose_hardware(preset, source, tokens=report["stats"].get("tokens"))
     preset, guidance = guide(run, preset, report, hw.device, hw.method, events)
+    from tuitune.train import extend_schedule, logging_to
+
+    preset, extension = extend_schedule.apply(run, preset, len(train))
+    logging_to.prepare(run, preset)
     events.emit(
         "status",
         status="loading_model",
@@ -108,7 +115,7 @@ def start(run: RunDir, preset: Preset, events: EventWriter, encode: Encoder,
         probes = ProbeCallback(run, events, tokenizer, prompts, preset.eval.probe_tokens)
     early = bool(preset.eval.early_stopping) and val_ds is not None
     return Session(run, preset, events, source, tokenizer, hw, model, train_ds, val_ds, resume_from,
-                   guidance, probes, early, available, attention)
+                   guidance, probes, early, available, attention, extension=extension)
 
 
 def _conversations(rows: list[dict]) -> list[list[dict]]:
@@ -141,7 +148,16 @@ def finish(session: Session, trainer: Any) -> str:
     if stop_requested.is_set():
         return "stopped"
     resume = session.resume_from
-    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if session.extension is not None:
+        from tuitune.train.extend_schedule import install
+
+        install(trainer, session.extension)
+        session.events.emit("extend", sync=True, **{k: session.extension[k] for k in
+                                                     ("from_step", "to_step", "added", "warmup_steps")})
+    from tuitune.train.energy import sampling
+
+    with sampling(session.hw.device, session.events):
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     record_calibration(session)
     if stop_requested.is_set() and trainer.state.global_step < trainer.state.max_steps:
         return "stopped"

@@ -49,7 +49,7 @@ def common_args(run: RunDir, preset: Preset, hw: Hardware, has_validation: bool)
         bf16=hw.precision == "bf16",
         fp16=hw.precision == "fp16",
         optim=OPTIMIZERS[t.optimizer],
-        report_to="none",
+        report_to=list(t.report_to) or "none",
         disable_tqdm=True,
         # Collating pre-tokenized rows takes well under a millisecond a batch: loader processes
         # would only compete with the CPU's compute and catch the terminal's Ctrl-C.

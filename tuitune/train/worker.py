@@ -40,7 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     if lock is None:
         return EXIT_BUSY
     with lock, EventWriter(run.events) as events:
-        return _run(run, events)
+        code = _run(run, events)
+    _after_run(run)
+    return code
+
+
+def _after_run(run: RunDir) -> None:
+    """Once the run is let go: a sweep trial reports to its study, and the next queued run
+    starts (tuitune/runs/queue.py: no daemon, the worker that finishes starts it). Neither
+    changes how this run ended."""
+    from tuitune.runs import queue, sweep
+
+    for step in (lambda: sweep.record_trial(run), queue.start_next):
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - the run is over; worker.log keeps why the next did not start
+            traceback.print_exc()
 
 
 def _run(run: RunDir, events: EventWriter) -> int:
@@ -85,10 +100,12 @@ def _run(run: RunDir, events: EventWriter) -> int:
     run.update_state(status=status, message=done_message, finished_at=time.time(), pid=None)
     extra = {}
     preset = run.preset()
+    from tuitune.runs.extend import export_after
+
     refusal = export_refusal(run.read_state().method, run.id)
     if status == "done" and preset.export.gguf and refusal:  # prompt/prefix tuning: chat only
         events.emit("note", sync=True, message=f"no GGUF export after training: {refusal}")
-    elif status == "done" and preset.export.gguf:
+    elif status == "done" and preset.export.gguf and export_after(run):
         extra["export"] = _export_after_training(run, preset, events)
     if status == "done" and preset.eval.general:
         try:

@@ -236,16 +236,36 @@ class TuituneApp(App):
         self.launch_preset(demo_preset_path())
 
     @work(thread=True, exit_on_error=False, group="launch")
-    def launch_preset(self, path: str | Path, overrides: list[str] | None = None) -> None:
-        """``tuitune run PRESET`` in a thread (preflight reads the data); opens the run view."""
-        from tuitune.tui.launch import launch, user_errors
+    def launch_preset(self, path: str | Path, overrides: list[str] | None = None, queue: bool | None = None) -> None:
+        """``tuitune run PRESET`` in a thread (preflight reads the data); opens the run view. While
+        another run trains on the same device it first asks whether to queue this one after it
+        (``queue`` is the answer: ``tuitune run --queue``, or start both now)."""
+        from tuitune.runs.actions import Queued
+        from tuitune.tui.launch import launch, launch_queued, training_on, user_errors
 
         try:
-            started = launch(path, self.processes, overrides)
+            if queue is None and (busy := training_on(path, overrides)) is not None:
+                self.call_from_thread(self._ask_queue, path, overrides, busy)
+                return
+            outcome = launch_queued(path, self.processes, overrides) if queue else launch(path, self.processes, overrides)
         except user_errors() as e:
             self.post_message(ActionFailed(f"cannot start {Path(path).name}: {e}"))
             return
-        self.post_message(RunLaunched(started.run.id, started.warnings))
+        if isinstance(outcome, Queued):
+            self.call_from_thread(self.notify, f"run {outcome.run.id} queued: place {outcome.position}, it starts "
+                                  f"after {outcome.behind or 'the run before it'} (runs table: [ ] u)", markup=False)
+            return
+        self.post_message(RunLaunched(outcome.run.id, outcome.warnings))
+
+    def _ask_queue(self, path: str | Path, overrides: list[str] | None, busy: str) -> None:
+        from tuitune.tui.screens.confirm import ConfirmDialog
+
+        question = (f"Run {busy} is training on this device. Queue the new run to start when it finishes? "
+                    "(Starting both now makes them share the device: slower, and on a GPU they may not fit.)")
+        def answered(answer: bool | None) -> None:
+            self.launch_preset(path, overrides, queue=bool(answer))
+
+        self.push_screen(ConfirmDialog(question, yes="Queue it (y)", no="Start now (n)", danger=False), answered)
 
     @on(RunLaunched)
     async def _launched(self, message: RunLaunched) -> None:

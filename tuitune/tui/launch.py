@@ -66,8 +66,35 @@ def launch(preset_path: str | Path, processes: WorkerProcesses, overrides: list[
     return started
 
 
+def training_on(preset_path: str | Path, overrides: list[str] | None = None) -> str | None:
+    """The run that trains on the device this preset would train on, or None when it is free
+    (the TUI then asks whether to queue the new run after it)."""
+    from tuitune.preset import load_preset
+    from tuitune.runs import queue
+
+    busy = queue.busy(queue.device_of(load_preset(preset_path, overrides or [])))
+    return busy.id if busy is not None else None
+
+
+def launch_queued(preset_path: str | Path, processes: WorkerProcesses,
+                  overrides: list[str] | None = None) -> Started | actions.Queued:
+    """:func:`tuitune.runs.actions.launch_or_queue` of a preset file (``tuitune run --queue``)."""
+    from tuitune.preset import load_preset
+
+    outcome = actions.launch_or_queue(load_preset(preset_path, overrides or []))
+    if isinstance(outcome, actions.Started):
+        processes.track(outcome.run, outcome.process)
+    return outcome
+
+
 def resume(run: RunDir, processes: WorkerProcesses) -> Started:
     started = actions.resume(run, processes.alive(run.id))
+    processes.track(run, started.process)
+    return started
+
+
+def extend(run: RunDir, processes: WorkerProcesses, steps: int) -> Started:
+    started = actions.extend(run, steps=steps, process=processes.alive(run.id))
     processes.track(run, started.process)
     return started
 

@@ -12,6 +12,8 @@ RUN_KEYS = {
     "export": ("e", "export_run", "Export",
                "Choose GGUF types (ticked from [export] gguf), export, read the verification report (done runs only)"),
     "chat": ("c", "chat", "Chat", "Chat with the run's exported GGUF (or its adapter, through a worker)"),
+    "extend": ("plus", "extend_run", "Extend",
+               "Train a finished run N more steps, from its final weights and optimizer state (runs extend)"),
     "label": ("n", "label_run", "Name", "Give the run a name (shown beside its id) and a note (label.json)"),
     "delete": ("d", "delete_run", "Delete", "Delete the run's folder, after asking (not while it runs)"),
 }

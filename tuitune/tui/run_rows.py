@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,8 @@ class RunRow:
     """When the run was created (sort key; not shown)."""
     note: str = ""
     """The run's note (found by the filter; the name column marks that there is one)."""
+    sweep: str = ""
+    """The sweep this run is a trial of (tuitune/runs/sweep.py), or empty."""
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -78,8 +80,68 @@ def list_rows(root: Path | None = None, limit: int | None = None) -> list[RunRow
     from tuitune.runs.store import list_runs
 
     now = time.time()
-    rows = sorted((run_row(r, now) for r in list_runs(root)), key=lambda r: (r.created, r.id), reverse=True)
+    runs = list_runs(root)
+    rows = sorted((_experiment(r, run_row(r, now)) for r in runs), key=lambda r: (r.created, r.id), reverse=True)
+    places = _queue_places() if any(r.status == "queued" for r in rows) else {}
+    rows = [replace(r, step=f"queue {places[r.id]}") if r.id in places else r for r in rows]
     return rows if limit is None else rows[:limit]
+
+
+def _queue_places() -> dict[str, int]:
+    from tuitune.errors import TuituneError
+    from tuitune.runs.queue import entries
+
+    try:
+        return {e.run: i for i, e in enumerate(entries(), 1)}
+    except (TuituneError, OSError):
+        return {}
+
+
+def _experiment(run: RunDir, row: RunRow) -> RunRow:
+    """A sweep trial says so in its name (``sweep …-abcd #2 lr=…``), which the filter finds."""
+    from tuitune.runs.sweep import read_tag
+
+    tag = read_tag(run)
+    if tag is None:
+        return row
+    params = " ".join(f"{k.rsplit('.', 1)[-1]}={v:g}" if isinstance(v, float) else f"{k.rsplit('.', 1)[-1]}={v}"
+                      for k, v in (tag.get("params") or {}).items())
+    number = f" #{tag['trial'] + 1}" if tag.get("trial") is not None else ""
+    pruned = " pruned" if tag.get("pruned") else ""
+    return replace(row, name=" ".join(x for x in (row.name, f"sweep {tag['sweep'][-4:]}{number}{pruned}", params) if x),
+                   sweep=str(tag["sweep"]))
+
+
+SWEEP_ROW = "sweep:"
+"""The key prefix of a sweep's own row (its trials folded under it)."""
+
+
+def fold_sweeps(rows: list[RunRow], expanded: set[str]) -> list[RunRow]:
+    """Each sweep as one row where its newest trial would be (``sweep:<id>``: how many trials
+    are done, the best training loss), followed by its trials when the sweep is ``expanded``."""
+    trials: dict[str, list[RunRow]] = {}
+    for r in rows:
+        if r.sweep:
+            trials.setdefault(r.sweep, []).append(r)
+    out: list[RunRow] = []
+    for r in rows:
+        if not r.sweep:
+            out.append(r)
+            continue
+        group = trials[r.sweep]
+        if r is not group[0]:
+            continue  # shown under the sweep's row
+        statuses = {t.status for t in group}
+        status = next((s for s in ("running", "stopping", "queued") if s in statuses), "done")
+        finished = sum(t.status in ("done", "failed", "crashed", "stopped") for t in group)
+        losses = [t.loss for t in group if t.loss]
+        sign = "▾" if r.sweep in expanded else "▸"
+        out.append(RunRow(f"{SWEEP_ROW}{r.sweep}", f"{sign} sweep, {len(group)} trials", status, group[0].method,
+                          f"{finished}/{len(group)} trials", min(losses, key=float) if losses else "", group[-1].started, "",
+                          group[0].created, "", r.sweep))
+        if r.sweep in expanded:
+            out.extend(group)
+    return out
 
 
 def config_method(run: RunDir) -> str:

@@ -19,8 +19,8 @@ from tuitune.tui.messages import CompareRead
 from tuitune.tui.run_compare import RunCurves, compare_rows, curves
 from tuitune.tui.screens.eval import EvalScreen, open_binding
 
-RUN_MARKERS = (("braille", "o"), ("dot", "x"))
-"""(training line, validation points) for run A, then run B."""
+RUN_MARKERS = (("braille", "o"), ("dot", "x"), ("sd", "+"), ("hd", "*"), ("fhd", "#"), ("braille", "@"))
+"""(training line, validation points) for run A, then run B (and a sweep's further trials)."""
 
 
 class CompareChart(PlotextPlot):

@@ -99,6 +99,7 @@ class RunScreen(AppScreen):
                         yield SeriesChart("tokens/s", ["tokens/s"], id="speed-chart")
                         yield SeriesChart("VRAM GiB", ["allocated", "reserved", "used"], hide_empty=True,
                                           id="vram-chart")
+                        yield SeriesChart("power W · °C", ["power W", "temp °C"], hide_empty=True, id="power-chart")
                         yield SeriesChart("DPO rewards", ["margin", "reward acc"], hide_empty=True, id="reward-chart")
                 with TabPane("events", id="tab-events"):
                     yield OptionList(id="events")
@@ -145,7 +146,8 @@ class RunScreen(AppScreen):
                 self.post_message(LossPointsRead(train, evals))
             if batch.steps:
                 self.post_message(StepLogged(batch.steps[-1]))
-            points = series_points(batch.steps + [e for e in batch.events if e.get("type") == "vram"], last_step)
+            points = series_points(batch.steps + [e for e in batch.events if e.get("type") in ("vram", "power")],
+                                   last_step)
             last_step = batch.steps[-1]["step"] if batch.steps else last_step
             if batch.state is not None:
                 pid = batch.state.pid if batch.status in ("running", "stopping") else None
@@ -205,6 +207,9 @@ class RunScreen(AppScreen):
                 self.error = str(event.get("message"))
             elif kind == "finished":
                 self.phase = ""
+            elif kind == "warning" and event.get("code") == "throttling":  # heat or power slows the card
+                self.notify(str(event.get("message")), title="GPU throttling", severity="warning", markup=False,
+                            timeout=10)
             elif kind == "probe":
                 self.probes["base" if event.get("label") == "base" else "latest"] = event
             elif kind == "eval" and "perplexity" in event:  # continued pretraining's held-out perplexity

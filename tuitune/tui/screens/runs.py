@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -21,7 +21,15 @@ class RunsScreen(AppScreen):
 
     BINDINGS = [
         Binding("enter", "open_run", "Open", id="runs.open", tooltip="Watch the run under the cursor"),
-        *run_bindings("runs", "stop", "resume", "export", "chat", "label", "delete"),
+        *run_bindings("runs", "stop", "resume", "extend", "export", "chat", "label", "delete", hidden=("extend",)),
+        Binding("left_square_bracket", "queue_move(-1)", "Earlier", id="runs.queue_earlier", show=False,
+                tooltip="Move the queued run under the cursor one place earlier in the queue"),
+        Binding("right_square_bracket", "queue_move(1)", "Later", id="runs.queue_later", show=False,
+                tooltip="Move the queued run under the cursor one place later in the queue"),
+        Binding("w", "open_sweep", "Sweep", id="runs.sweep", show=False,
+                tooltip="Open the sweep of the trial under the cursor: its trials ranked, all loss curves"),
+        Binding("u", "unqueue", "Unqueue", id="runs.unqueue", show=False,
+                tooltip="Take the queued run under the cursor out of the queue (it stays, stopped)"),
         Binding("x", "compare", "Compare", id="runs.compare",
                 tooltip="Mark this run; x on a second run shows both loss curves and what differs"),
         Binding("slash", "filter", "Filter", id="runs.filter", tooltip="Show only rows containing some text"),
@@ -36,12 +44,14 @@ class RunsScreen(AppScreen):
         yield Header()
         yield Input(placeholder="filter: part of an id, a status or a method (enter: done, escape: clear)",
                     id="filter")
-        yield RunsTable(id="runs")
+        yield RunsTable(id="runs", fold_sweeps=True)
         yield Static("", id="no-runs")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "runs"
+        # No daemon starts queued runs: a worker killed outright leaves that to whoever looks.
+        self.set_interval(5.0, self._kick_queue)
         self.query_one("#filter", Input).display = False
         self.query_one(RunsTable).focus()
 
@@ -56,7 +66,13 @@ class RunsScreen(AppScreen):
 
     @on(DataTable.RowSelected, "#runs")
     def _row_selected(self, message: DataTable.RowSelected) -> None:
-        self.app.open_run(str(message.row_key.value))
+        from tuitune.tui.run_rows import SWEEP_ROW
+
+        key = str(message.row_key.value)
+        if key.startswith(SWEEP_ROW):  # a sweep's row opens into its trials (and closes again)
+            self.table.toggle_sweep(key.removeprefix(SWEEP_ROW))
+            return
+        self.app.open_run(key)
 
     def _with_run(self, verb: Callable, done: str, open_after: bool = False) -> None:
         """Apply a :mod:`tuitune.tui.launch` function to the selected run; user errors become
@@ -78,9 +94,91 @@ class RunsScreen(AppScreen):
         if open_after:
             self.app.open_run(run_id)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-kick")
+    def _kick_queue(self) -> None:
+        from tuitune.runs.queue import kick
+
+        kick()
+
+    def _queue_change(self, change: Callable[[str], str]) -> None:
+        from tuitune.tui.launch import user_errors
+
+        run_id = self.table.selected_run_id
+        if run_id is None:
+            self.notify("no run selected", severity="warning")
+            return
+        try:
+            said = change(run_id)
+        except user_errors() as e:
+            self.notify(str(e), markup=False, severity="error", timeout=8)
+            return
+        self.notify(said, markup=False, timeout=3)
+        self.table.reload()
+
+    def action_queue_move(self, by: int) -> None:
+        from tuitune.runs import queue
+        from tuitune.runs.store import find_run
+
+        def move(run_id: str) -> str:
+            place = queue.position(find_run(run_id))
+            if place is None:
+                raise queue.QueueError(f"run {run_id} is not in the queue")
+            return f"run {run_id}: place {queue.move(run_id, max(1, place + by))} in the queue"
+
+        self._queue_change(move)
+
+    def action_open_sweep(self) -> None:
+        from tuitune.runs.store import RunDir, runs_root
+        from tuitune.runs.sweep import read_tag
+        from tuitune.tui.run_rows import SWEEP_ROW
+        from tuitune.tui.screens.sweep import SweepScreen
+
+        run_id = self.table.selected_run_id
+        if run_id and run_id.startswith(SWEEP_ROW):
+            self.app.push_screen(SweepScreen(run_id.removeprefix(SWEEP_ROW)))
+            return
+        tag = read_tag(RunDir(runs_root() / run_id)) if run_id else None
+        if tag is None:
+            self.notify("not a sweep trial: `tuitune sweep` makes them", severity="warning")
+            return
+        self.app.push_screen(SweepScreen(tag["sweep"]))
+
+    def action_unqueue(self) -> None:
+        from tuitune.runs import queue
+
+        self._queue_change(lambda run_id: f"run {queue.remove(run_id).id} left the queue (stopped; r starts it)")
+
+    def action_extend_run(self) -> None:
+        from tuitune.runs.store import find_run
+        from tuitune.tui.launch import extend, user_errors
+        from tuitune.tui.screens.extend import ExtendDialog
+
+        run_id = self.table.selected_run_id
+        if run_id is None:
+            self.notify("no run selected", severity="warning")
+            return
+        try:
+            run = find_run(run_id)
+            step = run.read_state().step
+        except user_errors() as e:
+            self.notify(str(e), markup=False, severity="error")
+            return
+
+        def answered(steps: int | None) -> None:
+            if steps:
+                self._with_run(lambda r, p: extend(r, p, steps), f"extending run {{run_id}} by {steps} steps",
+                               open_after=True)
+
+        self.app.push_screen(ExtendDialog(run_id, step), answered)
+
     def action_open_run(self) -> None:
-        if self.table.selected_run_id:
-            self.app.open_run(self.table.selected_run_id)
+        from tuitune.tui.run_rows import SWEEP_ROW
+
+        run_id = self.table.selected_run_id
+        if run_id and run_id.startswith(SWEEP_ROW):
+            self.table.toggle_sweep(run_id.removeprefix(SWEEP_ROW))
+        elif run_id:
+            self.app.open_run(run_id)
 
     def action_stop_run(self) -> None:
         from tuitune.tui.launch import stop

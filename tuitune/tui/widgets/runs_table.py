@@ -18,8 +18,12 @@ STATUS_STYLE = {
 class RunsTable(DataTable):
     """Runs as rows; ``selected_run_id`` is the run under the cursor (None when empty)."""
 
-    def __init__(self, *, limit: int | None = None, interval: float = 1.0, id: str | None = None) -> None:
+    def __init__(self, *, limit: int | None = None, interval: float = 1.0, id: str | None = None,
+                 fold_sweeps: bool = False) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.fold = fold_sweeps
+        self.expanded: set[str] = set()
+        """The sweeps whose trials are shown under their row (``fold_sweeps``)."""
         self.limit = limit
         self.interval = interval
         self.filter_text = ""
@@ -50,6 +54,10 @@ class RunsTable(DataTable):
         self.marked = run_id
         self._show()
 
+    def toggle_sweep(self, sweep_id: str) -> None:
+        self.expanded ^= {sweep_id}
+        self._show(force=True)
+
     def set_filter(self, text: str) -> None:
         self.filter_text = text
         self._show()
@@ -60,9 +68,13 @@ class RunsTable(DataTable):
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
-    def _show(self) -> None:
+    def _show(self, force: bool = False) -> None:
+        from tuitune.tui.run_rows import fold_sweeps
+
         rows = [r for r in self.all_rows or [] if r.matches(self.filter_text)]
-        if rows == self.rows_shown and self.marked == self._shown_mark:
+        if self.fold and not self.filter_text:  # a filter shows the trials it finds, unfolded
+            rows = fold_sweeps(rows, self.expanded)
+        if rows == self.rows_shown and self.marked == self._shown_mark and not force:
             return
         keep = self.selected_run_id
         self.clear()
