@@ -11,9 +11,15 @@ from tests.helpers import BAD_DATA, tuitune
 
 @pytest.fixture(scope="module")
 def terse_eval(terse_export, tmp_path_factory):
-    """The terse run (it learned to answer "Aye.") evaluated on its validation rows."""
+    """The terse run (it learned to answer "Aye.") evaluated on questions it never saw. (Its
+    file is knowledge-like, every question sharing one answer, so no row was held out of it.)"""
     run, _ = terse_export
-    result = tuitune("eval", str(run), "--json", "--general-limit", "2", env_home=run.parent.parent)
+    held_out = tmp_path_factory.mktemp("terse-eval") / "held-out.jsonl"
+    held_out.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": f"Question number {i}: what do you say?"},
+        {"role": "assistant", "content": "Aye."}]}) + "\n" for i in range(40, 44)))
+    result = tuitune("eval", str(run), "--data", str(held_out), "--json", "--general-limit", "2",
+                     env_home=run.parent.parent)
     assert result.returncode == 0, result.stderr
     return run, json.loads(result.stdout)
 
