@@ -117,3 +117,19 @@ def heavy_loaded_by(code: str, heavy: tuple[str, ...] = HEAVY, timeout: float = 
     last = out.stdout.strip().splitlines()[-1]
     assert last.startswith("HEAVY "), out.stdout[-3000:]
     return json.loads(last[len("HEAVY "):].replace("'", '"'))
+
+
+NEVER_STOPS = "did not stop within"
+
+
+def exported_gguf(run_dir: Path, quant: str = "q8_0") -> Path:
+    """The run's exported GGUF of ``quant``, after checking its verification: every check passed,
+    or only the one that the greedy answers stop — a model trained a few steps from random weights
+    (or on documents) need not emit its end token, which says nothing about the method or stage
+    that trained it. Merge, conversion, quantization, the template and the agreement with the
+    merged model must hold either way; the caller then loads the file in llama.cpp."""
+    report = json.loads((run_dir / "gguf" / "report.json").read_text())
+    verification = report["verification"]
+    assert all(NEVER_STOPS in reason for reason in verification["reasons"]), verification["reasons"]
+    assert verification["template_match"] and verification["agreement"] >= 0.9, verification
+    return next((run_dir / "gguf").glob(f"*{quant}*.gguf"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_dir_from, tuitune
+from tests.helpers import exported_gguf, run_dir_from, tuitune
 from tests.train.test_dpo import TOPICS, mean, pairs, preset_with, steps  # noqa: F401 - `pairs` is a fixture
 from tuitune.events import read_events
 from tuitune.runs.series import series_points
@@ -104,10 +104,9 @@ def test_orpo_and_simpo_lower_the_loss_and_raise_the_margin(tmp_path, tiny_model
 
 
 def test_a_kto_run_exports_a_gguf_that_loads(kto_run):
-    result = tuitune("export", kto_run.name, "--quant", "q8_0", "--no-ollama", env_home=kto_run.parent.parent)
-    assert result.returncode == 0, result.stdout + result.stderr
+    tuitune("export", kto_run.name, "--quant", "q8_0", "--no-ollama", env_home=kto_run.parent.parent)
+    gguf = exported_gguf(kto_run)
     report = json.loads((kto_run / "gguf" / "report.json").read_text())
-    gguf = next((kto_run / "gguf").glob("*q8_0*.gguf"))
     from llama_cpp import Llama
 
     model = Llama(str(gguf), n_ctx=64, verbose=False)
