@@ -83,8 +83,13 @@ async def test_v_in_compare_shows_both_runs():
 
 
 @pilot_test
-async def test_e_runs_a_real_evaluation_and_shows_it(terse_export, monkeypatch):
+async def test_e_runs_a_real_evaluation_and_shows_it(terse_export, monkeypatch, tmp_path):
     run, _ = terse_export
+    # Questions the run never saw (its knowledge-like file holds no validation rows out).
+    held_out = tmp_path / "held-out.jsonl"
+    held_out.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": f"Question number {i}: what do you say?"},
+        {"role": "assistant", "content": "Aye."}]}) + "\n" for i in range(40, 43)))
     monkeypatch.setenv("TUITUNE_HOME", str(run.parent.parent))
     for old in evals.results(run / "eval"):
         old.rename(old.with_suffix(".old"))  # only this test's evaluation counts
@@ -96,7 +101,7 @@ async def test_e_runs_a_real_evaluation_and_shows_it(terse_export, monkeypatch):
         await until(pilot, lambda: type(app.screen).__name__ == "EvalScreen", what="eval")
         screen = app.screen
         assert "not evaluated yet" in str(screen.query_one("#eval-title").render())
-        screen.extra = ["--general-limit", "1"]  # the whole general set is tests/evaluation's business
+        screen.extra = ["--general-limit", "1", "--data", str(held_out)]  # the general set: tests/evaluation's
         await pilot.press("e")
         await until(pilot, lambda: "evaluated:" in str(screen.query_one("#eval-status").render()), timeout=300,
                     what="the evaluation worker's result")
