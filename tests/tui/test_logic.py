@@ -172,7 +172,7 @@ def test_hardware_summary_lists_gpus_from_tuitune_hardware(monkeypatch):
     if not recording.exists():
         pytest.skip("no NVML recording of an RTX 4090 in tests/data/nvml")
     real = nvml.read_gpus
-    monkeypatch.setattr(nvml, "read_gpus", lambda: real(replay.RecordedNvml(json.loads(recording.read_text()))))
+    monkeypatch.setattr(nvml, "read_gpus", lambda *_: real(replay.RecordedNvml(json.loads(recording.read_text()))))
     lines = summary()
     gpu = next(line for line in lines if line.startswith("GPU 0"))
     assert "4090" in gpu and "bf16 yes" in gpu and "GiB free" in gpu
