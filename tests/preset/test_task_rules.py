@@ -82,3 +82,9 @@ def test_plateau_is_found_only_after_half_the_run_and_only_when_the_loss_stops_f
     assert plateaued(flat, 100) is not None
     assert plateaued(flat[:45], 100) is None  # before half way
     assert plateaued(flat[:30], 30) is None  # too short a run to judge
+    # A random tiny model's loss falling 1 % a quarter, by more than its noise (a real run's log):
+    slow = [10.838, 10.776, 10.738, 10.712, 10.674, 10.678, 10.685, 10.668, 10.662, 10.656,
+            10.632, 10.613, 10.59, 10.791, 10.591, 10.602, 10.586, 10.562, 10.581, 10.547]
+    assert plateaued(list(enumerate(slow, start=1)), 40) is None
+    noisy_flat = [(s, 1.0 + (0.05 if s % 2 else -0.05)) for s in range(1, 80)]
+    assert plateaued(noisy_flat, 100) is not None

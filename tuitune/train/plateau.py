@@ -3,7 +3,9 @@ validation split to trust (too few rows held out, or none), where early stopping
 
 The rule (:func:`plateaued`, pure): from half way through the run, the mean of the last
 ``WINDOW`` logged losses has not improved by ``MIN_GAIN`` on the best such mean seen a quarter of
-the run earlier. Reads only the losses the trainer already logged.
+the run earlier, and by no more than the step-to-step noise of the latest losses: a slow but
+steady fall (a high loss falling 1 % a quarter, as a small model early in its learning does) is
+still learning, not a plateau. Reads only the losses the trainer already logged.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ def plateaued(losses: list[tuple[int, float]], max_steps: int) -> tuple[float, f
     if not before:
         return None
     then, now = min(before), min(m for _, m in means)
-    return (then, now) if now > (1 - MIN_GAIN) * then else None
+    recent = [v for _, v in losses[-2 * WINDOW:]]
+    average = sum(recent) / len(recent)
+    noise = (sum((v - average) ** 2 for v in recent) / len(recent)) ** 0.5
+    fall = then - now
+    return (then, now) if fall < MIN_GAIN * then and fall <= noise else None
 
 
 class PlateauStopCallback(TrainerCallback):
