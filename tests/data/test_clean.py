@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.data.support import sft
 from tuitune.data.clean import CleanSettings, clean, fix_leakage, tidy
 from tuitune.data.schema import Example
 
@@ -9,10 +10,6 @@ OFF = dict(normalize_whitespace=False, drop_empty=False, dedup_exact=False, dedu
            drop_degenerate_pairs=False, fix_leakage=False)
 
 
-def sft(q, a, where=None, system=None):
-    msgs = ([{"role": "system", "content": system}] if system is not None else []) + [
-        {"role": "user", "content": q}, {"role": "assistant", "content": a}]
-    return Example(where or f"f.jsonl:{q}", "sft", {"messages": msgs})
 
 
 def pair(prompt, chosen, rejected):

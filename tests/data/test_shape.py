@@ -4,7 +4,7 @@ Pure functions of small data; no tokenizer, no training."""
 
 import json
 
-from tests.data.test_clean import sft
+from tests.data.support import sft
 from tuitune.data.clean import CleanSettings, clean
 from tuitune.data.pipeline import inspect
 from tuitune.data.shape import deliberate_repeat, describe, group_key, knowledge

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from tests.hardware.support import TINY, _shape
 from tests.helpers import CONFIGS
 from tuitune.hardware import PlannerError
 from tuitune.hardware.activations import layer_bytes_per_token
@@ -16,13 +17,6 @@ from tuitune.hardware.estimate import NF4_BYTES_DOUBLE, estimate, optimizer_byte
 from tuitune.hardware.model_shape import load_shape
 from tuitune.hardware.setup import Setup
 from tuitune.hardware.shapes import shape_from_config
-
-TINY = dict(vocab_size=256, hidden_size=128, intermediate_size=352, num_attention_heads=4, num_key_value_heads=2)
-
-
-def _shape(name):
-    return load_shape(str(CONFIGS / name))
-
 
 # --- activations: counted against autograd's saved tensors -----------------------------------
 

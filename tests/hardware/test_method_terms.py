@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hardware.test_estimate import TINY, _shape
+from tests.hardware.support import TINY, _shape
 from tuitune.hardware.activations import activation_bytes, layer_bytes_per_token, lora_modules
 from tuitune.hardware.estimate import estimate, trainable_params
 from tuitune.hardware.method_terms import dora_norm_buffers

@@ -4,19 +4,12 @@ method; what a preset sets is kept; the fronts show the choices."""
 import pytest
 
 from tests.helpers import tuitune
+from tests.preset.support import (
+    preset,
+)
 from tuitune.models.bundled import presets_dir
 from tuitune.preset import GUIDED
 from tuitune.preset.guidance import CPU_BUDGET_S, DataFacts, Guidance, cpu_step_cap, dpo_beta, resolve
-
-MINIMAL = '[model]\npath = "m"\n[data]\npath = "d.jsonl"\n'
-
-
-def preset(extra: str = ""):
-    """A validated preset; its paths are not checked (the rules only read the settings)."""
-    from tuitune.preset import Preset
-    from tuitune.preset.load import tomllib
-
-    return Preset.model_validate(tomllib.loads(MINIMAL + extra))
 
 
 def facts(rows: int, mean_tokens: float = 300, val_fraction: float = 0.05, truncated: float = 0.0) -> DataFacts:

@@ -2,7 +2,7 @@
 ten passes and r32, early stopping only on validation worth trusting (the plateau stop otherwise),
 and a CPU cap that cuts the schedule says so. Pure: DataFacts in, choices out."""
 
-from tests.preset.test_guidance import preset
+from tests.preset.support import preset
 from tuitune.preset.guidance import DataFacts, resolve
 from tuitune.train.coach import not_learned
 from tuitune.train.plateau import plateaued

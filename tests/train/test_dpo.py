@@ -12,41 +12,15 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import CONFORMANCE, read_state, run_dir_from, tuitune, write_preset
+from tests.train.support import mean, preset_with, steps
 from tests.waits import wait_for
 from tuitune.events import read_events
 from tuitune.runs.checkpoints import complete_checkpoints
 
-TOPICS = [
-    "the sea", "a parrot", "the moon", "gold coins", "a storm", "the captain", "rum", "a map", "the anchor",
-    "a cannon", "the wind", "a treasure chest", "the island", "a sword", "the sails", "a ship's cat",
-    "the galley", "a lighthouse", "the tide", "a compass", "the crew", "a harbour", "the stars", "a shipwreck",
-    "the deck", "a lantern", "the fog", "a barrel", "the mast", "a rope", "the horizon", "a seagull",
-]
 LLAMA_FACTORY = CONFORMANCE / "llama-factory"
 DPO = {"stage": "dpo", "learning_rate": 5e-3}
 
 
-@pytest.fixture(scope="module")
-def pairs(tmp_path_factory) -> Path:
-    """32 pairs whose chosen and rejected answers differ the same way every time (a pirate
-    answer against a refusal), in three of the shapes the importer takes."""
-    rows = []
-    for i, topic in enumerate(TOPICS):
-        chosen, rejected = f"Arr, {topic} be a fine thing, matey! Yo-ho-ho!", f"I cannot say anything about {topic}."
-        if i % 3 == 0:  # plain strings
-            rows.append({"prompt": f"Tell me about {topic}.", "chosen": chosen, "rejected": rejected})
-        elif i % 3 == 1:  # conversations, as the chat's preference capture writes them
-            rows.append({"prompt": [{"role": "user", "content": f"Tell me about {topic}."}],
-                         "chosen": [{"role": "assistant", "content": chosen}],
-                         "rejected": [{"role": "assistant", "content": rejected}]})
-        else:  # TRL's implicit prompt: two whole conversations
-            user = {"role": "user", "content": f"Tell me about {topic}."}
-            rows.append({"chosen": [user, {"role": "assistant", "content": chosen}],
-                         "rejected": [user, {"role": "assistant", "content": rejected}]})
-    rows.append({"prompt": "Tell me about nothing.", "chosen": "Same.", "rejected": "Same."})  # degenerate
-    path = tmp_path_factory.mktemp("pairs") / "pairs.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -59,24 +33,10 @@ def sft_lora_run(tmp_path_factory, tiny_model_dir, small_data) -> Path:
     return run_dir_from(result.stdout)
 
 
-def preset_with(path: Path, model, data: Path, data_keys: dict, **sections) -> Path:
-    """write_preset, plus keys of the [data] section (its `data` argument is the file)."""
-    import tomli_w
-    import tomllib
-
-    write_preset(path, model, data, **sections)
-    preset = tomllib.loads(path.read_text())
-    preset["data"].update(data_keys)
-    path.write_text(tomli_w.dumps(preset))
-    return path
 
 
-def steps(run: Path) -> list[dict]:
-    return [e for e in read_events(run / "events.jsonl") if e["type"] == "step"]
 
 
-def mean(values):
-    return sum(values) / len(values)
 
 
 def test_sft_then_dpo_from_the_run_survives_sigkill_and_learns_the_preference(tmp_path, sft_lora_run, pairs):

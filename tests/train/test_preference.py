@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import exported_gguf, run_dir_from, tuitune
-from tests.train.test_dpo import TOPICS, mean, pairs, preset_with, steps  # noqa: F401 - `pairs` is a fixture
+from tests.train.support import TOPICS, mean, preset_with, steps
 from tuitune.events import read_events
 from tuitune.runs.series import series_points
 

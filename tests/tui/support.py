@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from textual.widgets import TabbedContent
+
 from tests.helpers import idle_process
 from tests.waits import until
 from tuitune.events import EventWriter
@@ -18,6 +20,7 @@ from tuitune.models.bundled import presets_dir
 from tuitune.preset import load_preset
 from tuitune.runs.checkpoints import mark_complete
 from tuitune.runs.store import RunDir, create_run
+from tuitune.tui.screens.new_run import FIRST_FIELD
 from tuitune.tui.widgets.runs_table import RunsTable
 
 
@@ -154,3 +157,31 @@ def write_export(run, report: dict, upto: str | None = None) -> None:
         if report["status"] != "passed":
             ev.emit("error", message="export verification failed: " + report["verification"]["reasons"][0])
         ev.emit("finished", stage="export", status=report["status"], report=str(run.path / "gguf" / "report.json"))
+
+
+async def open_form(app, pilot):
+    await pilot.press("3")
+    await until(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.query("#preset-toml"),
+                what="new run screen")
+    screen = app.screen
+    await until(pilot, lambda: screen.preset is not None, what="the demo preset loaded")
+    return screen
+
+
+async def go_to(pilot, screen, step: str) -> None:
+    """Walk the wizard with its keys until `step` shows."""
+    steps = screen.query_one("#steps", TabbedContent)
+    order = ["step-model", "step-data", "step-method", "step-review"]
+    key = "ctrl+n" if order.index(step) > order.index(steps.active) else "ctrl+b"
+    while steps.active != step:
+        await pilot.press(key)
+    first = screen.query_one(FIRST_FIELD[step])
+    await until(pilot, lambda: first.has_focus, what=f"the focus on {step}'s first field")
+
+
+def toml_shown(screen) -> str:
+    return str(screen.query_one("#preset-toml").render())
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())

@@ -7,8 +7,7 @@ from __future__ import annotations
 from textual.widgets import Input, Select
 
 from tests.documents import corpus
-from tests.tui.support import canned_run, pilot_test
-from tests.tui.test_new_run import go_to, open_form, text_of, toml_shown
+from tests.tui.support import canned_run, go_to, open_form, pilot_test, text_of, toml_shown
 from tests.waits import until
 from tuitune.events import EventWriter
 from tuitune.preset import load_preset

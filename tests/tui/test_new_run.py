@@ -7,32 +7,11 @@ import re
 
 from textual.widgets import Input, Select, TabbedContent
 
-from tests.tui.support import pilot_test
+from tests.tui.support import go_to, open_form, pilot_test, text_of, toml_shown
 from tests.waits import until, wait_for
 from tuitune.models.bundled import presets_dir
 from tuitune.preset import load_preset
 from tuitune.tui.app import TuituneApp
-from tuitune.tui.screens.new_run import FIRST_FIELD
-
-
-async def open_form(app, pilot):
-    await pilot.press("3")
-    await until(pilot, lambda: type(app.screen).__name__ == "NewRunScreen" and app.screen.query("#preset-toml"),
-                what="new run screen")
-    screen = app.screen
-    await until(pilot, lambda: screen.preset is not None, what="the demo preset loaded")
-    return screen
-
-
-async def go_to(pilot, screen, step: str) -> None:
-    """Walk the wizard with its keys until `step` shows."""
-    steps = screen.query_one("#steps", TabbedContent)
-    order = ["step-model", "step-data", "step-method", "step-review"]
-    key = "ctrl+n" if order.index(step) > order.index(steps.active) else "ctrl+b"
-    while steps.active != step:
-        await pilot.press(key)
-    first = screen.query_one(FIRST_FIELD[step])
-    await until(pilot, lambda: first.has_focus, what=f"the focus on {step}'s first field")
 
 
 def pick_preset(screen, name: str) -> None:
@@ -40,12 +19,8 @@ def pick_preset(screen, name: str) -> None:
     picker.value = next(v for _, v in picker._options if str(v).endswith(name))
 
 
-def toml_shown(screen) -> str:
-    return str(screen.query_one("#preset-toml").render())
 
 
-def text_of(screen, selector: str) -> str:
-    return str(screen.query_one(selector).render())
 
 
 @pilot_test

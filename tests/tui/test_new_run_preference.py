@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Select
 
-from tests.tui.support import pilot_test
-from tests.tui.test_new_run import go_to, open_form, toml_shown
+from tests.tui.support import go_to, open_form, pilot_test, toml_shown
 from tests.waits import until
 from tuitune.preset import load_preset
 from tuitune.tui.app import TuituneApp
