@@ -46,20 +46,10 @@ def prepare_model(folder: Path) -> Path:
     """SmolLM2-135M-Instruct from the bundled GGUF, dequantized to safetensors (once)."""
     if (folder / "config.json").exists():
         return folder
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from tuitune.models.bundled import resolve_model
-    from tuitune.weights.gguf_compat import enable_transformers_gguf
+    from tuitune.weights.gguf_compat import save_dequantized
 
-    enable_transformers_gguf()
-    gguf = resolve_model("bundled:smollm2-135m-instruct")
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model.hf_quantizer, model.is_quantized = None, False
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    save_dequantized(resolve_model("bundled:smollm2-135m-instruct"), folder)
     return folder
 
 

@@ -18,6 +18,7 @@ from tuitune.models.ref import ModelRef, parse_model_ref, unbundle
 from tuitune.models.tokenizer import DEFAULT_CHAT_TEMPLATE
 from tuitune.preset import Preset
 from tuitune.preset.methods import writes_model
+from tuitune.weights.gguf_compat import drop_gguf_quantizer
 
 
 class ModelLoadError(TuituneError):
@@ -194,12 +195,7 @@ def load_model(source: ModelSource, hw: Hardware, trust_remote_code: bool, allow
     except OSError as e:
         raise ModelLoadError(_explain_load_error(source, e)) from None
     if source.gguf_file:
-        # A GGUF-loaded model carries a GGUF "quantizer" that refuses save_pretrained; the
-        # weights are already dequantized, so drop it.
-        model.hf_quantizer = None
-        model.is_quantized = False
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
+        drop_gguf_quantizer(model)
     if hw.device == "cuda" and hw.method != "qlora" and not _sharded():
         model.to("cuda")
     model.config.use_cache = False

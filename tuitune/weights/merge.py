@@ -18,6 +18,7 @@ import torch
 from tuitune.errors import TuituneError
 from tuitune.preset.methods import export_refusal
 from tuitune.runs.store import RunDir
+from tuitune.weights.gguf_compat import drop_gguf_quantizer
 from tuitune.weights.loading import ModelSource, load_tokenizer, model_source
 
 
@@ -50,9 +51,7 @@ def merge(run: RunDir, out: Path) -> Merged:
             source.name_or_path, dtype=torch.float32, trust_remote_code=trust, **source.kwargs
         )
         if source.gguf_file:
-            base.hf_quantizer, base.is_quantized = None, False
-            if hasattr(base.config, "quantization_config"):
-                del base.config.quantization_config
+            drop_gguf_quantizer(base)
         model = PeftModel.from_pretrained(base, run.adapter).merge_and_unload()
         model = model.to(dtype)
         tokenizer_dir, kind = run.adapter, "adapter"
