@@ -15,7 +15,6 @@ nothing. Light core: the tokenizer is whatever the caller passes (the worker's o
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from pathlib import Path
@@ -143,7 +142,7 @@ def prepare_documents(section: Any, run_data_dir: str | Path, tokenizer: Any = N
                       max_seq_len: int | None = None) -> tuple[list[dict], list[dict], dict]:
     """Read, clean, split and measure the documents into ``run_data_dir`` (pipeline.prepare's
     files); reused when the documents and every setting are unchanged (a resumed run)."""
-    from tuitune.data.pipeline import _write_atomic, _write_jsonl, settings_from
+    from tuitune.data.pipeline import settings_from, write_outputs
 
     out = Path(run_data_dir)
     source = Path(str(section.path)).expanduser().resolve()
@@ -156,15 +155,7 @@ def prepare_documents(section: Any, run_data_dir: str | Path, tokenizer: Any = N
     if cached is not None:
         return cached
     report, rejected, train, val = inspect_documents(section, tokenizer, seed=seed, max_seq_len=max_seq_len)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").unlink(missing_ok=True)
-    _write_jsonl(out / "rejected.jsonl", (r.to_json() for r in rejected))
-    if not train:
-        raise DataError(f"{report['source']}: no documents left after cleaning; {out / 'rejected.jsonl'} says why")
-    report["cache_key"] = key
-    _write_jsonl(out / "train.jsonl", (e.data for e in train))
-    _write_jsonl(out / "val.jsonl", (e.data for e in val))
-    _write_atomic(out / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_outputs(out, key, report, rejected, train, val, unit="documents")
     return [e.data for e in train], [e.data for e in val], report
 
 

@@ -195,20 +195,26 @@ def prepare(section: Any, run_data_dir: str | Path, tokenizer: Any = None, *, se
     report, rejected, train, val = inspect(section, tokenizer, seed=seed, max_seq_len=max_seq_len)
     if stage is not None:
         require_kind(report["source"], report["format"], report["kind"], STAGE_KIND[stage], stage)
+    write_outputs(out, key, report, rejected, train, val)
+    if cache_dir is not None:
+        store(out, Path(cache_dir), key)
+    return [e.data for e in train], [e.data for e in val], report
+
+
+def write_outputs(out: Path, key: str, report: dict, rejected: list, train: list, val: list,
+                  unit: str = "rows") -> None:
+    """The prepared files, in the order that keeps the cache honest; raises when nothing trains."""
     out.mkdir(parents=True, exist_ok=True)
     # The old report goes first: its cache key must never vouch for files half replaced.
     (out / "report.json").unlink(missing_ok=True)
     # rejected.jsonl first: when nothing survives cleaning, it is the file that explains why.
     _write_jsonl(out / "rejected.jsonl", (r.to_json() for r in rejected))
     if not train:
-        raise DataError(f"{report['source']}: no rows left after cleaning; {out / 'rejected.jsonl'} says why")
+        raise DataError(f"{report['source']}: no {unit} left after cleaning; {out / 'rejected.jsonl'} says why")
     report["cache_key"] = key
     _write_jsonl(out / "train.jsonl", (e.data for e in train))
     _write_jsonl(out / "val.jsonl", (e.data for e in val))
     _write_atomic(out / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    if cache_dir is not None:
-        store(out, Path(cache_dir), key)
-    return [e.data for e in train], [e.data for e in val], report
 
 
 def _write_jsonl(path: Path, rows) -> None:
