@@ -24,7 +24,7 @@ from tuitune.events import EventWriter
 from tuitune.preset import Preset
 from tuitune.runs.store import RunDir
 from tuitune.train import session as stage
-from tuitune.train.probes import ProbeCallback, prompt_text
+from tuitune.train.probes import ProbeCallback, complete, prompt_text
 from tuitune.train.sft import sft_trainer
 
 PROBE_WORDS = 8  # a probe gives this many words of a held-out sentence and asks for the rest
@@ -91,22 +91,3 @@ class CompletionProbes(ProbeCallback):
         self.events.emit("probe", step=step, label=label, completion=True,
                          answers=[{"prompt": s, "answer": a} for s, a in zip(starts, answers, strict=False)])
         return answers
-
-
-def complete(model: Any, tokenizer: Any, starts: list[str], max_new_tokens: int) -> list[str]:
-    import torch
-
-    was_training = model.training
-    model.eval()
-    out = []
-    try:
-        for text in starts:
-            inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
-            with torch.no_grad():
-                ids = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
-                                     pad_token_id=tokenizer.pad_token_id)
-            out.append(tokenizer.decode(ids[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip())
-    finally:
-        if was_training:
-            model.train()
-    return out

@@ -39,23 +39,29 @@ def prompt_text(conversation: list[dict]) -> str:
 
 
 def answer(model: Any, tokenizer: Any, prompts: list[list[dict]], max_new_tokens: int) -> list[str]:
+    """Greedy answers to conversations, through the chat template."""
+    texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in prompts]
+    return complete(model, tokenizer, texts, max_new_tokens)
+
+
+def complete(model: Any, tokenizer: Any, texts: list[str], max_new_tokens: int) -> list[str]:
+    """Greedy continuations of plain texts, the model put back in training mode after."""
     import torch
 
     was_training = model.training
     model.eval()
-    answers = []
+    out = []
     try:
-        for conversation in prompts:
-            text = tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+        for text in texts:
             inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
             with torch.no_grad():
-                out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
+                ids = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
                                      pad_token_id=tokenizer.pad_token_id)
-            answers.append(tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip())
+            out.append(tokenizer.decode(ids[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip())
     finally:
         if was_training:
             model.train()
-    return answers
+    return out
 
 
 class ProbeCallback(TrainerCallback):
