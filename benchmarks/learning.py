@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import learning_tasks  # noqa: E402
+from tuitune_cli import eval_answers, events, only_run, tuitune  # noqa: E402
 
 TASKS = ("knowledge", "style", "format")
 ARMS = ("base", "tuitune", "reference")
@@ -53,23 +52,8 @@ def prepare_model(folder: Path) -> Path:
     return folder
 
 
-def tuitune(*args: str, home: Path, log: Path) -> str:
-    """Run the tuitune command line; its stdout (stderr goes to ``log``)."""
-    env = dict(os.environ, TUITUNE_HOME=str(home), HF_HUB_OFFLINE="1")
-    with open(log, "a") as err:
-        proc = subprocess.run([sys.executable, "-m", "tuitune", *args], stdout=subprocess.PIPE, stderr=err,
-                              text=True, env=env)
-    if proc.returncode:
-        raise SystemExit(f"tuitune {' '.join(args[:2])} failed (exit {proc.returncode}); see {log}")
-    return proc.stdout
-
-
 def evaluate(target: str, heldout: Path, home: Path, log: Path) -> dict[str, Any]:
-    """`tuitune eval --json` on the held-out rows: {"base": [...answers], "tuned": [...]} as present."""
-    summary = json.loads(tuitune("eval", target, "--data", str(heldout), "--no-general", "--json", home=home, log=log))
-    rows = [json.loads(line) for line in Path(summary["per_row"]).read_text().splitlines()]
-    return {side: [{"answer": r[side]["answer"], "contains": r[side].get("contains")} for r in rows]
-            for side in ("base", "tuned") if rows and side in rows[0]}
+    return eval_answers(target, home, log, data=heldout)
 
 
 def score(task: str, answers: list[dict[str, Any]], heldout: list[dict[str, Any]]) -> int:
@@ -84,13 +68,13 @@ def run_tuitune(task: str, model: Path, train: Path, work: Path, log: Path) -> d
     start = time.monotonic()
     tuitune("run", str(preset), "--json", "-s", "export.gguf=[]", "-s", "eval.general=false", home=home, log=log)
     wall = time.monotonic() - start
-    [run] = sorted((home / "runs").iterdir())
-    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines() if line.strip()]
-    steps = [e["step"] for e in events if e["type"] == "step"]
+    run = only_run(home)
+    logged = events(run)
+    steps = [e["step"] for e in logged if e["type"] == "step"]
     guidance = json.loads((run / "guidance.json").read_text())
     return {"run": run, "home": home, "steps": max(steps, default=0), "wall_s": wall, "guidance": guidance["summary"],
-            "warnings": [e.get("code") for e in events if e["type"] == "warning"],
-            "losses": [e["loss"] for e in events if e["type"] == "step"][-1:]}
+            "warnings": [e.get("code") for e in logged if e["type"] == "warning"],
+            "losses": [e["loss"] for e in logged if e["type"] == "step"][-1:]}
 
 
 def run_reference(task: str, model: Path, train: Path, out: Path) -> dict[str, Any]:

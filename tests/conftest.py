@@ -10,11 +10,27 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import REPO
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker, and every worker process a test starts, gets one thread
+    per core it can use: two workers with all cores' threads each would only wait on each other."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // int(workers))))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files with `slow` tests first: under xdist a worker takes whole files in this order,
+    and a long file started last leaves the other workers idle at the end."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: file order kept otherwise
 
 
 @functools.cache

@@ -11,6 +11,8 @@ from tuitune.chat.llama_backend import LlamaCppBackend
 from tuitune.chat.session import ChatSession
 from tuitune.data.pipeline import check
 
+pytestmark = pytest.mark.slow  # chats with the real SmolLM2 model
+
 
 def test_one_shot_prints_only_the_reply(smollm2_gguf):
     result = tuitune("chat", str(smollm2_gguf), "--prompt", "What is the capital of France?",

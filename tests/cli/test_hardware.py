@@ -56,6 +56,21 @@ def test_plan_estimate_json_contract(capsys):
                                 "lora_r": 32, "lora_targets": ["q_proj", "v_proj"]}
 
 
+def test_plan_flags_for_dora_freeze_and_virtual_tokens_change_the_estimate(capsys):
+    def peak(*argv):
+        code, out, _ = _run(capsys, "plan", "--model", str(CONFIGS / "Llama-3.2-1B"), "--gpu-gb", "24", "--json", *argv)
+        assert code == 0
+        return json.loads(out)
+
+    lora, dora = peak("--method", "lora"), peak("--method", "lora", "--dora")
+    assert dora["peak_gb"] > lora["peak_gb"] and dora["settings"]["dora"] is True
+    two, eight = peak("--method", "freeze"), peak("--method", "freeze", "--freeze-layers", "8")
+    assert eight["breakdown"]["optimizer_state"] > two["breakdown"]["optimizer_state"]
+    assert eight["settings"]["trainable_layers"] == 8
+    short, long = peak("--method", "prompt_tuning"), peak("--method", "prompt_tuning", "--virtual-tokens", "400")
+    assert long["peak_gb"] > short["peak_gb"] and long["settings"]["virtual_tokens"] == 400
+
+
 def test_plan_recommendation_json_contract(capsys):
     code, out, _ = _run(capsys, "plan", "--model", str(CONFIGS / "Qwen2.5-7B"), "--gpu-gb", "24", "--json")
     data = json.loads(out)
@@ -84,6 +99,7 @@ def test_plan_without_a_gpu_still_estimates(capsys, monkeypatch):
     (["--model", "{configs}/Qwen2.5-7B", "--method", "lora", "--batch", "0"], "batch must be a positive integer"),
     (["--model", "{configs}/Qwen2.5-7B", "--gpu-gb", "-1"], "--gpu-gb must be positive"),
     (["--model", "{configs}/Qwen2.5-7B", "--lora-targets", "q,lm_head"], "unknown module lm_head"),
+    (["--model", "{configs}/Qwen2.5-7B", "--method", "full", "--dora"], "--dora is a LoRA variant"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
     (tmp_path / "mamba").mkdir()

@@ -45,6 +45,8 @@ def test_knowledge_like_means_short_answers_shared_by_differently_worded_questio
     assert not knowledge(style)["knowledge_like"]
     essays = [sft(f"Q{i} {j}?", " ".join(["word"] * 80) + str(i)) for i in range(5) for j in range(3)]
     assert not knowledge(essays)["knowledge_like"]
+    one_reply = [sft(f"Who guards the harbour of city {i}?", "Captain Zorblax.") for i in range(40)]
+    assert not knowledge(one_reply)["knowledge_like"]  # one fixed reply, not facts: its rows can be validated
 
 
 def test_auto_val_fraction_holds_out_five_percent_only_where_it_is_worth_it():

@@ -42,6 +42,7 @@ def test_an_overtrained_run_learns_its_task_forgets_the_rest_and_the_coach_warns
         eval={"general": True, "general_limit": 8, "general_budget_s": 1800, "probe_count": 0, "early_stopping": False},
     )
     result = tuitune("run", str(preset), "-s", "data.dedup_near=false",  # the rows differ by one word on purpose
+                     "-s", "data.val_fraction=0.2",  # 8 held-out cities to score base and tuned on
                      "--json", timeout=1800)
     assert result.returncode == 0, result.stderr
     run = run_dir_from(result.stderr)

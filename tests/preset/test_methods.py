@@ -75,3 +75,14 @@ def test_keys_and_plan_offer_every_method():
     for key in ("lora.use_dora", "lora.use_rslora", "lora.init", "lora.lora_plus_ratio", "lora.virtual_tokens",
                 "train.freeze_trainable_layers", "train.freeze_trainable_modules"):
         assert key in keys.stdout, key
+
+
+def test_auto_keeps_to_lora_when_the_preset_asks_for_a_lora_variant():
+    from tuitune.preset.methods import auto_within_lora
+
+    dora = parse_preset(MINIMAL + "[lora]\nuse_dora = true\n")
+    method, reason = auto_within_lora(dora, "full", "the 16-bit model fits with room to spare")
+    assert method == "lora" and "lora.use_dora" in reason and "pick was full" in reason
+    assert auto_within_lora(dora, "qlora", "only 4-bit fits") == ("qlora", "only 4-bit fits")
+    plain = parse_preset(MINIMAL)
+    assert auto_within_lora(plain, "full", "fits") == ("full", "fits")  # no variant asked for: the planner's pick

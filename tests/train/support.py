@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.helpers import write_preset
+from tests.helpers import read_state, run_dir_from, tuitune, write_preset
 from tuitune.events import read_events
 
 TOPICS = [
@@ -33,3 +36,22 @@ def steps(run: Path) -> list[dict]:
 
 def mean(values):
     return sum(values) / len(values)
+
+
+def killed_then_resumed(preset: Path, home: Path, last: int, kept: int, *args: str) -> Path:
+    """`tuitune run` SIGKILLed while writing its last checkpoint (step ``last``; checkpoint
+    ``kept`` before it stays whole), then `tuitune runs resume`: the run ends done, the resumed
+    attempt's first step is ``kept + 1``. Returns the run directory."""
+    env = {**os.environ, "TUITUNE_FAULT": f"kill_in_save:step={last}", "TUITUNE_HOME": str(home)}
+    killed = subprocess.run([sys.executable, "-m", "tuitune", "run", str(preset), *args, "--json"],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert killed.returncode == 1, killed.stdout[-3000:] + killed.stderr[-3000:]
+    run = run_dir_from(killed.stderr)
+    assert (run / "checkpoints" / f"checkpoint-{kept}").is_dir(), sorted(p.name for p in (run / "checkpoints").iterdir())
+    before = len(steps(run))
+    resumed = tuitune("runs", "resume", str(run), "--json", env_home=home)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert read_state(run)["status"] == "done"
+    again = [e["step"] for e in steps(run)[before:]]
+    assert again and again[0] == kept + 1 and again[-1] == last, again
+    return run

@@ -1,6 +1,7 @@
 """The PEFT variants and methods beyond LoRA (docs/methods.md), through the real worker.
 
-Each method trains once, a few steps, and that run serves every test of it: the loss falls, what
+Each method trains once, a few steps (SIGKILLed while saving the last checkpoint, then resumed:
+every method resumes), and that run serves every test of it: the loss falls, what
 should train changed and what should not did not, the result reloads, and (for the mergeable ones)
 the export writes a verified GGUF that llama.cpp loads. The base is the session's `terse_export`
 model (a tiny model that answers "Aye." and stops), so a short run on the pirate set lowers the
@@ -10,13 +11,14 @@ loss a lot and still leaves a model whose answers stop, which the export's verif
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import exported_gguf, read_state, run_dir_from, step_losses, tuitune, write_preset
+from tests.helpers import exported_gguf, read_state, step_losses, tuitune, write_preset
+from tests.train.support import killed_then_resumed
+
+pytestmark = pytest.mark.slow  # every method SIGKILLed and resumed through the real worker
+
 
 STEPS = 6
 QUICK = ("-s", "data.val_fraction=0")  # no validation split: each run is only its steps
@@ -24,8 +26,7 @@ CASES = {
     # DoRA, rsLoRA and LoRA+ in one run: three switches of one LoraConfig and its optimizer.
     "dora": {"train": {"method": "lora", "learning_rate": 2e-3},
              "lora": {"use_dora": True, "use_rslora": True, "lora_plus_ratio": 4.0}},
-    # PiSSA is also the resume case: killed while saving its last checkpoint, then resumed.
-    "pissa": {"train": {"method": "lora", "learning_rate": 2e-3, "save_steps": 3}, "lora": {"init": "pissa"}},
+    "pissa": {"train": {"method": "lora", "learning_rate": 2e-3}, "lora": {"init": "pissa"}},
     "ia3": {"train": {"method": "ia3", "learning_rate": 3e-2}},
     "prompt": {"train": {"method": "prompt_tuning", "learning_rate": 3e-2}, "lora": {"virtual_tokens": 4},
                "export": {"gguf": ["q8_0"]}},
@@ -48,7 +49,8 @@ def base(terse_export):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, home, base, small_data):
-    """name -> run directory, each trained the first time a test asks for it."""
+    """name -> run directory, each trained the first time a test asks for it: killed while
+    writing its last checkpoint, then resumed from the one before."""
     runs: dict = {}
 
     def get(name: str):
@@ -56,31 +58,13 @@ def trained(tmp_path_factory, home, base, small_data):
             folder = tmp_path_factory.mktemp(name)
             case = CASES[name]
             preset = write_preset(folder / "p.toml", base, small_data,
-                                  train={"max_steps": STEPS, "save_steps": STEPS, **case["train"]},
+                                  train={"max_steps": STEPS, "save_steps": STEPS // 2, **case["train"]},
                                   eval={"probe_count": 0, "general": False},
                                   **{k: v for k, v in case.items() if k != "train"})
-            if name == "pissa":
-                runs[name] = _killed_then_resumed(preset, home)
-            else:
-                result = tuitune("run", str(preset), *QUICK, "--json", env_home=home)
-                assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-                runs[name] = run_dir_from(result.stderr)
+            runs[name] = killed_then_resumed(preset, home, STEPS, STEPS // 2, *QUICK)
         return runs[name]
 
     return get
-
-
-def _killed_then_resumed(preset, home):
-    """Killed while writing its last checkpoint (the one before stays whole), then resumed."""
-    env = {**os.environ, "TUITUNE_FAULT": f"kill_in_save:step={STEPS}", "TUITUNE_HOME": str(home)}
-    killed = subprocess.run([sys.executable, "-m", "tuitune", "run", str(preset), *QUICK, "--json"], capture_output=True,
-                            text=True, timeout=600, env=env)
-    assert killed.returncode == 1, killed.stderr[-3000:]
-    run = run_dir_from(killed.stderr)
-    assert (run / "checkpoints" / "checkpoint-3").is_dir() and not (run / "adapter").exists()
-    resumed = tuitune("runs", "resume", str(run), "--json", env_home=home)
-    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    return run
 
 
 def _falls(losses: list[float]) -> bool:
@@ -137,8 +121,9 @@ def test_method_trains_and_its_result_reloads(name, trained, base):
     assert not torch.allclose(tuned, plain, atol=1e-4)
 
 
-def test_pissa_resumed_from_its_checkpoint(trained):
-    run = trained("pissa")
+@pytest.mark.parametrize("name", list(CASES))
+def test_every_method_resumed_from_its_checkpoint(name, trained):
+    run = trained(name)
     from tuitune.events import read_events
 
     events = list(read_events(run / "events.jsonl"))
@@ -146,7 +131,8 @@ def test_pissa_resumed_from_its_checkpoint(trained):
     assert resuming and resuming[-1]["step"] == 3
     steps = [e["step"] for e in events if e["type"] == "step"]
     assert steps[-3:] == [4, 5, 6] and read_state(run)["attempts"] == 2
-    assert (run / "checkpoints" / "adapter-initial" / "adapter_model.safetensors").exists()
+    if name == "pissa":  # the adapter as it started, which the conversion back to plain LoRA needs
+        assert (run / "checkpoints" / "adapter-initial" / "adapter_model.safetensors").exists()
 
 
 @pytest.mark.parametrize("name", ["dora", "pissa", "ia3", "freeze"])

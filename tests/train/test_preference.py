@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import exported_gguf, run_dir_from, tuitune
-from tests.train.support import TOPICS, mean, preset_with, steps
+from tests.train.support import TOPICS, killed_then_resumed, mean, preset_with, steps
 from tuitune.events import read_events
 from tuitune.runs.series import series_points
+
+pytestmark = pytest.mark.slow  # preference runs SIGKILLed and resumed through the real worker
+
 
 FEW = {"max_steps": 6, "save_steps": 100, "learning_rate": 5e-3}
 REWARDS = {"reward_chosen", "reward_rejected", "reward_margin", "logp_chosen", "logp_rejected"}
@@ -39,9 +42,12 @@ def unpaired(tmp_path_factory) -> Path:
     return path
 
 
-def train(folder: Path, model, data: Path, stage: str, **sections) -> Path:
-    preset = preset_with(folder / "p.toml", model, data, {"dedup_near": False},
-                         train={**FEW, "stage": stage, **sections.pop("train", {})}, **sections)
+def train(folder: Path, model, data: Path, stage: str, killed: bool = False, **sections) -> Path:
+    """A few steps of ``stage``; ``killed``: SIGKILLed while saving its last checkpoint, then resumed."""
+    keys = {**FEW, "stage": stage, **({"save_steps": FEW["max_steps"] // 2} if killed else {}), **sections.pop("train", {})}
+    preset = preset_with(folder / "p.toml", model, data, {"dedup_near": False}, train=keys, **sections)
+    if killed:
+        return killed_then_resumed(preset, folder / "home", keys["max_steps"], keys["max_steps"] // 2)
     result = tuitune("run", str(preset), "--json", env_home=folder / "home")
     assert result.returncode == 0, result.stdout + result.stderr
     return run_dir_from(result.stderr)
@@ -49,7 +55,7 @@ def train(folder: Path, model, data: Path, stage: str, **sections) -> Path:
 
 @pytest.fixture(scope="module")
 def kto_run(tmp_path_factory, tiny_model_dir, unpaired) -> Path:
-    return train(tmp_path_factory.mktemp("kto"), tiny_model_dir, unpaired, "kto")
+    return train(tmp_path_factory.mktemp("kto"), tiny_model_dir, unpaired, "kto", killed=True)
 
 
 def rising(values: list[float]) -> bool:
@@ -58,7 +64,7 @@ def rising(values: list[float]) -> bool:
 
 def test_kto_on_unpaired_rows_parts_the_rewards_and_weighs_the_rarer_class(kto_run):
     logged = steps(kto_run)
-    assert [e["step"] for e in logged] == list(range(1, 7))
+    assert [e["step"] for e in logged] == [1, 2, 3, 4, 5, 6, 4, 5, 6]  # killed at 6, resumed from checkpoint-3
     # Every batch holds good and bad answers (interleaved by kind): every step has its margin.
     assert all(REWARDS | {"kl"} <= set(e) for e in logged)
     margins = [e["reward_margin"] for e in logged]
@@ -87,7 +93,7 @@ def test_kto_on_pairs_splits_each_pair_into_a_good_and_a_bad_answer(tmp_path, ti
 
 @pytest.mark.parametrize("stage,extra", [("orpo", {"nll_loss", "log_odds_ratio"}), ("simpo", set())])
 def test_orpo_and_simpo_lower_the_loss_and_raise_the_margin(tmp_path, tiny_model_dir, pairs, stage, extra):  # noqa: F811
-    run = train(tmp_path, tiny_model_dir, pairs, stage)
+    run = train(tmp_path, tiny_model_dir, pairs, stage, killed=True)
     logged = steps(run)
     assert all(REWARDS | {"reward_accuracy"} | extra <= set(e) for e in logged)
     losses, margins = [e["loss"] for e in logged], [e["reward_margin"] for e in logged]

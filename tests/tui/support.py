@@ -26,11 +26,12 @@ from tuitune.tui.widgets.runs_table import RunsTable
 
 def canned_run(*, status: str = "done", steps: int = 12, total: int | None = None, evals_every: int = 6,
                error: str | None = None, quants: list[str] | None = None, log: str | None = None,
-               folder: str | None = None) -> RunDir:
+               folder: str | None = None, step_fields: dict | None = None) -> RunDir:
     """A run directory as a worker leaves it: config, state, events.jsonl and worker.log, with
     losses falling from 3.0. ``status`` failed adds an error event; running/stopping with no
     worker reads as crashed. ``folder`` is the run folder its events name (the checkpoints, the
-    adapter): where it lies unless given; a snapshot gives one that is the same on every machine."""
+    adapter): where it lies unless given; a snapshot gives one that is the same on every machine.
+    ``step_fields`` are added to every step event (a multi-GPU run's ``world_size`` ...)."""
     overrides = [f"export.gguf={quants!r}".replace("'", '"')] if quants is not None else []
     run = create_run(load_preset(presets_dir() / "demo-cpu.toml", overrides))
     total = total or steps
@@ -45,7 +46,7 @@ def canned_run(*, status: str = "done", steps: int = 12, total: int | None = Non
         for step in range(1, steps + 1):
             ev.emit("step", step=step, total_steps=total, loss=3.0 - 1.5 * step / total, lr=5e-4 * (1 - step / total),
                     grad_norm=1.2, epoch=step / 48, accuracy=0.5, step_time=2.5, tokens_per_s=120.0 + step,
-                    eta_s=2.5 * (total - step))
+                    eta_s=2.5 * (total - step), **(step_fields or {}))
             if evals_every and step % evals_every == 0:
                 ev.emit("eval", step=step, loss=2.9 - 1.2 * step / total, runtime=3.0)
                 ev.emit("checkpoint", step=step, path=str(named / "checkpoints" / f"checkpoint-{step}"))

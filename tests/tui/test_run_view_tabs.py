@@ -56,6 +56,18 @@ async def test_at_80x24_the_numbers_stay_in_sight_and_every_tab_is_reachable():
 
 
 @pilot_test
+async def test_a_run_on_two_gpus_shows_its_ranks_and_each_ones_memory():
+    """Recorded from the shape train/callbacks.py gives a step of a 2-process run on CUDA."""
+    per_rank = [{"allocated": 3 * 2**30, "reserved": int(3.5 * 2**30)}, {"allocated": 3 * 2**30, "reserved": 4 * 2**30}]
+    run = canned_run(status="done", steps=24, step_fields={"world_size": 2, "vram_per_rank": per_rank})
+    app = TuituneApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_view(app, pilot, run)
+        await until(pilot, lambda: "ranks 2" in screen_text(app), what="the ranks on screen")
+        assert "GiB/rank 3.5 · 4.0" in screen_text(app)
+
+
+@pilot_test
 async def test_probe_answers_are_wrapped_whole_and_enter_shows_an_event_whole():
     app = TuituneApp()
     async with app.run_test(size=(80, 24)) as pilot:

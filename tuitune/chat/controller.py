@@ -9,10 +9,11 @@ Slow (a model loads, a reply streams): the TUI calls these from thread workers.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tuitune.hardware.cpu import cores
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -228,7 +229,7 @@ def open_chat(ref: str, compare: bool = False, system: str | None = None, params
     warning = ""
     if training:
         names = ", ".join(run.id for run in training)
-        warning = (f"{names} trains on this CPU: the chat uses {threads} of {os.cpu_count() or 1} cores, and "
+        warning = (f"{names} trains on this CPU: the chat uses {threads} of {cores()} cores, and "
                    "both run slower while it trains (stop the run, or chat when it is done)")
     return ChatControl(target, sessions, warning=warning)
 

@@ -4,11 +4,11 @@ reach outside the sandbox is refused when the model is opened, before anyone typ
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from tuitune.chat.backend import ChatError, GenerationParams, Message
+from tuitune.hardware.cpu import threads as cpu_threads
 
 END_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "</s>")
 _PROBE = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}, {"role": "assistant", "content": "a"},
@@ -30,7 +30,8 @@ class LlamaCppBackend:
         if not path.is_file():
             raise ChatError(f"{path}: no such GGUF file")
         try:
-            self.llm = Llama(str(path), n_ctx=n_ctx, verbose=False, n_threads=threads or os.cpu_count() or 1,
+            n = threads or cpu_threads()
+            self.llm = Llama(str(path), n_ctx=n_ctx, verbose=False, n_threads=n, n_threads_batch=n,
                              logits_all=logits_all)
         except (ValueError, RuntimeError) as e:
             raise ChatError(f"{path}: llama.cpp cannot load this file ({e}); is it a complete .gguf?") from None

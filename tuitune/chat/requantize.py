@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from tuitune.hardware.cpu import threads as cpu_threads
 from tuitune.paths import cache_dir
 
 
@@ -21,7 +22,7 @@ def llama_quantize(src: Path, dst: Path, quant: str, *, allow_requantize: bool =
 
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{quant.upper()}")
-    params.nthread = threads or os.cpu_count() or 1
+    params.nthread = threads or cpu_threads()
     params.allow_requantize = allow_requantize
     tmp = dst.with_suffix(".partial")
     with quiet_stderr():

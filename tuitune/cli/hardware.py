@@ -36,6 +36,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     plan.add_argument("--target-batch", type=int, default=16, metavar="N",
                       help="effective batch the recommendation reaches with accumulation (default 16)")
     plan.add_argument("--lora-r", type=int, default=16, metavar="N", help="adapter rank (default 16)")
+    plan.add_argument("--dora", action="store_true", help="LoRA/QLoRA with DoRA (lora.use_dora): its magnitudes and activations")
+    plan.add_argument("--virtual-tokens", type=int, metavar="N", default=SchemaDefault("lora.virtual_tokens"),
+                      help="prompt/prefix tuning: the learned tokens (lora.virtual_tokens, default %(default)s)")
+    plan.add_argument("--freeze-layers", type=int, metavar="N",
+                      help="method freeze: the last N decoder layers train (train.freeze_trainable_layers; "
+                           "default: that key's)")
     plan.add_argument("--lora-targets", default=SchemaDefault("lora.target_modules"), metavar="all-linear|q,v|...",
                       help="modules that get an adapter (default %(default)s)")
     plan.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=None,
@@ -110,6 +116,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from tuitune.hardware.recommend import recommend
     from tuitune.hardware.setup import Setup
     from tuitune.preset.keys import default
+    from tuitune.preset.methods import DEFAULT_FREEZE_LAYERS
 
     resolve(args)
     if args.probe:  # say it before any work: the probe cannot run without a GPU
@@ -133,13 +140,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     seq_len = args.seq_len
     tokens = _data_tokens(args) if args.data else None
     note, p99 = None, None
+    if args.dora and args.method not in ("lora", "qlora"):
+        raise PlannerError("--dora is a LoRA variant: give --method lora or --method qlora with it")
     if args.method:
         setup = Setup(args.method, seq_len=seq_len, batch=4 if args.batch is None else args.batch,
                       lora_r=args.lora_r, lora_targets=targets, compute=compute,
                       grad_checkpointing=True if args.grad_checkpointing is None else args.grad_checkpointing,
                       optimizer=args.optimizer or default("train.optimizer"), stage=args.stage,
                       precompute_ref=args.precompute_ref, attention=args.attention,
-                      activation_offloading=bool(args.activation_offloading))
+                      activation_offloading=bool(args.activation_offloading), dora=args.dora,
+                      virtual_tokens=args.virtual_tokens,
+                      trainable_layers=args.freeze_layers or DEFAULT_FREEZE_LAYERS)
         setup, note = at_data_length(setup, tokens, max_seq_len=seq_len)
         result: Any = estimate(shape, setup, gpu_bytes, calibration=calibration)
         chosen: Any = result

@@ -24,6 +24,9 @@ DELIBERATE_SHARE = 0.9  # this share of the distinct rows must repeat about the 
 MIN_DISTINCT = 4  # a file of two rows each written twice says nothing about intent
 SHARED_ANSWER_SHARE = 0.5  # knowledge-like: at least half the rows share their answer with another question
 SHORT_ANSWER_WORDS = 40  # ... and the answers are short (a fact, not an essay)
+# ... and there are several facts: one answer to every question is a fixed reply (a format or a
+# refusal), and grouping its rows by answer would leave nothing to validate on.
+MIN_FACTS = 3
 
 
 def repeat_counts(examples: list[Example]) -> list[int]:
@@ -70,7 +73,7 @@ def knowledge(examples: list[Example]) -> dict[str, Any]:
         prompts_per_answer.setdefault(answer, set()).add(prompt)
     shared = sum(len(prompts_per_answer[a]) > 1 for _, a in answers) / len(answers)
     words = sum(len(a.split()) for _, a in answers) / len(answers)
-    like = shared >= SHARED_ANSWER_SHARE and words <= SHORT_ANSWER_WORDS
+    like = shared >= SHARED_ANSWER_SHARE and words <= SHORT_ANSWER_WORDS and len(prompts_per_answer) >= MIN_FACTS
     return {"knowledge_like": like, "shared_answer_share": round(shared, 3), "answer_words": round(words, 1),
             "facts": len(prompts_per_answer)}
 

@@ -42,7 +42,10 @@ class Verification:
 def open_gguf(path: Path, n_ctx: int = 1024, logits_all: bool = False) -> Any:
     from llama_cpp import Llama
 
-    return Llama(str(path), n_ctx=n_ctx, logits_all=logits_all, verbose=False, seed=0, n_threads=_threads())
+    from tuitune.hardware.cpu import threads
+
+    return Llama(str(path), n_ctx=n_ctx, logits_all=logits_all, verbose=False, seed=0, n_threads=threads(),
+                 n_threads_batch=threads())
 
 
 def check_template(result: Verification, tokenizer: Any, llm: Any, conversations: list[Conversation]) -> None:
@@ -127,7 +130,3 @@ def _scores(llm: Any, ids: list[int]) -> np.ndarray:
     return np.array(llm.scores[: len(ids)], dtype=np.float32)
 
 
-def _threads() -> int:
-    import os
-
-    return max(1, os.cpu_count() or 1)

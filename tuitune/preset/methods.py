@@ -53,9 +53,7 @@ def problems(preset: Any) -> list[str]:
     t, lora = preset.train, preset.lora
     method = t.method
     out: list[str] = []
-    variants = [k for k, on in (("use_dora", lora.use_dora), ("use_rslora", lora.use_rslora),
-                                ("init", lora.init != "gaussian"), ("lora_plus_ratio", lora.lora_plus_ratio is not None))
-                if on]
+    variants = lora_variants(lora)
     if variants and method not in (*LORA_METHODS, "auto"):
         keys = ", ".join(f"lora.{k}" for k in variants)
         out.append(f"{keys} {'is a LoRA variant' if len(variants) == 1 else 'are LoRA variants'}: they work with "
@@ -87,6 +85,24 @@ def problems(preset: Any) -> list[str]:
                    "the model with itself with the adapter off, which virtual tokens do not survive); "
                    "use method \"lora\" for this stage")
     return out
+
+
+def lora_variants(lora: Any) -> list[str]:
+    """The ``[lora]`` variant keys a preset sets (``use_dora``, ``use_rslora``, ``init``,
+    ``lora_plus_ratio``): each means the user asked for a LoRA adapter."""
+    return [k for k, on in (("use_dora", lora.use_dora), ("use_rslora", lora.use_rslora),
+                            ("init", lora.init != "gaussian"), ("lora_plus_ratio", lora.lora_plus_ratio is not None))
+            if on]
+
+
+def auto_within_lora(preset: Any, method: str, reason: str) -> tuple[str, str]:
+    """``train.method = "auto"``'s pick kept to an adapter when the preset sets LoRA variant keys:
+    the planner's "full" would silently drop them, and a LoRA adapter fits wherever full does."""
+    variants = lora_variants(preset.lora)
+    if method not in LORA_METHODS and method != "auto" and variants:
+        keys = ", ".join(f"lora.{k}" for k in variants)
+        return "lora", f"LoRA, because the preset sets {keys} (the planner's pick was {method}: {reason})"
+    return method, reason
 
 
 def freeze_layers(train: Any) -> int | None:

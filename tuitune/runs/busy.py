@@ -4,9 +4,8 @@ the chat takes fewer threads and says why."""
 
 from __future__ import annotations
 
-import os
-
 from tuitune.events import iter_type, read_events
+from tuitune.hardware.cpu import threads
 from tuitune.runs.store import ACTIVE, RunDir, RunStoreError, list_runs
 
 
@@ -24,7 +23,7 @@ def cpu_training_runs() -> list[RunDir]:
 
 def chat_threads(training: list[RunDir]) -> int:
     """Threads for llama.cpp: every core when nothing trains, else half (at least one)."""
-    cores = os.cpu_count() or 1
+    cores = threads()
     return cores if not training else max(1, cores // 2)
 
 

@@ -60,6 +60,19 @@ def step_numbers(e: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def rank_numbers(e: dict[str, Any]) -> dict[str, str]:
+    """A run on several processes: how many, and each GPU's reserved memory (rank 0 first), as
+    the step event carries them (train/callbacks.py); nothing for a run on one process."""
+    ranks = e.get("world_size")
+    if not isinstance(ranks, int) or ranks < 2:
+        return {}
+    out = {"ranks": str(ranks)}
+    memory = e.get("vram_per_rank")
+    if isinstance(memory, list) and memory:
+        out["GiB/rank"] = " · ".join(f"{m.get('reserved', 0) / 2**30:.1f}" for m in memory)
+    return out
+
+
 def dpo_numbers(e: dict[str, Any]) -> dict[str, str]:
     """DPO's live signal, when a step or evaluation has it: how far chosen answers out-score
     rejected ones (signed: below zero the model prefers the rejected answers), and how often."""

@@ -105,7 +105,9 @@ def choose_hardware(preset: Preset, source: ModelSource, tokens: dict[str, Any] 
     method: str = train.method
     reason = "set in the preset"
     if method == "auto":
-        method, reason = _auto_method(device, preset, tokens)
+        from tuitune.preset.methods import auto_within_lora
+
+        method, reason = auto_within_lora(preset, *_auto_method(device, preset, tokens))
     checkpointing = train.gradient_checkpointing
     if checkpointing == "auto":
         checkpointing = device == "cuda"

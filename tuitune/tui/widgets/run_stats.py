@@ -1,4 +1,5 @@
-"""The run's numbers at a glance: status, step/total, ETA, tokens/s, loss, val loss, lr, epoch.
+"""The run's numbers at a glance: status, step/total, ETA, tokens/s, loss, val loss, lr, epoch
+(and, on several GPUs, the ranks and each one's memory).
 
 Wrapped by whole figures (a label never parts from its value), ETA and tokens/s first after the
 step, so that a narrow terminal (80 columns) shows them on the first line.
@@ -12,7 +13,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
-from tuitune.runs.event_text import MISSING, dpo_numbers, step_numbers
+from tuitune.runs.event_text import MISSING, dpo_numbers, rank_numbers, step_numbers
 from tuitune.tui.widgets.runs_table import STATUS_STYLE
 
 FIRST = ("step", "ETA", "tokens/s", "loss", "val loss", "val ppl")
@@ -37,7 +38,7 @@ class RunStats(Widget):
 
     def show_step(self, event: dict[str, Any]) -> None:
         self.updates += 1
-        self.values = {**step_numbers(event), **dpo_numbers(event),
+        self.values = {**step_numbers(event), **dpo_numbers(event), **rank_numbers(event),
                        **{k: v for k, v in self.values.items() if k in ("val loss", "val ppl")}}
         self.refresh(layout=True)
 
