@@ -7,7 +7,8 @@
 
 Tasks (benchmarks/learning_tasks.py, written by us): ``knowledge`` (12 invented facts, each trained
 in three phrasings and asked in a fourth), ``style`` (a persona, scored on unseen prompts by its
-markers), ``format`` (JSON with given keys, scored by parsing).
+markers), ``format`` (JSON with given keys, scored by parsing), ``cpt`` (continued pretraining on
+tuitune's own docs, scored by the perplexity of three held-out documents: benchmarks/cpt.py).
 
 Arms:
 - ``base``: the model untouched (the base side of the tuitune arm's evaluation when it runs).
@@ -33,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cpt  # noqa: E402
 import learning_tasks  # noqa: E402
 from tuitune_cli import eval_answers, events, only_run, tuitune  # noqa: E402
 
-TASKS = ("knowledge", "style", "format")
+TASKS = ("knowledge", "style", "format", "cpt")
 ARMS = ("base", "tuitune", "reference")
 REFERENCE = {"r": 32, "alpha": 64, "epochs": 3, "learning_rate": 1e-3, "batch": 4, "max_length": 256}
 
@@ -104,7 +106,8 @@ def run_reference(task: str, model: Path, train: Path, out: Path) -> dict[str, A
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: " + ", ".join(TASKS))
+    ap.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: " + ", ".join(TASKS)
+                    + " (cpt: held-out perplexity, lower is better)")
     ap.add_argument("--arms", default=",".join(ARMS), help="comma-separated: " + ", ".join(ARMS))
     ap.add_argument("--quick", action="store_true", help="knowledge only, base and tuitune arms")
     ap.add_argument("--model", type=Path, help="an HF model folder (default: SmolLM2-135M-Instruct, prepared once)")
@@ -120,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     out = args.out or args.work / "results.json"
     for task in tasks:
+        if task == "cpt":  # a perplexity, not a count of right answers
+            for name, r in cpt.arms(model, args.work / "cpt", log, tuple(arms)).items():
+                results.append({"task": task, "arm": name, **r})
+                print(_row(results[-1]) + (f" {r['guidance']}" if r.get("guidance") else ""), flush=True)
+            out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+            continue
         train, heldout = learning_tasks.write(task, args.work / "data")
         held = [json.loads(line) for line in heldout.read_text().splitlines()]
         done: dict[str, dict[str, Any]] = {}
@@ -155,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _row(r: dict[str, Any]) -> str:
-    return f"| {r['task']} | {r['arm']} | {r['score']}/{r['of']} | {r['steps']} | {r['wall_s']:.0f} s |"
+    score = f"ppl {r['ppl']:.2f}" if "ppl" in r else f"{r['score']}/{r['of']}"
+    return f"| {r['task']} | {r['arm']} | {score} | {r['steps']} | {r['wall_s']:.0f} s |"
 
 
 def table(results: list[dict[str, Any]]) -> str:

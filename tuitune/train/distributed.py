@@ -30,6 +30,7 @@ from typing import Any
 
 from tuitune.errors import TuituneError
 from tuitune.events import EventWriter
+from tuitune.hardware import cpu
 from tuitune.preset import Preset
 from tuitune.runs.store import RunDir, pid_alive
 from tuitune.train.launch_config import Launch, rank_env, write_config
@@ -117,7 +118,9 @@ def supervise(run: RunDir, preset: Preset, events: EventWriter, launch: Launch) 
     command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
                "--monitor_interval", "0.5", "-m", "tuitune.train.rank", str(run.path)]
     env = dict(os.environ, **rank_env(launch), **{RANK_ENV: str(run.path), SUPERVISOR_ENV: str(os.getpid())})
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // launch.num_processes)))
+    # The run's thread budget is shared by its ranks: N ranks of OMP_NUM_THREADS each would
+    # oversubscribe the cores N times over.
+    env["OMP_NUM_THREADS"] = str(max(1, cpu.threads() // launch.num_processes))
     stop = _StopForwarder(run, launch.num_processes)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -32,6 +32,7 @@ from tuitune.tui.messages import DataFilesFound, DataMeasured, MemoryPlanned, Mo
 from tuitune.tui.method_note import method_note
 from tuitune.tui.screens.base import AppScreen
 from tuitune.tui.widgets.data_panel import DataPanel
+from tuitune.tui.widgets.memory_panel import MemoryPanel
 from tuitune.tui.widgets.toml_editor import TomlEdited, TomlEditor
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class NewRunScreen(AppScreen):
                         yield Button("Save", id="save")
                         yield Button("Launch", id="launch", variant="success")
             with Vertical(id="new-run-side"):
-                yield Static("", id="memory")
+                yield MemoryPanel("", id="memory")
                 yield Static("", id="field-help")
         yield Footer()
 
@@ -149,7 +150,6 @@ class NewRunScreen(AppScreen):
             type_name, default, text = self.help.get(key, ("", "", ""))
             self.query_one(f"#{field_id}").tooltip = f"{key} ({key_summary(type_name, default)})\n{text}"
         self.query_one("#preset-toml-box").border_title = "the preset that will run (f2: edit it as TOML)"
-        self.query_one("#memory").border_title = "GPU memory (planner estimate)"
         self.query_one("#field-help").border_title = "help"
         self.query_one("#field-help", Static).update(Text(
             "ctrl+n next step · ctrl+b back · tab moves between fields.\n"
@@ -336,33 +336,10 @@ class NewRunScreen(AppScreen):
 
     @on(MemoryPlanned)
     def _memory_planned(self, message: MemoryPlanned) -> None:
-        from tuitune.tui.wizard import memory_bar
-
         view = message.view
         self.memory_view = view
         self.recommended = view.overrides
-        text = Text()
-        if view.problem:
-            text.append(view.problem, style="yellow")
-        else:
-            style = "bold red" if view.fits is False else "bold green"
-            inner = self.query_one("#memory").content_size.width or 40
-            bar = memory_bar(view, width=max(10, min(40, inner - 2)))
-            # Two estimates share this panel: the bar is the form's settings, the plan line the
-            # planner's choice; each says which it is and what it needs.
-            text.append("your settings: ", style="bold")
-            text.append(f"{view.form_text}\n")
-            text.append(bar.replace("] ", "]\n", 1) + "\n", style=style)  # the figures under the bar
-            text.append(" · ".join(f"{k.replace('_', ' ')} {v / 2**30:.2f}" for k, v in view.breakdown.items())
-                        + " GiB\n", style="dim")
-            text.append("planner's plan: ", style="bold")
-            needs = f", about {view.plan_peak_bytes / 2**30:.1f} GiB" if view.plan_peak_bytes else ""
-            text.append(f"{view.plan_text}{needs} (ctrl+r puts it in the form)")
-            for line in (view.data_note, view.calibration):
-                if line:
-                    text.append(f"\n{line}", style="dim")
-        text.append(f"\n{view.gpu_text}", style="dim")
-        self.query_one("#memory", Static).update(text)
+        self.query_one(MemoryPanel).show(view)
         self.query_one("#model-info", Static).update(Text(view.model_text or view.problem, style="dim"))
         self._prefill(view)
 
