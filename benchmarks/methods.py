@@ -59,7 +59,8 @@ def pirate(answers: list[dict[str, Any]]) -> int:
     return sum(bool(PIRATE.search(a["answer"] or "")) for a in answers)
 
 
-def run_method(name: str, steps: int, work: Path, log: Path) -> dict[str, Any]:
+def run_method(name: str, steps: int, work: Path, log: Path, base_persona: int | None = None) -> dict[str, Any]:
+    """One method's row; the base is scored only when ``base_persona`` (its preset's) is not known yet."""
     preset, overrides = METHODS[name]
     if preset == PREFERENCE:  # a pair costs two sequences (KTO: and the reference's): the DPO demo's length
         steps = min(steps, PREFERENCE_STEPS)
@@ -75,14 +76,16 @@ def run_method(name: str, steps: int, work: Path, log: Path) -> dict[str, Any]:
     times = [e["step_time"] for e in step_events[1:] if "step_time" in e]  # the first step pays for warm-up
     memory = next((e for e in logged if e["type"] == "memory"), {})
     peak = memory.get("cuda_max_reserved_bytes") or memory.get("max_rss_bytes")
-    answers = eval_answers(f"run:{run.name}", home, log)
+    answers = eval_answers(f"run:{run.name}", home, log, None, *(["--no-base"] if base_persona is not None else []))
+    if base_persona is None:
+        base_persona = pirate(answers.get("base", []))
     guidance = json.loads((run / "guidance.json").read_text())
     return {"method": name, "steps": step_events[-1]["step"] if step_events else 0,
             "s_per_step": statistics.median(times) if times else None, "peak_bytes": peak, "wall_s": wall,
             "loss_first": step_events[0]["loss"] if step_events else None,
             "loss_last": step_events[-1]["loss"] if step_events else None,
             "learning_rate": guidance["choices"].get("train.learning_rate", {}).get("value"),
-            "persona": pirate(answers.get("tuned", [])), "base_persona": pirate(answers.get("base", [])),
+            "persona": pirate(answers.get("tuned", [])), "base_persona": base_persona, "preset": preset.name,
             "of": len(answers.get("tuned", [])), "answers": answers.get("tuned", [])}
 
 
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"optimizer steps per method (the demo's 70; preference methods at most {PREFERENCE_STEPS})")
     ap.add_argument("--work", type=Path, default=Path("/tmp/tuitune-methods"), help="where runs go")
     ap.add_argument("--list", action="store_true", help="print the methods and their overrides")
+    ap.add_argument("--keep", action="store_true", help="keep the methods WORK/results.json already holds; run the rest")
     args = ap.parse_args(argv)
     if args.list:
         for name, (preset, overrides) in METHODS.items():
@@ -119,9 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown method(s) {', '.join(unknown)}; --list shows them")
     args.work.mkdir(parents=True, exist_ok=True)
     log, out = args.work / "log.txt", args.work / "results.json"
-    results = []
+    results = json.loads(out.read_text()) if args.keep and out.exists() else []
+    bases = {r["preset"]: r["base_persona"] for r in results if "preset" in r}  # each preset's base, scored once
     for name in names:
-        results.append(run_method(name, args.steps, args.work, log))
+        if any(r["method"] == name for r in results):
+            continue
+        results.append(run_method(name, args.steps, args.work, log, bases.get(METHODS[name][0].name)))
+        bases.setdefault(results[-1]["preset"], results[-1]["base_persona"])
         print(row(results[-1]), flush=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
     print("\n" + table(results) + f"\n\nresults: {out}")

@@ -32,16 +32,17 @@ def events(run: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines() if line.strip()]
 
 
-def eval_summary(target: str, home: Path, log: Path, data: Path | None = None) -> dict[str, Any]:
-    """`tuitune eval --no-general --json` on ``data`` (default: the run's validation rows): its summary."""
+def eval_summary(target: str, home: Path, log: Path, data: Path | None = None, *flags: str) -> dict[str, Any]:
+    """`tuitune eval --no-general --json [FLAGS]` on ``data`` (default: the run's validation rows): its summary."""
     more = ["--data", str(data)] if data is not None else []
-    return json.loads(tuitune("eval", target, *more, "--no-general", "--json", home=home, log=log))
+    return json.loads(tuitune("eval", target, *more, "--no-general", "--json", *flags, home=home, log=log))
 
 
-def eval_answers(target: str, home: Path, log: Path, data: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+def eval_answers(target: str, home: Path, log: Path, data: Path | None = None, *flags: str
+                 ) -> dict[str, list[dict[str, Any]]]:
     """The answers of :func:`eval_summary`'s rows: ``{"base": [{"answer", "contains"}...], "tuned": [...]}``
-    for the sides present."""
-    summary = eval_summary(target, home, log, data)
+    for the sides present (``--no-base``: the tuned side only)."""
+    summary = eval_summary(target, home, log, data, *flags)
     rows = [json.loads(line) for line in Path(summary["per_row"]).read_text().splitlines()]
     return {side: [{"answer": r[side]["answer"], "contains": r[side].get("contains")} for r in rows]
             for side in ("base", "tuned") if rows and side in rows[0]}

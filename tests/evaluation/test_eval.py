@@ -47,6 +47,21 @@ def test_runs_show_prints_the_latest_evaluation(terse_eval):
     assert as_json["evaluation"]["tuned"] == out["tuned"]
 
 
+def test_no_base_scores_only_the_tuned_side(terse_eval, tmp_path):
+    run, out = terse_eval
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"prompt": "Question number 50: what do you say?", "completion": "Aye."}) + "\n")
+    result = tuitune("eval", str(run), "--data", str(rows), "--no-base", "--no-general", "--json",
+                     env_home=run.parent.parent)
+    assert result.returncode == 0, result.stderr
+    only = json.loads(result.stdout)
+    assert only["base"] is None and only["tuned"]["contains"] == 1.0
+    [row] = [json.loads(line) for line in open(only["per_row"], encoding="utf-8")]
+    assert "base" not in row and row["tuned"]["answer"].startswith("Aye")
+    both = tuitune("eval", str(run), "--base", "--no-base", env_home=run.parent.parent)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr and "Traceback" not in both.stderr
+
+
 def test_a_gguf_file_and_a_model_folder_are_targets_too(terse_export, tiny_model_dir, tmp_path):
     run, _ = terse_export
     def rows(name, *items):

@@ -1,4 +1,4 @@
-"""``tuitune eval TARGET [--data FILE] [--base] [--json]``: did it work? Base against tuned on the
+"""``tuitune eval TARGET [--data FILE] [--base | --no-base] [--json]``: did it work? Base against tuned on the
 task's rows (a run's validation split, or FILE) and on the general set, in the evaluation
 worker (``python -m tuitune.evaluation``); progress on stderr, the table (or, with ``--json``,
 ``{"rows", "base", "tuned", "general", "per_row"}``) on stdout.
@@ -24,7 +24,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", help="a run id or folder, a .gguf file, or a model folder")
     p.add_argument("--data", metavar="FILE",
                    help="rows to score (any format `tuitune data` reads; default: the run's validation split)")
-    p.add_argument("--base", action="store_true", help="score only the base side (a run's base model)")
+    sides = p.add_mutually_exclusive_group()
+    sides.add_argument("--base", action="store_true", help="score only the base side (a run's base model)")
+    sides.add_argument("--no-base", action="store_true",
+                       help="leave out a run's base side (scored once, it need not be scored again)")
     p.add_argument("--no-general", action="store_true", help="leave out the general set")
     p.add_argument("--general-limit", type=int, metavar="N", help="only the first N items of each part of the general set")
     p.add_argument("--lm-eval", metavar="TASKS",
@@ -47,7 +50,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.lm_eval_limit:
         extra += ["--lm-eval-limit", str(args.lm_eval_limit)]
     command = evals.eval_command(args.target, args.data, base_only=args.base, general=not args.no_general,
-                                 lm_eval=args.lm_eval, extra=extra)
+                                 lm_eval=args.lm_eval, extra=extra, with_base=not args.no_base)
     process = evals.start_eval(command)
     result = None
     try:

@@ -1,4 +1,4 @@
-"""``python -m tuitune.evaluation TARGET [--data FILE] [--base] [--no-general] [--budget S] [--lm-eval TASKS]``
+"""``python -m tuitune.evaluation TARGET [--data FILE] [--base | --no-base] [--no-general] [--budget S] [--lm-eval TASKS]``
 
 Messages on stdout, one JSON object a line (library chatter goes to stderr):
 ``{"progress": done, "of": n, "what": ...}``, ``{"note": ...}``, and last ``{"result": PATH}``,
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target")
     parser.add_argument("--data", default=None)
     parser.add_argument("--base", action="store_true", help="score the base side only")
+    parser.add_argument("--no-base", action="store_true", help="leave out a run's base side")
     parser.add_argument("--no-general", action="store_true")
     parser.add_argument("--general-limit", type=int, default=None, help="the first N items of each part of the general set")
     parser.add_argument("--budget", type=float, default=None, help="give up (writing nothing) past this many seconds")
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         p = plan(args.target, args.data, args.base, general=not args.no_general and not args.lm_eval,
-                 general_limit=args.general_limit)
+                 general_limit=args.general_limit, with_base=not args.no_base)
         for note in p.notes:
             tell({"note": note})
         if args.lm_eval:

@@ -45,12 +45,13 @@ class Plan:
 
 
 def plan(target: str, data: str | None = None, base_only: bool = False, general: bool = True,
-         general_limit: int | None = None) -> Plan:
+         general_limit: int | None = None, with_base: bool = True) -> Plan:
     opened = _target(target, base_only)
     run = opened.run
     sides: dict[str, Target] = {}
     if run is not None:
-        sides["base"] = base_of(opened)
+        if with_base or base_only:
+            sides["base"] = base_of(opened)
         if not base_only:
             sides["tuned"] = opened
     else:

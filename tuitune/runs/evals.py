@@ -189,12 +189,14 @@ def forgetting(summary: dict[str, Any], margin: float | None = None) -> str | No
 # ----- the worker ------------------------------------------------------------------------------
 
 def eval_command(target: str, data: str | None = None, *, base_only: bool = False, general: bool = True,
-                 lm_eval: str | None = None, extra: list[str] | None = None) -> list[str]:
+                 lm_eval: str | None = None, extra: list[str] | None = None, with_base: bool = True) -> list[str]:
     command = [sys.executable, "-m", "tuitune.evaluation", target]
     if data:
         command += ["--data", data]
     if base_only:
         command.append("--base")
+    elif not with_base:
+        command.append("--no-base")
     if not general:
         command.append("--no-general")
     if lm_eval:
