@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from trl_reference import train_merged  # noqa: E402
 from tuitune_cli import eval_summary, events, only_run, tuitune  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,26 +103,8 @@ def run_tuitune(model: Path | str, train: Path, work: Path, log: Path, sets: lis
 
 def run_reference(model: Path, train: Path, out: Path) -> dict[str, Any]:
     """Plain TRL + PEFT on the training documents, packed; the merged model saved to ``out``."""
-    from datasets import Dataset
-    from peft import LoraConfig
-    from trl import SFTConfig, SFTTrainer
-
     docs = [{"text": doc.read_text(encoding="utf-8")} for doc in sorted(train.iterdir())]
-    config = SFTConfig(output_dir=str(out.with_suffix(".trl")), num_train_epochs=REFERENCE["epochs"],
-                       per_device_train_batch_size=REFERENCE["batch"], learning_rate=REFERENCE["learning_rate"],
-                       max_length=REFERENCE["max_length"], packing=True, packing_strategy="wrapped",
-                       logging_steps=2, save_strategy="no", report_to="none", bf16=False, seed=42)
-    lora = LoraConfig(r=REFERENCE["r"], lora_alpha=REFERENCE["alpha"], lora_dropout=0.05, target_modules="all-linear",
-                      task_type="CAUSAL_LM")
-    start = time.monotonic()
-    trainer = SFTTrainer(model=str(model), args=config, train_dataset=Dataset.from_list(docs), peft_config=lora)
-    trainer.train()
-    wall = time.monotonic() - start
-    merged = trainer.model.merge_and_unload()
-    merged.save_pretrained(out)
-    trainer.processing_class.save_pretrained(out)
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"steps": trainer.state.global_step, "wall_s": wall, "losses": losses[-1:]}
+    return train_merged(model, docs, out, REFERENCE, packing=True, packing_strategy="wrapped")
 
 
 def arms(model: Path, work: Path, log: Path, which: tuple[str, ...] = ARMS, sets: list[str] | None = None

@@ -36,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cpt  # noqa: E402
 import learning_tasks  # noqa: E402
+from trl_reference import train_merged  # noqa: E402
 from tuitune_cli import eval_answers, events, only_run, tuitune  # noqa: E402
 
 TASKS = ("knowledge", "style", "format", "cpt")
@@ -80,28 +81,11 @@ def run_tuitune(task: str, model: Path, train: Path, work: Path, log: Path) -> d
 
 
 def run_reference(task: str, model: Path, train: Path, out: Path) -> dict[str, Any]:
-    """Plain TRL + PEFT with the hand-picked settings; the merged model saved to ``out``."""
-    from datasets import Dataset
-    from peft import LoraConfig
-    from trl import SFTConfig, SFTTrainer
-
+    """Plain TRL + PEFT with the hand-picked settings, the answers trained (TRL's prompt/completion
+    rows); the merged model saved to ``out``."""
     rows = [json.loads(line) for line in train.read_text().splitlines()]
-    data = Dataset.from_list([{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows])
-    config = SFTConfig(output_dir=str(out.with_suffix(".trl")), num_train_epochs=REFERENCE["epochs"],
-                       per_device_train_batch_size=REFERENCE["batch"], learning_rate=REFERENCE["learning_rate"],
-                       max_length=REFERENCE["max_length"], logging_steps=5, save_strategy="no", report_to="none",
-                       bf16=False, seed=42)
-    lora = LoraConfig(r=REFERENCE["r"], lora_alpha=REFERENCE["alpha"], lora_dropout=0.05, target_modules="all-linear",
-                      task_type="CAUSAL_LM")
-    start = time.monotonic()
-    trainer = SFTTrainer(model=str(model), args=config, train_dataset=data, peft_config=lora)
-    trainer.train()
-    wall = time.monotonic() - start
-    merged = trainer.model.merge_and_unload()
-    merged.save_pretrained(out)
-    trainer.processing_class.save_pretrained(out)
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"steps": trainer.state.global_step, "wall_s": wall, "losses": losses[-1:]}
+    return train_merged(model, [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows],
+                        out, REFERENCE, logging_steps=5)
 
 
 def main(argv: list[str] | None = None) -> int:
