@@ -15,7 +15,7 @@ from tuitune.hardware.recommend import Recommendation, recommend
 from tuitune.hardware.setup import ATTENTIONS, DTYPE_BYTES, Setup, padding_free_mask_fits
 from tuitune.hardware.shapes import ModelShape
 from tuitune.models.ref import ModelRef
-from tuitune.preset.methods import freeze_layers
+from tuitune.preset.methods import freeze_layers, lora_dropout
 from tuitune.preset.schema import REFERENCE_STAGES
 
 if TYPE_CHECKING:
@@ -108,7 +108,8 @@ def setup_from_preset(preset: Any, bf16: bool = True) -> Setup:
     return Setup(
         method=t.method if t.method != "auto" else "lora",
         seq_len=t.max_seq_len, batch=t.batch_size, grad_accum=t.grad_accum or 1,
-        lora_r=lora.r or 16, lora_targets=parse_targets(lora.target_modules), lora_dropout=lora.dropout,
+        lora_r=lora.r or 16, lora_targets=parse_targets(lora.target_modules),
+        lora_dropout=lora_dropout(lora.init)[0] if lora.dropout is None else lora.dropout,
         grad_checkpointing=True if t.gradient_checkpointing == "auto" else bool(t.gradient_checkpointing),
         optimizer=t.optimizer, compute=precision,
         attention=t.attn_implementation,

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, replace
 
 from tuitune.hardware.errors import PlannerError
 from tuitune.preset.keys import choices, default
+from tuitune.preset.methods import LORA_DROPOUT
 
 # The methods the planner compares, in the order it prefers them: the preset's, less `auto`
 # (which asks the planner to choose). The optimizers and stages it knows are the preset's too.
@@ -44,7 +45,7 @@ class Setup:
     """Micro-batches per optimizer step; above 1 the gradients stay allocated during forwards."""
     lora_r: int = 16
     lora_targets: str | tuple[str, ...] = default("lora.target_modules")
-    lora_dropout: float = default("lora.dropout")
+    lora_dropout: float = LORA_DROPOUT
     grad_checkpointing: bool = True
     optimizer: str = default("train.optimizer")
     compute: str = "bf16"

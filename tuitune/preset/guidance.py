@@ -15,7 +15,7 @@ from typing import Any
 
 from tuitune.preset import cpt_rules, task_rules
 from tuitune.preset.data_facts import DataFacts
-from tuitune.preset.methods import usual_learning_rate
+from tuitune.preset.methods import lora_dropout, usual_learning_rate
 from tuitune.preset.preference_guidance import preference_choices, preference_rate
 from tuitune.preset.schema import PREFERENCE_STAGES
 
@@ -129,6 +129,7 @@ def resolve(preset: Any, data: DataFacts, *, params: int | None, device: str, me
                              else task_rules.knowledge_rank(*lora_rank(data.tokens), data.knowledge_like))
         rank = pick("lora.r", lora.r, rank, rank_reason)
         pick("lora.alpha", lora.alpha, 2 * rank, "2 x r, so the update's scale alpha/r stays 2 as r changes")
+        pick("lora.dropout", lora.dropout, *lora_dropout(lora.init))
 
     choices["data.val_fraction"] = _val_fraction_choice(preset.data.val_fraction, data)
     has_val = data.val_rows > 0

@@ -21,6 +21,8 @@ WHOLE_MODEL_METHODS = ("full", "freeze")
 REWRITING_INITS = ("pissa", "olora")
 """LoRA inits that move the adapter's start out of the base weights (the base is changed too):
 the saved adapter is converted back to a plain LoRA delta on the original base."""
+LORA_DROPOUT = 0.05
+"""LoRA's usual dropout on the adapter's input (PEFT's and TRL's examples)."""
 DEFAULT_FREEZE_LAYERS = 2  # LLaMA-Factory's `freeze_trainable_layers` default
 PROMPT_PADDING_FREE = ("prompt and prefix tuning: PEFT drops the position ids of a padding-free row, so "
                        "examples laid end to end would attend to each other")
@@ -151,3 +153,12 @@ SUMMARIES = {
 
 def summary(method: str) -> str:
     return SUMMARIES.get(method, "")
+
+
+def lora_dropout(init: str) -> tuple[float, str]:
+    """The guided ``lora.dropout`` for an adapter init, with the reason."""
+    if init in REWRITING_INITS:
+        return 0.0, (f"0 for {init}: the adapter starts as the weights' principal part, so dropout on its input "
+                     "would change the model itself, not just the update (PEFT's PiSSA example and LLaMA-Factory "
+                     "use 0)")
+    return LORA_DROPOUT, f"{LORA_DROPOUT}, LoRA's usual dropout (PEFT's and TRL's examples)"

@@ -29,7 +29,7 @@ from tuitune.preset.sections import (  # noqa: F401 - re-exported: the schema is
 # Keys tuitune chooses itself when a preset leaves them out or sets them to "auto" (tuitune.preset.guidance).
 GUIDED = (
     "train.epochs", "train.max_steps", "train.learning_rate", "train.grad_accum", "train.warmup_ratio",
-    "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha",
+    "train.lr_scheduler", "train.eval_steps", "train.save_steps", "lora.r", "lora.alpha", "lora.dropout",
     "eval.early_stopping", "eval.plateau_stop", "eval.probe_count", "data.val_fraction", "dpo.beta",
     "dpo.simpo_gamma", "dpo.desirable_weight", "dpo.undesirable_weight",
 )

@@ -46,8 +46,9 @@ class LoraSection(_Section):
     alpha: int | None = Field(None, ge=1, le=4096)
     """Adapter scaling; the update is scaled by alpha / r. Often 2 x r (`auto`: 2 x r)."""
 
-    dropout: float = Field(0.05, ge=0, lt=1)
-    """Dropout on the adapter's input."""
+    dropout: float | None = Field(None, ge=0, lt=1)
+    """Dropout on the adapter's input (`auto`: 0.05; 0 for `pissa` and `olora`, whose adapter holds
+    the weights' principal part)."""
 
     target_modules: Literal["all-linear"] | list[str] = "all-linear"
     """Layers that get an adapter: `all-linear`, or a list of module names like ["q_proj", "v_proj"].
@@ -71,7 +72,7 @@ class LoraSection(_Section):
     virtual_tokens: int = Field(20, ge=1, le=1024)
     """Prompt and prefix tuning: how many virtual tokens are learned."""
 
-    _auto_means_none = field_validator("r", "alpha", mode="before")(lambda value: _auto(value))
+    _auto_means_none = field_validator("r", "alpha", "dropout", mode="before")(lambda value: _auto(value))
 
 
 class EvalSection(_Section):
