@@ -143,9 +143,10 @@ SUMMARIES = {
     "ia3": "learned scales on keys, values and the MLP (~0.01% of the weights): small style changes, little memory; "
            "merges into a GGUF",
     "prompt_tuning": "learned virtual tokens before every input (lora.virtual_tokens); no weight changes, so no GGUF: "
-                     "chat runs through the adapter",
+                     "chat runs through the adapter. For large models: it nears full tuning only past ~10B "
+                     "(Lester et al. 2021); a small one learns little",
     "prefix_tuning": "learned keys and values for every layer (lora.virtual_tokens); no GGUF: chat runs through "
-                     "the adapter",
+                     "the adapter. For large models and long runs: a small one learns little",
     "freeze": "the last train.freeze_trainable_layers layers train in full, the rest frozen; exports a GGUF",
 }
 """One line per method, for the fronts (the new-run form's method step, `tuitune run --dry-run`)."""
