@@ -59,14 +59,15 @@ def pirate(answers: list[dict[str, Any]]) -> int:
     return sum(bool(PIRATE.search(a["answer"] or "")) for a in answers)
 
 
-def run_method(name: str, steps: int, work: Path, log: Path, base_persona: int | None = None) -> dict[str, Any]:
+def run_method(name: str, steps: int, work: Path, log: Path, base_persona: int | None = None,
+               extra: list[str] | None = None) -> dict[str, Any]:
     """One method's row; the base is scored only when ``base_persona`` (its preset's) is not known yet."""
     preset, overrides = METHODS[name]
     if preset == PREFERENCE:  # a pair costs two sequences (KTO: and the reference's): the DPO demo's length
         steps = min(steps, PREFERENCE_STEPS)
     home = work / f"home-{name}"
     sets = [*overrides, "train.device=cpu", f"train.max_steps={steps}", "export.gguf=[]", "eval.general=false",
-            "eval.probe_count=0"]
+            "eval.probe_count=0", *(extra or [])]
     start = time.monotonic()
     tuitune("run", str(preset), "--json", *(a for s in sets for a in ("-s", s)), home=home, log=log)
     wall = time.monotonic() - start
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"optimizer steps per method (the demo's 70; preference methods at most {PREFERENCE_STEPS})")
     ap.add_argument("--work", type=Path, default=Path("/tmp/tuitune-methods"), help="where runs go")
     ap.add_argument("--list", action="store_true", help="print the methods and their overrides")
+    ap.add_argument("-s", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="a preset override for every method (e.g. -s train.learning_rate=1e-4)")
     ap.add_argument("--keep", action="store_true", help="keep the methods WORK/results.json already holds; run the rest")
     args = ap.parse_args(argv)
     if args.list:
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         if any(r["method"] == name for r in results):
             continue
-        results.append(run_method(name, args.steps, args.work, log, bases.get(METHODS[name][0].name)))
+        results.append(run_method(name, args.steps, args.work, log, bases.get(METHODS[name][0].name), args.sets))
         bases.setdefault(results[-1]["preset"], results[-1]["base_persona"])
         print(row(results[-1]), flush=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
