@@ -111,3 +111,21 @@ def test_export_merges_the_ddp_adapter(ddp_run):
     exported_gguf(run)
     report = json.loads((run / "gguf" / "report.json").read_text())
     assert report["merge"]["from"] == "adapter"
+
+
+def test_fsdp_on_the_cpu_trains_as_ddp_and_says_why(tmp_path, tiny_model_dir, small_data):
+    """`distributed = "fsdp"` on the CPU: the same launch with an FSDP config, trained as DDP (neither
+    accelerate nor torch's FSDP1 shard on a CPU), with a warning that says so; the run finishes."""
+    preset = preset_for(tmp_path, tiny_model_dir, small_data, max_steps=2, save_steps=100)
+    result = tuitune("run", str(preset), *ONE_SPLIT, "-s", "train.distributed=fsdp", "-s", "train.num_processes=2",
+                     "-s", "train.batch_size=2", "--json", env_home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = run_dir_from(result.stderr)
+    events = read_events(run / "events.jsonl")
+    [launch] = [e for e in events if e["type"] == "launch"]
+    assert launch["strategy"] == "fsdp" and launch["num_processes"] == 2
+    assert "fsdp_config" in json.loads((run / "launch" / "accelerate.yaml").read_text())
+    [warning] = [e for e in events if e["type"] == "warning" and e.get("code") == "fsdp_on_cpu"]
+    assert "trains as DDP" in warning["message"]
+    assert [e["world_size"] for e in events if e["type"] == "step"] == [2, 2]
+    assert read_state(run)["status"] == "done"
