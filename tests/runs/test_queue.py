@@ -96,3 +96,17 @@ def test_queue_remove_and_clear_leave_runs_stopped(tmp_path, tiny_model_dir, sma
         assert b.run.read_state().status == "stopped" and queue.entries() == []
     result = tuitune("queue", "remove", "nonesuch", env_home=tmp_path / "home")
     assert result.returncode == 2 and "no run 'nonesuch'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_worker_the_queue_started_is_reaped_when_it_ends():
+    """A front that starts workers and lives on (the TUI, `tuitune sweep`) must not keep them as zombies."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tuitune.runs.workers import reap_in_background
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    reap_in_background(process)
+    wait_for(lambda: process.returncode is not None, timeout=30, what="the exit status collected")
+    assert process.returncode == 0 and not Path(f"/proc/{process.pid}").exists()

@@ -173,7 +173,7 @@ def start_next(device: str | None = None) -> list[RunDir]:
     """Start the first queued run of each free device (only ``device``'s when given); returns the
     runs started. A run that cannot start (its folder broken) leaves the queue with a message
     and the next one is tried."""
-    from tuitune.runs.workers import start_worker
+    from tuitune.runs.workers import reap_in_background, start_worker
 
     started: list[RunDir] = []
     with _locked():
@@ -188,7 +188,7 @@ def start_next(device: str | None = None) -> list[RunDir]:
                 run = RunDir(runs_root() / entry.run)
                 try:
                     _before_start(run)
-                    start_worker(run)
+                    reap_in_background(start_worker(run))
                 except (TuituneError, OSError) as e:
                     with suppress(RunStoreError, OSError):
                         run.update_state(status="failed", message=f"could not start from the queue: {e}")

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -44,6 +45,13 @@ def start_worker(run: RunDir, module: str = "tuitune.train", args: list[str] | N
             raise RunStoreError(f"run {run.id}: could not record the worker it started ({disk_message(e)}); "
                                 "the worker was stopped and nothing else changed") from None
     return process
+
+
+def reap_in_background(process: subprocess.Popen[bytes]) -> None:
+    """Collect a worker's exit status when it ends, for a front that started it and does not wait
+    on it (the queue's): else a long-lived front (the TUI, `tuitune sweep`) keeps every worker it
+    started as a zombie process until it exits itself."""
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
 
 
 def already_running(run: RunDir) -> RunStoreError:
