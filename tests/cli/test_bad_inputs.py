@@ -118,3 +118,19 @@ def test_bad_model_file_exits_2_with_one_clear_message(case, argv, path, expecte
 def test_corpus_is_big_enough():
     assert len(CASES) + len(GENERATED) >= 20
     assert {p.name for p in DATA.iterdir()} >= {"broken-json-line.jsonl", "empty.jsonl", "binary-garbage.jsonl"}
+
+
+def test_a_closed_pipe_on_stdout_ends_quietly(tmp_path):
+    """`tuitune keys | head -1`: the reader goes away; the command stops without a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE, however fast the reader would have been
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tuitune", "keys"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, env=dict(os.environ, TUITUNE_HOME=str(tmp_path)), timeout=120)
+    finally:
+        os.close(write)
+    assert proc.returncode == 141 and proc.stderr == "", proc.stderr

@@ -14,6 +14,7 @@ command imports what it needs when it runs. Exit codes: 0 ok, 1 the run failed,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from tuitune import __version__
@@ -59,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what the shell reports for a writer whose pipe closed."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -77,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             return _COMMANDS[args.command](args)
     except SystemExit as e:
         return int(e.code or 0)
+    except BrokenPipeError:
+        # The reader of stdout went away (`tuitune runs list --json | head -1`): stop quietly, as
+        # head's other writers do, and keep the interpreter's final flush from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 _COMMANDS = {
